@@ -1,0 +1,54 @@
+/**
+ * Typed errors. Every error the engine throws on purpose is a ProtT5Error subclass whose
+ * message names what the user can act on: the file, the tensor, the record, the position.
+ * `code` is stable (the CLI maps it to an exit code); `details` carries the same facts as data.
+ */
+export class ProtT5Error extends Error {
+  readonly code: string = 'PROTT5_ERROR';
+  readonly details: Record<string, unknown>;
+  constructor(message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.details = details;
+  }
+}
+
+/** A weights file is unreadable, malformed, or does not match the config. */
+export class WeightsError extends ProtT5Error {
+  override readonly code = 'BAD_WEIGHTS';
+}
+
+/** config.json is missing, malformed, or describes a model this engine does not run. */
+export class ConfigError extends ProtT5Error {
+  override readonly code = 'BAD_CONFIG';
+}
+
+/** A protein sequence or FASTA record is not valid input. */
+export class SequenceError extends ProtT5Error {
+  override readonly code = 'BAD_SEQUENCE';
+}
+
+/** No WebGPU adapter/device could be acquired, or a GPU operation failed. */
+export class DeviceError extends ProtT5Error {
+  override readonly code = 'DEVICE_ERROR';
+}
+
+/** The device was lost during work (driver reset, destroy(), out of resources). */
+export class DeviceLostError extends ProtT5Error {
+  override readonly code = 'DEVICE_LOST';
+}
+
+/** A buffer would exceed the device's limits or the allocation failed. */
+export class OutOfMemoryError extends ProtT5Error {
+  override readonly code = 'OUT_OF_MEMORY';
+}
+
+/** Reading or writing a file failed. */
+export class IOError extends ProtT5Error {
+  override readonly code = 'IO_ERROR';
+}
+
+/** A caller passed arguments the API does not accept (bad option, use after dispose). */
+export class UsageError extends ProtT5Error {
+  override readonly code = 'USAGE_ERROR';
+}

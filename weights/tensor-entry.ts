@@ -1,0 +1,47 @@
+/** Storage dtypes the engine reads. Weights stay in this dtype on the GPU. */
+export type DType = 'F32' | 'F16' | 'BF16';
+
+export const DTYPE_BYTES: Record<DType, number> = { F32: 4, F16: 2, BF16: 2 };
+
+/**
+ * One tensor in a weights file, not yet read. Every reader (safetensors, PyTorch .bin) yields
+ * these; `read()` returns the tensor's bytes, row-major contiguous, little-endian, in `dtype`.
+ */
+export interface TensorEntry {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  /** The file it comes from, for error messages. */
+  readonly file: string;
+  read(): Promise<Uint8Array>;
+}
+
+export function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** IEEE half (bits) to number. */
+export function f16ToNumber(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const m = h & 0x3ff;
+  if (e === 0) return s * m * 2 ** -24;
+  if (e === 31) return m ? NaN : s * Infinity;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+/** Decodes a tensor's little-endian bytes in `dtype` to float32 values (CPU side: tests, references, conversion). */
+export function toFloat32(dtype: DType, bytes: Uint8Array): Float32Array {
+  const n = bytes.byteLength / DTYPE_BYTES[dtype];
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float32Array(n);
+  if (dtype === 'F32') for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, true);
+  else if (dtype === 'F16') for (let i = 0; i < n; i++) out[i] = f16ToNumber(dv.getUint16(i * 2, true));
+  else {
+    const u = new Uint32Array(1), f = new Float32Array(u.buffer);
+    for (let i = 0; i < n; i++) { u[0] = dv.getUint16(i * 2, true) << 16; out[i] = f[0]; }
+  }
+  return out;
+}
