@@ -30,7 +30,7 @@ function entries(dir, suffix) {
 }
 
 await Promise.all([
-  build({ ...common, entryPoints: { node: 'src/node.ts', cli: 'src/cli/main.ts' }, outdir: 'dist' }),
+  build({ ...common, entryPoints: Object.fromEntries(Object.entries({ node: 'src/node.ts', cli: 'src/cli/main.ts' }).filter(([, f]) => existsSync(f))), outdir: 'dist' }),
   build({ ...common, entryPoints: entries('test', '.test.ts'), outdir: 'build/test', outbase: 'test' }),
   build({ ...common, entryPoints: [...entries('bench', '.ts'), ...entries('scripts', '.ts')], outdir: 'build', outbase: '.' }),
 ]);

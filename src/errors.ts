@@ -1,15 +1,15 @@
 /**
  * Typed errors. Every error the engine throws on purpose is a ProtT5Error subclass whose
  * message names what the user can act on: the file, the tensor, the record, the position.
- * `code` is stable (the CLI maps it to an exit code); `details` carries the same facts as data.
+ * `code` is stable (the CLI maps it to an exit code); `context` carries the same facts as data.
  */
 export class ProtT5Error extends Error {
   readonly code: string = 'PROTT5_ERROR';
-  readonly details: Record<string, unknown>;
-  constructor(message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+  readonly context: Record<string, unknown>;
+  constructor(message: string, context: Record<string, unknown> = {}, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
-    this.details = details;
+    this.context = context;
   }
 }
 

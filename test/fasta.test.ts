@@ -141,9 +141,9 @@ test('many records (a small proteome) in order', () => {
 
 test('invalid characters: digits, J, punctuation — file, record, line, column, character', () => {
   let e = throwsSeq(() => parseFasta('>a\nMKT\nAY1I\n', 'x.fa'), 'x.fa:3:3', '"a"', "'1' (U+0031)");
-  assert.equal(e.details, { file: 'x.fa', record: 'a', line: 3, column: 3, reason: 'invalid-character', char: "'1' (U+0031)" });
+  assert.equal(e.context, { file: 'x.fa', record: 'a', line: 3, column: 3, reason: 'invalid-character', char: "'1' (U+0031)" });
   e = throwsSeq(() => parseFasta('>ok\nMK\n>sp|Q9|J\nACDJ\n', 'y.fa'), 'y.fa:4:4', '"sp|Q9|J"', "'J' (U+004A)");
-  assert.is(e.details.record, 'sp|Q9|J');
+  assert.is(e.context.record, 'sp|Q9|J');
   throwsSeq(() => parseFasta('>a\nMK  T#\n'), '<input>:2:6', "'#'");
   // numbered GenBank-style lines are not FASTA
   throwsSeq(() => parseFasta('>a\n1 mktayi\n'), ':2:1', "'1'");
@@ -151,9 +151,9 @@ test('invalid characters: digits, J, punctuation — file, record, line, column,
 
 test('a * in the middle of a sequence (same line and across lines) names the * position', () => {
   let e = throwsSeq(() => parseFasta('>a\nMK*TA\n'), '<input>:2:3', "'*'", 'before the end', '"a"');
-  assert.is(e.details.column, 3);
+  assert.is(e.context.column, 3);
   e = throwsSeq(() => parseFasta('>a\nMKT*\n\nAYI\n'), '<input>:2:4', "'*'");
-  assert.is(e.details.line, 2);
+  assert.is(e.context.line, 2);
   throwsSeq(() => parseFasta('>a\nMKT**\n'), '<input>:2:5', 'second');
 });
 
@@ -170,8 +170,8 @@ test('NUL bytes and control characters are printed safely as U+XXXX', () => {
 
 test('binary junk in a header: control characters rejected with line and column', () => {
   const e = throwsSeq(() => parseFasta('>a\nMK\n>b\u0000\u0001junk\nMK\n', 'bin'), 'bin:3:3', 'U+0000', 'control character');
-  assert.is(e.details.line, 3);
-  assert.is(e.details.record, null);
+  assert.is(e.context.line, 3);
+  assert.is(e.context.record, null);
 });
 
 test('binary junk as bytes (streamed) fails at the first bad character', async () => {
@@ -194,21 +194,21 @@ test('binary junk as bytes (streamed) fails at the first bad character', async (
 
 test('sequence text before any header names the line (after blank lines)', () => {
   let e = throwsSeq(() => parseFasta('\n\nMKT\n>a\nMK\n', 'f.fa'), 'f.fa:3:1', 'before the first', "'M'");
-  assert.equal(e.details, { file: 'f.fa', record: null, line: 3, column: 1, reason: 'before-header' });
+  assert.equal(e.context, { file: 'f.fa', record: null, line: 3, column: 1, reason: 'before-header' });
   e = throwsSeq(() => parseFasta('   xyz'), '<input>:1:4');
-  assert.is(e.details.column, 4);
+  assert.is(e.context.column, 4);
 });
 
 test('a header with no id: > alone, > followed by whitespace', () => {
   let e = throwsSeq(() => parseFasta('>a\nMK\n>\nMK\n', 'h.fa'), 'h.fa:3:1', 'no id');
-  assert.is(e.details.line, 3);
+  assert.is(e.context.line, 3);
   e = throwsSeq(() => parseFasta('>   \t\nMK\n'), '<input>:1:1', 'no id');
   throwsSeq(() => parseFasta('>'), 'no id');
 });
 
 test('empty records: in the middle, at the end, only a stop, only gaps', () => {
   let e = throwsSeq(() => parseFasta('>a\nMK\n>b desc\n\n>c\nMK\n', 'e.fa'), 'e.fa:3:', 'empty record', '"b"');
-  assert.equal(e.details, { file: 'e.fa', record: 'b', line: 3, column: null, reason: 'empty-record' });
+  assert.equal(e.context, { file: 'e.fa', record: 'b', line: 3, column: null, reason: 'empty-record' });
   e = throwsSeq(() => parseFasta('>a\nMK\n>last\n'), '<input>:3', '"last"', 'empty record');
   throwsSeq(() => parseFasta('>a\nMK\n>last'), '<input>:3', '"last"');
   throwsSeq(() => parseFasta('>s\n*\n'), '"s"', 'empty record');
@@ -217,7 +217,7 @@ test('empty records: in the middle, at the end, only a stop, only gaps', () => {
 
 test('duplicate ids name both lines', () => {
   const e = throwsSeq(() => parseFasta('>a one\nMK\n>b\nW\n>a two\nMK\n', 'd.fa'), 'd.fa:5:1', 'duplicate id "a"', 'first at line 1', 'again at line 5');
-  assert.equal(e.details, { file: 'd.fa', record: 'a', line: 5, column: 1, reason: 'duplicate-id', firstLine: 1 });
+  assert.equal(e.context, { file: 'd.fa', record: 'a', line: 5, column: 1, reason: 'duplicate-id', firstLine: 1 });
   // ids compare after taking the first word, so different descriptions do not help
   throwsSeq(() => parseFasta('>x|1 a\nM\n>x|1\nM\n'), 'duplicate');
 });
@@ -227,7 +227,7 @@ test('bounded: a header line over 1 MiB is an error; 1 MiB exactly is fine', () 
   const ok = parseFasta(`>${big.slice(1)}\nMK\n`);
   assert.is(ok[0].header.length, (1 << 20) - 1);
   const e = throwsSeq(() => parseFasta(`>a\nM\n>${big}xx\nMK\n`, 'big.fa'), 'big.fa:3', 'longer than 1048576');
-  assert.is(e.details.reason, 'header-too-long');
+  assert.is(e.context.reason, 'header-too-long');
   // options lower the bounds
   throwsSeq(() => parseFasta('>abcdefghijk\nM\n', 'o', { maxHeaderLength: 8 }), 'longer than 8');
   throwsSeq(() => parseFasta('>a\nMKTAY\nIAK\n', 'o', { maxSequenceLength: 7 }), 'o:3:', 'longer than 7 residues', '"a"');
@@ -317,7 +317,7 @@ test('streaming: errors match parseFasta for every split, and earlier records co
     const { records, error } = await collectError([bad.slice(0, i), bad.slice(i)], 's.fa');
     assert.ok(error instanceof SequenceError, `split ${i}`);
     assert.is((error as SequenceError).message, e.message, `split ${i}`);
-    assert.equal((error as SequenceError).details, e.details);
+    assert.equal((error as SequenceError).context, e.context);
     assert.equal(records.map((x) => x.id), ['a'], `split ${i}`);
   }
   const dup = '>a\nM\n>a\nM\n';

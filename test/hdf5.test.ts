@@ -172,7 +172,7 @@ test('append to an existing file (resume): index of existing datasets, new write
   assert.is(w.originalHeader('a.1', 'per_protein'), 'a.1 first');
   // a colliding id against a dataset that was in the file before it was opened
   const e = await rejects(() => w.write('a_1', 'a_1 other', randomArray(1024, 0), [1024], 'per_protein'), SequenceError, '"a.1"', '"a_1"', 'per_protein/a_1');
-  assert.equal((e.details as { ids: string[] }).ids, ['a.1', 'a_1']);
+  assert.equal((e.context as { ids: string[] }).ids, ['a.1', 'a_1']);
   await rejects(() => w.write('b', 'b second', randomArray(1024, 0), [1, 1024], 'per_residue'), SequenceError, 'already in the file');
   w.write('c', 'c third', randomArray(1024, 24), [1024], 'per_protein');
   w.write('c', 'c third', randomArray(2 * 1024, 25), [2, 1024], 'per_residue');
@@ -227,7 +227,7 @@ test('duplicate dataset names after sanitising name both original ids', async ()
   const w = await Hdf5EmbeddingWriter.create(tmp('dup.h5'));
   w.write('sp|P1.2', 'sp|P1.2 desc', new Float32Array(4), [4]);
   const e = await rejects(() => w.write('sp|P1_2', 'sp|P1_2 desc', new Float32Array(4), [4]), SequenceError, '"sp|P1.2"', '"sp|P1_2"', 'both map to');
-  assert.is(e.details.dataset, 'sp|P1_2');
+  assert.is(e.context.dataset, 'sp|P1_2');
   // the same name in another group is fine
   w.write('sp|P1_2', 'sp|P1_2 desc', new Float32Array(4), [4], 'per_protein');
   // an id that maps onto a group name

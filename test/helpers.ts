@@ -1,12 +1,16 @@
 // Shared test utilities: seeded random data, error metrics with a readable failure report.
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
-/** Repository root, found from the built test file's location (build/test/...) or the source. */
+/** Repository root: the nearest folder above this file (built or source) holding package.json. */
 export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
-  while (!dir.endsWith('/build') && !dir.endsWith('/test') && dir !== '/') dir = dirname(dir);
-  return dirname(dir);
+  while (!existsSync(join(dir, 'package.json'))) {
+    if (dir === dirname(dir)) throw new Error('repository root not found above ' + fileURLToPath(import.meta.url));
+    dir = dirname(dir);
+  }
+  return dir;
 }
 
 export const fixturesDir = (): string => join(repoRoot(), 'test', 'fixtures');

@@ -1,10 +1,8 @@
 // PyTorch pytorch_model.bin reader: the t5-tiny fixture against its safetensors twin, then
 // zips and pickles assembled by hand in memory (layouts, ZIP64, and every error path).
-import { test as uvuTest } from 'uvu';
+import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { WeightsError } from '../src/errors.js';
 import { FileSource } from '../weights/node-files.js';
 import { isTorchTensor, unpickleTorch, type PickleValue } from '../weights/pickle.js';
@@ -15,35 +13,8 @@ import { toFloat32 } from '../weights/tensor-entry.js';
 import { ZipArchive, crc32 } from '../weights/zip.js';
 import { fixturesDir } from './helpers.js';
 
-/**
- * The fixtures folder: fixturesDir(), or else the nearest test/fixtures above this file
- * (fixturesDir() resolves to build/test/fixtures when run from the build output).
- */
-function fixtures(): string {
-  if (existsSync(join(fixturesDir(), 't5-tiny'))) return fixturesDir();
-  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, 'test', 'fixtures', 't5-tiny'))) return join(dir, 'test', 'fixtures');
-  }
-  return fixturesDir();
-}
-const tiny = (...p: string[]): string => join(fixtures(), 't5-tiny', ...p);
+const tiny = (...p: string[]): string => join(fixturesDir(), 't5-tiny', ...p);
 
-/**
- * uvu's failure report reads `err.details` as a string, but ProtT5Error.details is an object,
- * which crashes the report; rethrow such errors as plain Errors so a failure stays readable.
- */
-function test(name: string, fn: () => unknown): void {
-  uvuTest(name, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      if (e instanceof Error && typeof (e as { details?: unknown }).details === 'object') {
-        throw new Error(`${e.name}: ${e.message}`, { cause: e });
-      }
-      throw e;
-    }
-  });
-}
 const BIN = tiny('t5-tiny-torch-f16', 'pytorch_model.bin');
 
 // ---------- builders ----------
@@ -387,4 +358,4 @@ test('storages too short for their tensors, or missing, name the tensor', async 
   await rejects(readPytorchBin(checkpoint(goodPickle(), {})), 'tensor "w"', 'no zip entry archive/data/0');
 });
 
-uvuTest.run();
+test.run();

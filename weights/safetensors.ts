@@ -49,7 +49,7 @@ export async function readSafetensors(source: ByteSource): Promise<SafetensorsFi
     }
     if (typeof raw !== 'object' || raw === null) fail('entry is not an object', name);
     const { dtype, shape, data_offsets } = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof dtype !== 'string') fail('has no dtype', name);
+    if (typeof dtype !== 'string') return fail('has no dtype', name);
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`shape ${JSON.stringify(shape)} is not a list of non-negative integers`, name);
     if (!Array.isArray(data_offsets) || data_offsets.length !== 2 || !data_offsets.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       fail(`data_offsets ${JSON.stringify(data_offsets)} are not two non-negative integers`, name);
@@ -58,7 +58,7 @@ export async function readSafetensors(source: ByteSource): Promise<SafetensorsFi
     if (end < begin || end > dataLen) fail(`data_offsets [${begin}, ${end}] are outside the data section (${dataLen} bytes)`, name);
     ranges.push([begin, end, name]);
     if (!(dtype in DTYPE_BYTES)) {
-      unsupported.set(name, dtype as string);
+      unsupported.set(name, dtype);
       continue;
     }
     const dims = shape as number[];

@@ -1,0 +1,24 @@
+// Embedding gather — wrapper for shaders/embedding.wgsl.
+import source from '../shaders/embedding.wgsl';
+import type { Runtime } from '../src/gpu/runtime.js';
+import type { Tensor } from '../src/tensor.js';
+import { guard, guardDtype } from './guard.js';
+import { LOAD_W, fill, grid1d, packParams, weightDtypeConstant } from './template.js';
+
+const WG = 256;
+
+/** y[t, :] = table[ids[t], :]; ids u32 [T], table [vocab, D], y f32 [T, D]. */
+export async function embedding(rt: Runtime, ids: Tensor, table: Tensor, y: Tensor): Promise<void> {
+  guardDtype('embedding', ids, ['u32']);
+  guardDtype('embedding', table, ['f32', 'f16', 'bf16']);
+  guardDtype('embedding', y, ['f32']);
+  guard('embedding', table.shape.length === 2, 'table must be [vocab, D]', table);
+  const [vocab, D] = table.shape;
+  const T = ids.numel;
+  guard('embedding', y.numel === T * D, `y must be [${T}, ${D}]`, ids, table, y);
+  if (T === 0) return;
+  const pipeline = await rt.pipeline(`embedding_${table.dtype}_wg${WG}`, () => fill(source, { LOAD_W, WG }), {
+    W_DTYPE: weightDtypeConstant(table.dtype),
+  });
+  rt.dispatch(pipeline, packParams(source, { T, D, vocab }), [ids.buffer, table.buffer, y.buffer], grid1d(Math.ceil((T * D) / WG), rt.limits.maxComputeWorkgroupsPerDimension));
+}

@@ -1,0 +1,21 @@
+// Masked mean pooling — wrapper for shaders/meanpool.wgsl.
+import source from '../shaders/meanpool.wgsl';
+import type { Runtime } from '../src/gpu/runtime.js';
+import type { Tensor } from '../src/tensor.js';
+import { guard, guardDtype } from './guard.js';
+import { fill, grid1d, packParams } from './template.js';
+
+const WG = 64;
+
+/** y[b, :] = mean of x[b, 0..counts[b], :]; x f32 [B, L, D], counts u32 [B], y f32 [B, D]. */
+export async function meanpool(rt: Runtime, x: Tensor, counts: Tensor, y: Tensor): Promise<void> {
+  guardDtype('meanpool', x, ['f32']);
+  guardDtype('meanpool', counts, ['u32']);
+  guardDtype('meanpool', y, ['f32']);
+  guard('meanpool', x.shape.length === 3, 'x must be [B, L, D]', x);
+  const [B, L, D] = x.shape;
+  guard('meanpool', counts.numel === B && y.numel === B * D, `counts must be [${B}] and y [${B}, ${D}]`, x, counts, y);
+  if (B * D === 0) return;
+  const pipeline = await rt.pipeline(`meanpool_wg${WG}`, () => fill(source, { WG }));
+  rt.dispatch(pipeline, packParams(source, { B, L, D }), [x.buffer, counts.buffer, y.buffer], grid1d(Math.ceil((B * D) / WG), rt.limits.maxComputeWorkgroupsPerDimension));
+}

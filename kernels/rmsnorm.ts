@@ -1,0 +1,24 @@
+// T5 RMS layer norm — wrapper for shaders/rmsnorm.wgsl.
+import source from '../shaders/rmsnorm.wgsl';
+import type { Runtime } from '../src/gpu/runtime.js';
+import type { Tensor } from '../src/tensor.js';
+import { guard, guardDtype } from './guard.js';
+import { LOAD_W, fill, grid1d, packParams, weightDtypeConstant } from './template.js';
+
+/** Invocations per workgroup (one workgroup per row); a power of two for the tree reduction. */
+const WG = 64;
+
+export async function rmsnorm(rt: Runtime, x: Tensor, w: Tensor, y: Tensor, eps: number): Promise<void> {
+  guardDtype('rmsnorm', x, ['f32']);
+  guardDtype('rmsnorm', y, ['f32']);
+  guardDtype('rmsnorm', w, ['f32', 'f16', 'bf16']);
+  const D = w.numel;
+  guard('rmsnorm', w.shape.length === 1 && x.shape[x.shape.length - 1] === D, `x's last dim must equal the weight's length ${D}`, x, w);
+  guard('rmsnorm', y.numel === x.numel, 'y must have the shape of x', x, y);
+  const rows = x.numel / D;
+  if (rows === 0) return;
+  const pipeline = await rt.pipeline(`rmsnorm_${w.dtype}_wg${WG}`, () => fill(source, { LOAD_W, WG }), {
+    W_DTYPE: weightDtypeConstant(w.dtype),
+  });
+  rt.dispatch(pipeline, packParams(source, { rows, D, eps }), [x.buffer, w.buffer, y.buffer], grid1d(rows, rt.limits.maxComputeWorkgroupsPerDimension));
+}

@@ -1,0 +1,61 @@
+// y = x · Wᵀ, with an optional fused epilogue (Hugging Face Linear layout, no bias).
+//   x: [M, K] f32 activations, row-major, from element x_offset
+//   W: [N, K] weights in their stored dtype (load_w), from element w_offset
+//   y: [M, N] f32, from element y_offset
+// EPILOGUE: 0 store; 1 ReLU, then store; 2 add into y (the residual stream: y += x · Wᵀ).
+//
+// Register tiling: each invocation computes a TM×TN block of y in registers. Lines ending in
+// `//@for i<TM`, `//@for j<TN` or `//@for i<TM j<TN` are repeated by kernels/unroll.ts for
+// every index (with {i}, {j} substituted), because on some drivers (SwiftShader) only unrolled
+// scalar accumulators stay in registers.
+
+struct Params {
+  M: u32,         // rows of x and y
+  N: u32,         // rows of W = columns of y
+  K: u32,         // columns of x and of W (elements)
+  x_offset: u32,  // index of x[0, 0] in the x buffer (elements)
+  w_offset: u32,  // index of W[0, 0] in the w buffer (elements)
+  y_offset: u32,  // index of y[0, 0] in the y buffer (elements)
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<u32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+
+override EPILOGUE: u32 = 0u;
+
+{{LOAD_W}}
+
+fn store(m: u32, n: u32, v: f32) {
+  if (m >= p.M || n >= p.N) {
+    return;
+  }
+  let i = p.y_offset + m * p.N + n;
+  if (EPILOGUE == 1u) {
+    y[i] = max(v, 0.0);
+  } else if (EPILOGUE == 2u) {
+    y[i] = y[i] + v;
+  } else {
+    y[i] = v;
+  }
+}
+
+@compute @workgroup_size({{WG_X}}, {{WG_Y}})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let m0 = gid.y * {{TM}}u;
+  let n0 = gid.x * {{TN}}u;
+  if (m0 >= p.M || n0 >= p.N) {
+    return;
+  }
+  // Clamped row starts keep every load in bounds; store() drops the clamped duplicates.
+  let xr{i} = p.x_offset + min(m0 + {i}u, p.M - 1u) * p.K;  //@for i<TM
+  let wr{j} = p.w_offset + min(n0 + {j}u, p.N - 1u) * p.K;  //@for j<TN
+  var acc{i}_{j} = 0.0;  //@for i<TM j<TN
+  for (var k = 0u; k < p.K; k++) {
+    let a{i} = x[xr{i} + k];  //@for i<TM
+    let b{j} = load_w(wr{j} + k);  //@for j<TN
+    acc{i}_{j} = fma(a{i}, b{j}, acc{i}_{j});  //@for i<TM j<TN
+  }
+  store(m0 + {i}u, n0 + {j}u, acc{i}_{j});  //@for i<TM j<TN
+}

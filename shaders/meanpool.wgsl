@@ -1,0 +1,29 @@
+// Masked mean pooling: y[b, d] = mean over i < counts[b] of x[b, i, d].
+// x: [B, L, D] f32 (padded batch), counts: [B] rows to average (residues, </s> excluded).
+
+struct Params {
+  B: u32,  // sequences
+  L: u32,  // padded length (rows per sequence)
+  D: u32,  // row length (elements)
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> counts: array<u32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+
+@compute @workgroup_size({{WG}})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * {{WG}}u;
+  if (i >= p.B * p.D) {
+    return;
+  }
+  let b = i / p.D;
+  let d = i % p.D;
+  let n = min(counts[b], p.L);
+  var s = 0.0;
+  for (var r = 0u; r < n; r++) {
+    s += x[(b * p.L + r) * p.D + d];
+  }
+  y[i] = select(0.0, s / f32(n), n > 0u);
+}

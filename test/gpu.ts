@@ -1,0 +1,20 @@
+// One runtime per test process, created on first use.
+import { createNodeRuntime } from '../src/gpu/node-gpu.js';
+import type { Runtime } from '../src/gpu/runtime.js';
+import type { TensorDType } from '../src/tensor.js';
+import { fromFloat32, toFloat32, type DType } from '../weights/tensor-entry.js';
+
+let rt: Promise<Runtime> | null = null;
+export function runtime(): Promise<Runtime> {
+  rt ??= createNodeRuntime();
+  return rt;
+}
+
+export const WEIGHT_DTYPES: TensorDType[] = ['f32', 'f16', 'bf16'];
+const FILE_DTYPE: Record<string, DType> = { f32: 'F32', f16: 'F16', bf16: 'BF16' };
+
+/** Rounds values to a weight dtype: the bytes to upload and the values they really hold. */
+export function asWeights(values: Float32Array, dtype: TensorDType): { bytes: Uint8Array; values: Float32Array } {
+  const bytes = fromFloat32(FILE_DTYPE[dtype], values);
+  return { bytes, values: toFloat32(FILE_DTYPE[dtype], bytes) };
+}
