@@ -1,0 +1,104 @@
+// Fused attention against the float64 reference: batches with padding, odd lengths, several
+// head sizes and tile shapes, relative positions beyond max_distance, and one 4,096-token
+// sequence that must not allocate anything of L×L size.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { attention, type AttentionTile } from '../kernels/attention.js';
+import { attentionRef } from '../kernels/reference.js';
+import type { Runtime } from '../src/gpu/runtime.js';
+import { expectClose, randomArray, rng } from './helpers.js';
+import { runtime } from './gpu.js';
+
+// Scores are f32 dot products of DK ≤ 128 terms, softmax in f32 with an online max; against
+// float64 the outputs agree to ~1e-6 relative. 2e-5 catches any masking/bias/index error.
+const TOL = 2e-5;
+let worst = 0;
+
+async function check(rt: Runtime, B: number, L: number, H: number, DK: number, R: number, lengths: number[], seed: number, tile?: AttentionTile, rows?: number[]) {
+  const n = B * L * H * DK;
+  // Scale 0.5 keeps softmax neither uniform nor one-hot.
+  const qv = randomArray(n, seed, 0.5), kv = randomArray(n, seed + 1, 0.5), vv = randomArray(n, seed + 2);
+  const bv = randomArray(H * (2 * R + 1), seed + 3, 2);
+  const shape = [B, L, H * DK];
+  const q = rt.upload(qv, shape, 'f32', 'q'), k = rt.upload(kv, shape, 'f32', 'k'), v = rt.upload(vv, shape, 'f32', 'v');
+  const bias = rt.upload(bv, [H, 2 * R + 1], 'f32', 'bias'), len = rt.upload(Uint32Array.from(lengths), [B], 'u32', 'lengths');
+  const out = rt.empty(shape, 'f32', 'out');
+  await attention(rt, { q, k, v, bias, lengths: len, out, heads: H, tile });
+  const got = await rt.read(out);
+  const rowList = rows ?? Array.from({ length: L }, (_, i) => i);
+  const want = attentionRef(qv, kv, vv, bv, lengths, B, L, H, DK, R, rowList);
+  const HD = H * DK;
+  const picked = new Float32Array(want.length);
+  for (let b = 0; b < B; b++) {
+    rowList.forEach((i, ri) => picked.set(got.subarray((b * L + i) * HD, (b * L + i + 1) * HD), (b * rowList.length + ri) * HD));
+  }
+  worst = Math.max(worst, expectClose(`attention B=${B} L=${L} H=${H} DK=${DK}`, picked, want, TOL));
+  for (const t of [q, k, v, bias, len, out]) t.release();
+}
+
+const CASES: Array<[number, number, number, number, number]> = [
+  // B, L, H, DK, R
+  [1, 1, 1, 32, 8],
+  [1, 3, 2, 32, 8],
+  [2, 17, 4, 32, 8],
+  [3, 65, 2, 64, 16],
+  [2, 200, 3, 32, 128],
+  [1, 33, 1, 128, 128],
+  [2, 40, 2, 17, 4],
+];
+let seed = 10;
+for (const [B, L, H, DK, R] of CASES) {
+  test(`attention B=${B} L=${L} H=${H} DK=${DK} R=${R}, padded batch`, async () => {
+    const rt = await runtime();
+    const r = rng(seed);
+    // The first sequence fills L; the others are shorter (their padded keys must be masked).
+    const lengths = Array.from({ length: B }, (_, b) => (b === 0 ? L : 1 + Math.floor(r() * L)));
+    await check(rt, B, L, H, DK, R, lengths, (seed += 10));
+  });
+}
+
+for (const tile of [{ tq: 1, tk: 1 }, { tq: 16, tk: 5 }, { tq: 64, tk: 8 }]) {
+  test(`attention tile ${JSON.stringify(tile)} on B=2 L=70 H=2 DK=32`, async () => {
+    await check(await runtime(), 2, 70, 2, 32, 8, [70, 33], 500 + tile.tq, tile);
+  });
+}
+
+test('attention: padding does not change a sequence (padded batch equals alone)', async () => {
+  const rt = await runtime();
+  const [L, H, DK, R] = [37, 2, 32, 16];
+  const seq = 20;
+  const n = L * H * DK;
+  const qv = randomArray(n, 1), kv = randomArray(n, 2), vv = randomArray(n, 3), bv = randomArray(H * (2 * R + 1), 4);
+  // Garbage in the padded rows (20..36) must not leak into rows < 20.
+  const run = async (len: number, Lrun: number) => {
+    const sl = (a: Float32Array) => a.slice(0, Lrun * H * DK);
+    const shape = [1, Lrun, H * DK];
+    const t = [rt.upload(sl(qv), shape, 'f32', 'q'), rt.upload(sl(kv), shape, 'f32', 'k'), rt.upload(sl(vv), shape, 'f32', 'v')];
+    const bias = rt.upload(bv, [H, 2 * R + 1], 'f32', 'bias'), lens = rt.upload(Uint32Array.of(len), [1], 'u32', 'len');
+    const out = rt.empty(shape, 'f32', 'out');
+    await attention(rt, { q: t[0], k: t[1], v: t[2], bias, lengths: lens, out, heads: H });
+    const res = (await rt.read(out)).slice(0, seq * H * DK);
+    for (const x of [...t, bias, lens, out]) x.release();
+    return res;
+  };
+  const alone = await run(seq, seq), padded = await run(seq, L);
+  worst = Math.max(worst, expectClose('padded vs alone', padded, alone, 1e-6));
+});
+
+test('attention on one 4,096-token sequence (2 heads, d_kv 128) matches and allocates nothing L×L', async () => {
+  const rt = await runtime();
+  const L = 4096, H = 2, DK = 128, R = 128;
+  const before = rt.pool.allocations.length;
+  const r = rng(4096);
+  const rows = [0, 1, 2, 127, 128, 129, 2047, 2048, 4094, 4095];
+  while (rows.length < 40) rows.push(Math.floor(r() * L));
+  await check(rt, 1, L, H, DK, R, [L], 4096, undefined, rows);
+  const made = rt.pool.allocations.slice(before);
+  assert.ok(made.length > 0, 'the allocation record saw the test buffers');
+  const largest = Math.max(...made.map((a) => a.bytes));
+  console.log(`  L=${L}: ${made.length} buffers, largest ${(largest / 2 ** 20).toFixed(1)} MiB; an L×L f32 matrix would be ${(L * L * 4) / 2 ** 20} MiB`);
+  for (const a of made) assert.ok(a.bytes < L * L, `buffer "${a.label}" of ${a.bytes} bytes is L×L-sized`);
+});
+
+test.after(() => console.log(`attention worst relative error: ${worst.toExponential(2)}`));
+test.run();

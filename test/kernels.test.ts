@@ -1,0 +1,72 @@
+// rmsnorm, embedding and meanpool against their float64 references on odd shapes and every weight dtype.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { embedding } from '../kernels/embedding.js';
+import { meanpool } from '../kernels/meanpool.js';
+import { embeddingRef, meanpoolRef, rmsnormRef } from '../kernels/reference.js';
+import { rmsnorm } from '../kernels/rmsnorm.js';
+import { expectClose, randomArray, rng } from './helpers.js';
+import { asWeights, runtime, WEIGHT_DTYPES } from './gpu.js';
+
+let worst = 0;
+const note = (e: number) => (worst = Math.max(worst, e));
+
+// rmsnorm: an f32 sum of D squares plus one inverseSqrt: ~1e-7 relative; 1e-5 is ample and
+// still far below any real bug (a wrong row, a missed element, eps misplaced).
+for (const dtype of WEIGHT_DTYPES) {
+  for (const [rows, D] of [[1, 1], [3, 17], [17, 65], [65, 200], [200, 64], [5, 1024], [2, 1000]]) {
+    test(`rmsnorm ${dtype} rows=${rows} D=${D}`, async () => {
+      const rt = await runtime();
+      const xv = randomArray(rows * D, rows * 31 + D, 3);
+      const w = asWeights(randomArray(D, D + 7), dtype);
+      const x = rt.upload(xv, [rows, D], 'f32', 'x'), wt = rt.upload(w.bytes, [D], dtype, 'w'), y = rt.empty([rows, D], 'f32', 'y');
+      await rmsnorm(rt, x, wt, y, 1e-6);
+      note(expectClose('rmsnorm', await rt.read(y), rmsnormRef(xv, w.values, rows, D, 1e-6), 1e-5));
+      for (const t of [x, wt, y]) t.release();
+    });
+  }
+}
+
+test('rmsnorm eps matters for tiny rows', async () => {
+  const rt = await runtime();
+  const D = 33, xv = randomArray(D, 5, 1e-4), wv = new Float32Array(D).fill(1);
+  const x = rt.upload(xv, [1, D], 'f32', 'x'), wt = rt.upload(wv, [D], 'f32', 'w'), y = rt.empty([1, D], 'f32', 'y');
+  await rmsnorm(rt, x, wt, y, 1e-6);
+  note(expectClose('rmsnorm eps', await rt.read(y), rmsnormRef(xv, wv, 1, D, 1e-6), 1e-5));
+  for (const t of [x, wt, y]) t.release();
+});
+
+// embedding: a pure copy (f16/bf16 unpacked exactly), so the tolerance is 0.
+for (const dtype of WEIGHT_DTYPES) {
+  for (const [T, vocab, D] of [[1, 1, 1], [3, 5, 17], [17, 128, 65], [200, 128, 64], [65, 29, 3]]) {
+    test(`embedding ${dtype} T=${T} vocab=${vocab} D=${D}`, async () => {
+      const rt = await runtime();
+      const r = rng(T * 1000 + D);
+      const ids = Uint32Array.from({ length: T }, () => Math.floor(r() * vocab));
+      if (T > 2) ids[T - 1] = vocab + 3; // out of range: a zero row
+      const w = asWeights(randomArray(vocab * D, vocab + D), dtype);
+      const idt = rt.upload(ids, [T], 'u32', 'ids'), wt = rt.upload(w.bytes, [vocab, D], dtype, 'table'), y = rt.empty([T, D], 'f32', 'y');
+      await embedding(rt, idt, wt, y);
+      const got = await rt.read(y), want = embeddingRef(ids, w.values, vocab, D);
+      for (let i = 0; i < want.length; i++) if (got[i] !== want[i]) assert.unreachable(`embedding[${i}] = ${got[i]}, want ${want[i]}`);
+      for (const t of [idt, wt, y]) t.release();
+    });
+  }
+}
+
+// meanpool: an f32 sum of ≤ 200 values of |v| ≤ 1, then a divide: 1e-6 relative suffices.
+for (const [B, L, D] of [[1, 1, 1], [3, 17, 5], [2, 65, 33], [4, 200, 64], [1, 3, 1024]]) {
+  test(`meanpool B=${B} L=${L} D=${D}`, async () => {
+    const rt = await runtime();
+    const r = rng(B * 77 + L);
+    const counts = Uint32Array.from({ length: B }, (_, b) => (b === 0 ? L : Math.floor(r() * (L + 1))));
+    const xv = randomArray(B * L * D, L + D);
+    const x = rt.upload(xv, [B, L, D], 'f32', 'x'), c = rt.upload(counts, [B], 'u32', 'counts'), y = rt.empty([B, D], 'f32', 'y');
+    await meanpool(rt, x, c, y);
+    note(expectClose('meanpool', await rt.read(y), meanpoolRef(xv, counts, B, L, D), 1e-6));
+    for (const t of [x, c, y]) t.release();
+  });
+}
+
+test.after(() => console.log(`rmsnorm/meanpool worst relative error: ${worst.toExponential(2)}`));
+test.run();
