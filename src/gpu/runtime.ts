@@ -33,6 +33,7 @@ export class Runtime {
   private uniformChunks: GPUBuffer[] = [];
   private uniformUsed: { buffer: GPUBuffer; data: Uint8Array<ArrayBuffer>; used: number }[] = [];
   private pendingError: Error | null = null;
+  private pendingRelease: GPUBuffer[] = [];
   private lostInfo: GPUDeviceLostInfo | null = null;
   /** Dispatches recorded and submits made since creation (for tests and benches). */
   stats = { dispatches: 0, submits: 0 };
@@ -104,8 +105,13 @@ export class Runtime {
     return t;
   }
 
+  /**
+   * Returns a buffer to the pool at the next flush, not now: commands recorded but not yet
+   * submitted may still use it, and an upload (queue.writeBuffer) into a reused buffer would
+   * run before them.
+   */
   releaseBuffer(buffer: GPUBuffer): void {
-    this.pool.release(buffer);
+    this.pendingRelease.push(buffer);
   }
 
   // ---- pipelines ------------------------------------------------------------------------
@@ -217,9 +223,11 @@ export class Runtime {
       this.stats.submits++;
       this.encoder = null;
     }
-    // Writes queued after this submit are ordered after it, so the chunks can be reused now.
+    // Writes queued after this submit are ordered after it, so these can be reused now.
     for (const u of this.uniformUsed) this.uniformChunks.push(u.buffer);
     this.uniformUsed = [];
+    for (const b of this.pendingRelease) this.pool.release(b);
+    this.pendingRelease = [];
   }
 
   /** Flushes, waits for the GPU, and returns a copy of the tensor's data as f32 or u32 words. */
@@ -257,6 +265,7 @@ export class Runtime {
   }
 
   destroy(): void {
+    this.pendingRelease = [];
     this.pool.trim();
     for (const b of this.uniformChunks) b.destroy();
     this.uniformChunks = [];

@@ -1,0 +1,66 @@
+import { ConfigError } from '../errors.js';
+
+/** The T5 encoder hyper-parameters the engine uses (names as in Hugging Face config.json). */
+export interface T5Config {
+  d_model: number;
+  d_ff: number;
+  d_kv: number;
+  num_heads: number;
+  num_layers: number;
+  vocab_size: number;
+  relative_attention_num_buckets: number;
+  relative_attention_max_distance: number;
+  layer_norm_epsilon: number;
+}
+
+/** ProtT5-XL-UniRef50's encoder. */
+export const PROT_T5_XL: T5Config = {
+  d_model: 1024,
+  d_ff: 16384,
+  d_kv: 128,
+  num_heads: 32,
+  num_layers: 24,
+  vocab_size: 128,
+  relative_attention_num_buckets: 32,
+  relative_attention_max_distance: 128,
+  layer_norm_epsilon: 1e-6,
+};
+
+/** Validates a parsed config.json; `file` names it in errors. Defaults as transformers' T5Config. */
+export function parseT5Config(raw: unknown, file = 'config.json'): T5Config {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${file}: not a JSON object`, { file });
+  const c = raw as Record<string, unknown>;
+  const int = (key: string, dflt?: number, min = 1): number => {
+    const v = c[key] ?? dflt;
+    if (v === undefined) throw new ConfigError(`${file}: "${key}" is missing`, { file, key });
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > 2 ** 24) {
+      throw new ConfigError(`${file}: "${key}" must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, { file, key });
+    }
+    return v;
+  };
+  if (c.model_type !== undefined && c.model_type !== 't5') {
+    throw new ConfigError(`${file}: model_type is "${String(c.model_type)}", this engine runs T5 encoders only`, { file, key: 'model_type' });
+  }
+  const act = c.feed_forward_proj ?? 'relu';
+  if (act !== 'relu' || c.is_gated_act === true) {
+    throw new ConfigError(`${file}: feed_forward_proj "${String(act)}" is not supported (ProtT5 uses "relu")`, { file, key: 'feed_forward_proj' });
+  }
+  const eps = c.layer_norm_epsilon ?? 1e-6;
+  if (typeof eps !== 'number' || !(eps > 0 && eps < 1)) throw new ConfigError(`${file}: "layer_norm_epsilon" must be a small positive number, got ${JSON.stringify(eps)}`, { file, key: 'layer_norm_epsilon' });
+  const config: T5Config = {
+    d_model: int('d_model'),
+    d_ff: int('d_ff'),
+    d_kv: int('d_kv'),
+    num_heads: int('num_heads'),
+    num_layers: int('num_layers'),
+    vocab_size: int('vocab_size'),
+    relative_attention_num_buckets: int('relative_attention_num_buckets', 32, 2),
+    relative_attention_max_distance: int('relative_attention_max_distance', 128, 2),
+    layer_norm_epsilon: eps,
+  };
+  if (config.relative_attention_num_buckets % 2 !== 0) {
+    throw new ConfigError(`${file}: relative_attention_num_buckets must be even for a bidirectional encoder, got ${config.relative_attention_num_buckets}`, { file });
+  }
+  if (config.vocab_size < 28) throw new ConfigError(`${file}: vocab_size ${config.vocab_size} is too small for the ProtT5 vocabulary (28 tokens)`, { file });
+  return config;
+}

@@ -1,0 +1,180 @@
+// The public embed API: sequences in, per-residue and per-protein embeddings out, in input order.
+import { UsageError } from '../errors.js';
+import type { Runtime } from '../gpu/runtime.js';
+import type { Checkpoint } from '../../weights/checkpoint.js';
+import { PROTTRANS_LIMITS, planBatches, type BatchLimits } from './batching.js';
+import type { T5Config } from './config.js';
+import { T5Encoder, type LoadProgress } from './t5.js';
+import { tokenize } from './tokenizer.js';
+
+export interface EmbedOptions extends Partial<BatchLimits> {
+  /** [L, d_model] per sequence: one row per residue (</s> dropped). Default false. */
+  perResidue?: boolean;
+  /** [d_model] per sequence: the mean of the residue rows. Default true. */
+  perProtein?: boolean;
+  /** [L + 1, d_model] per sequence: last_hidden_state including the </s> row. Default false. */
+  lastHiddenState?: boolean;
+  /** Called after each batch with the number of sequences and residues finished. */
+  onProgress?: (p: EmbedProgress) => void;
+}
+
+export interface EmbedProgress {
+  sequences: number;
+  totalSequences: number;
+  residues: number;
+  totalResidues: number;
+}
+
+export interface EmbeddingTensor {
+  data: Float32Array;
+  shape: number[];
+}
+
+export interface Embedding {
+  /** Index of the sequence in the input. */
+  index: number;
+  /** Its id when the input gave one. */
+  id?: string;
+  /** Residues (tokens without </s>). */
+  length: number;
+  perResidue?: EmbeddingTensor;
+  perProtein?: EmbeddingTensor;
+  lastHiddenState?: EmbeddingTensor;
+}
+
+export type SequenceInput = string | { id: string; sequence: string };
+
+export interface LoadOptions {
+  onProgress?: (p: LoadProgress) => void;
+}
+
+export class ProtT5Model {
+  private busy: Promise<unknown> = Promise.resolve();
+  private disposed = false;
+  private running = 0;
+
+  private constructor(
+    readonly encoder: T5Encoder,
+    private readonly ownsRuntime: boolean,
+  ) {}
+
+  static async fromCheckpoint(rt: Runtime, ckpt: Checkpoint, ownsRuntime: boolean, options: LoadOptions = {}): Promise<ProtT5Model> {
+    try {
+      return new ProtT5Model(await T5Encoder.load(rt, ckpt, options.onProgress), ownsRuntime);
+    } finally {
+      await ckpt.close();
+    }
+  }
+
+  get config(): T5Config {
+    return this.encoder.config;
+  }
+
+  get runtime(): Runtime {
+    return this.encoder.rt;
+  }
+
+  /** Embeds sequences; results are in input order. Calls on one model run one after another. */
+  async embed(sequences: readonly SequenceInput[], options: EmbedOptions = {}): Promise<Embedding[]> {
+    const out: Embedding[] = new Array(sequences.length);
+    for await (const batch of this.embedBatches(sequences, options)) for (const e of batch) out[e.index] = e;
+    return out;
+  }
+
+  /**
+   * Embeds batch by batch, yielding each batch's results as soon as they are read back
+   * (longest sequences first). For writers that stream results to disk.
+   */
+  async *embedBatches(sequences: readonly SequenceInput[], options: EmbedOptions = {}): AsyncGenerator<Embedding[]> {
+    if (this.disposed) throw new UsageError('embed() called on a disposed model');
+    const perResidue = options.perResidue ?? false;
+    const perProtein = options.perProtein ?? true;
+    const lastHidden = options.lastHiddenState ?? false;
+    if (!perResidue && !perProtein && !lastHidden) throw new UsageError('embed(): ask for at least one of perResidue, perProtein, lastHiddenState');
+    const limits: BatchLimits = {
+      maxResidues: options.maxResidues ?? PROTTRANS_LIMITS.maxResidues,
+      maxSeqLen: options.maxSeqLen ?? PROTTRANS_LIMITS.maxSeqLen,
+      maxBatch: options.maxBatch ?? PROTTRANS_LIMITS.maxBatch,
+    };
+    for (const [k, v] of Object.entries(limits)) {
+      if (!Number.isInteger(v) || v < 1) throw new UsageError(`embed(): ${k} must be a positive integer, got ${v}`);
+    }
+    // Tokenise everything first: a bad letter anywhere fails before any GPU work.
+    const ids = sequences.map((s, i) => (typeof s === 'string' ? tokenize(s, `sequence ${i}`) : tokenize(s.sequence, s.id)));
+    const idOf = (i: number) => (typeof sequences[i] === 'string' ? undefined : (sequences[i] as { id: string }).id);
+    const batches = planBatches(ids.map((t) => t.length - 1), limits);
+    const totalResidues = ids.reduce((a, t) => a + t.length - 1, 0);
+    let doneSeqs = 0, doneRes = 0;
+    for (const batch of batches) {
+      const results = await this.exclusive(() => this.runBatch(batch, ids, { perResidue, perProtein, lastHidden }));
+      for (const r of results) r.id = idOf(r.index);
+      doneSeqs += batch.length;
+      doneRes += results.reduce((a, r) => a + r.length, 0);
+      options.onProgress?.({ sequences: doneSeqs, totalSequences: sequences.length, residues: doneRes, totalResidues });
+      yield results;
+    }
+  }
+
+  /** Runs `fn` after every earlier call on this model has finished (one GPU pipeline, no interleaving). */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.busy.then(() => {
+      if (this.disposed) throw new UsageError('the model was disposed while an embed() call was waiting');
+      this.running++;
+      return fn().finally(() => this.running--);
+    });
+    this.busy = run.catch(() => undefined);
+    return run;
+  }
+
+  private async runBatch(
+    batch: number[], ids: Uint32Array[], want: { perResidue: boolean; perProtein: boolean; lastHidden: boolean },
+  ): Promise<Embedding[]> {
+    const enc = this.encoder, rt = enc.rt;
+    const B = batch.length;
+    const L = Math.max(...batch.map((i) => ids[i].length));
+    const D = enc.config.d_model;
+    const flat = new Uint32Array(B * L); // padded with <pad> = 0
+    const lengths = new Uint32Array(B);
+    batch.forEach((i, b) => {
+      flat.set(ids[i], b * L);
+      lengths[b] = ids[i].length;
+    });
+    const hidden = await enc.forward(flat, lengths, B, L); // [B, L, d_model]
+    let pooled: Float32Array | null = null;
+    let rows: Float32Array | null = null;
+    try {
+      if (want.perProtein) {
+        const p = await enc.meanPool(hidden, lengths.map((n) => n - 1)); // [B, d_model]
+        try {
+          pooled = await rt.read(p);
+        } finally {
+          p.release();
+        }
+      }
+      if (want.perResidue || want.lastHidden) rows = await rt.read(hidden);
+      else rt.flush();
+    } finally {
+      hidden.release();
+    }
+    return batch.map((i, b) => {
+      const n = lengths[b];
+      const e: Embedding = { index: i, length: n - 1 };
+      if (rows) {
+        const seq = rows.subarray(b * L * D, (b * L + n) * D);
+        if (want.lastHidden) e.lastHiddenState = { data: seq.slice(), shape: [n, D] };
+        if (want.perResidue) e.perResidue = { data: seq.slice(0, (n - 1) * D), shape: [n - 1, D] };
+      }
+      if (pooled) e.perProtein = { data: pooled.slice(b * D, (b + 1) * D), shape: [D] };
+      return e;
+    });
+  }
+
+  /** Frees the weights (and the device if the model created it). An embed() in flight makes this an error. */
+  dispose(): void {
+    if (this.disposed) return;
+    if (this.running > 0) throw new UsageError('dispose() called while embed() is running; await it first');
+    this.disposed = true;
+    this.encoder.dispose();
+    if (this.ownsRuntime) this.encoder.rt.destroy();
+  }
+}

@@ -1,0 +1,172 @@
+// The T5 encoder forward pass on the GPU: one small function per Hugging Face layer, shapes
+// in comments. Weights stay in their stored dtype; activations are f32. A whole batch is
+// recorded into one command buffer; nothing is read back until the caller asks.
+import { attention } from '../../kernels/attention.js';
+import { embedding } from '../../kernels/embedding.js';
+import { matmul } from '../../kernels/matmul.js';
+import { meanpool } from '../../kernels/meanpool.js';
+import { rmsnorm } from '../../kernels/rmsnorm.js';
+import type { Checkpoint } from '../../weights/checkpoint.js';
+import { toFloat32, type DType } from '../../weights/tensor-entry.js';
+import type { Runtime } from '../gpu/runtime.js';
+import type { Tensor, TensorDType } from '../tensor.js';
+import type { T5Config } from './config.js';
+import { relativeBiasTable } from './relative-bias.js';
+
+const GPU_DTYPE: Record<DType, TensorDType> = { F32: 'f32', F16: 'f16', BF16: 'bf16' };
+
+/** The feed-forward intermediate [rows, d_ff] is computed in row chunks of at most this many bytes. */
+const FF_CHUNK_BYTES = 64 * 2 ** 20;
+
+interface Block {
+  ln0: Tensor; // [d_model]
+  q: Tensor; // [inner, d_model]
+  k: Tensor; // [inner, d_model]
+  v: Tensor; // [inner, d_model]
+  o: Tensor; // [d_model, inner]
+  ln1: Tensor; // [d_model]
+  wi: Tensor; // [d_ff, d_model]
+  wo: Tensor; // [d_model, d_ff]
+}
+
+export interface LoadProgress {
+  tensor: string;
+  loaded: number;
+  total: number;
+  bytes: number;
+}
+
+export class T5Encoder {
+  private constructor(
+    readonly rt: Runtime,
+    readonly config: T5Config,
+    private readonly shared: Tensor, // [vocab, d_model]
+    private readonly bias: Tensor, // [H, 2R+1] f32, from block 0's relative_attention_bias
+    private readonly blocks: Block[],
+    private readonly finalNorm: Tensor, // [d_model]
+    /** dtype of each weight tensor as stored (for info and tests). */
+    readonly weightDtypes: ReadonlySet<TensorDType>,
+  ) {}
+
+  /** Uploads every encoder tensor, one at a time (only one tensor's bytes in JS memory at once). */
+  static async load(rt: Runtime, ckpt: Checkpoint, onProgress?: (p: LoadProgress) => void): Promise<T5Encoder> {
+    const c = ckpt.config;
+    const loaded: Tensor[] = [];
+    const dtypes = new Set<TensorDType>();
+    let count = 0, bytes = 0;
+    const get = async (name: string): Promise<Tensor> => {
+      const entry = ckpt.tensors.get(name)!;
+      const data = await entry.read();
+      const t = rt.upload(data, entry.shape, GPU_DTYPE[entry.dtype], name);
+      loaded.push(t);
+      dtypes.add(t.dtype);
+      bytes += data.byteLength;
+      onProgress?.({ tensor: name, loaded: ++count, total: ckpt.tensors.size, bytes });
+      return t;
+    };
+    try {
+      const shared = await get('shared.weight');
+      const relName = 'encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight';
+      const rel = ckpt.tensors.get(relName)!;
+      const table = relativeBiasTable(toFloat32(rel.dtype, await rel.read()), c.relative_attention_num_buckets, c.num_heads, c.relative_attention_max_distance);
+      const bias = rt.upload(table, [c.num_heads, 2 * c.relative_attention_max_distance + 1], 'f32', 'relative_bias_table');
+      loaded.push(bias);
+      onProgress?.({ tensor: relName, loaded: ++count, total: ckpt.tensors.size, bytes });
+      const blocks: Block[] = [];
+      for (let i = 0; i < c.num_layers; i++) {
+        const a = `encoder.block.${i}.layer.0.`, f = `encoder.block.${i}.layer.1.`;
+        blocks.push({
+          ln0: await get(`${a}layer_norm.weight`),
+          q: await get(`${a}SelfAttention.q.weight`),
+          k: await get(`${a}SelfAttention.k.weight`),
+          v: await get(`${a}SelfAttention.v.weight`),
+          o: await get(`${a}SelfAttention.o.weight`),
+          ln1: await get(`${f}layer_norm.weight`),
+          wi: await get(`${f}DenseReluDense.wi.weight`),
+          wo: await get(`${f}DenseReluDense.wo.weight`),
+        });
+      }
+      const finalNorm = await get('encoder.final_layer_norm.weight');
+      await rt.sync();
+      return new T5Encoder(rt, c, shared, bias, blocks, finalNorm, dtypes);
+    } catch (e) {
+      for (const t of loaded) t.release();
+      throw e;
+    }
+  }
+
+  /**
+   * Records the encoder over a padded batch and returns last_hidden_state [B, L, d_model]
+   * (the caller releases it). ids: [B·L] token ids, padded with 0; lengths: [B] tokens per
+   * sequence including </s>.
+   */
+  async forward(ids: Uint32Array, lengths: Uint32Array, B: number, L: number): Promise<Tensor> {
+    const c = this.config, rt = this.rt;
+    const T = B * L, D = c.d_model, inner = c.num_heads * c.d_kv;
+    const idsT = rt.upload(ids, [T], 'u32', 'input_ids'); // [B·L]
+    const lensT = rt.upload(lengths, [B], 'u32', 'lengths'); // [B]
+    const h = rt.empty([B, L, D], 'f32', 'hidden'); // [B, L, d_model]
+    const tmp: Tensor[] = [idsT, lensT];
+    try {
+      await embedding(rt, idsT, this.shared, h);
+      const x = rt.empty([T, D], 'f32', 'normed'); // [B·L, d_model]
+      const q = rt.empty([B, L, inner], 'f32', 'q'); // [B, L, H·d_kv]
+      const k = rt.empty([B, L, inner], 'f32', 'k');
+      const v = rt.empty([B, L, inner], 'f32', 'v');
+      const a = rt.empty([B, L, inner], 'f32', 'attn'); // [B, L, H·d_kv]
+      const ffRows = Math.max(1, Math.min(T, Math.floor(FF_CHUNK_BYTES / (c.d_ff * 4))));
+      const ff = rt.empty([ffRows, c.d_ff], 'f32', 'ff'); // [chunk, d_ff]
+      tmp.push(x, q, k, v, a, ff);
+      for (const blk of this.blocks) {
+        await this.selfAttention(blk, h, x, q, k, v, a, lensT);
+        await this.feedForward(blk, h, x, ff, T, ffRows);
+      }
+      const out = rt.empty([B, L, D], 'f32', 'last_hidden_state');
+      await rmsnorm(rt, h, this.finalNorm, out, c.layer_norm_epsilon);
+      return out;
+    } finally {
+      h.release();
+      for (const t of tmp) t.release();
+    }
+  }
+
+  /** layer.0: h += o(attention(q(x), k(x), v(x))) with x = layer_norm(h). */
+  private async selfAttention(blk: Block, h: Tensor, x: Tensor, q: Tensor, k: Tensor, v: Tensor, a: Tensor, lengths: Tensor): Promise<void> {
+    const rt = this.rt;
+    await rmsnorm(rt, h, blk.ln0, x, this.config.layer_norm_epsilon);
+    await matmul(rt, { x, w: blk.q, y: q });
+    await matmul(rt, { x, w: blk.k, y: k });
+    await matmul(rt, { x, w: blk.v, y: v });
+    await attention(rt, { q, k, v, bias: this.bias, lengths, out: a, heads: this.config.num_heads });
+    await matmul(rt, { x: a, w: blk.o, y: h, epilogue: 'add' });
+  }
+
+  /** layer.1: h += wo(relu(wi(x))) with x = layer_norm(h), in row chunks of the d_ff intermediate. */
+  private async feedForward(blk: Block, h: Tensor, x: Tensor, ff: Tensor, T: number, chunk: number): Promise<void> {
+    const rt = this.rt;
+    await rmsnorm(rt, h, blk.ln1, x, this.config.layer_norm_epsilon);
+    for (let r = 0; r < T; r += chunk) {
+      const rows = Math.min(chunk, T - r);
+      await matmul(rt, { x, w: blk.wi, y: ff, epilogue: 'relu', rowStart: r, rows, yRowStart: 0 });
+      await matmul(rt, { x: ff, w: blk.wo, y: h, epilogue: 'add', rowStart: r, rows, xRowStart: 0 });
+    }
+  }
+
+  /** Per-protein means [B, d_model] of the first counts[b] rows of hidden [B, L, d_model]. */
+  async meanPool(hidden: Tensor, counts: Uint32Array): Promise<Tensor> {
+    const [B, , D] = hidden.shape;
+    const c = this.rt.upload(counts, [B], 'u32', 'counts');
+    const out = this.rt.empty([B, D], 'f32', 'per_protein');
+    try {
+      await meanpool(this.rt, hidden, c, out);
+    } finally {
+      c.release();
+    }
+    return out;
+  }
+
+  dispose(): void {
+    for (const t of [this.shared, this.bias, this.finalNorm, ...this.blocks.flatMap((b) => Object.values(b) as Tensor[])]) t.release();
+    this.rt.pool.trim();
+  }
+}

@@ -1,0 +1,44 @@
+// The Node entry point of prott5-webgpu. Only this module (and src/cli) may import Node
+// modules or the Dawn binding `webgpu`.
+import { createNodeRuntime, type NodeGpuOptions } from './gpu/node-gpu.js';
+import type { Runtime } from './gpu/runtime.js';
+import { ProtT5Model, type LoadOptions } from './model/prott5.js';
+import { openCheckpoint } from '../weights/checkpoint.js';
+import { DirectoryFiles } from '../weights/node-files.js';
+import type { ModelFiles } from '../weights/source.js';
+
+export * from './errors.js';
+export { ProtT5Model } from './model/prott5.js';
+export type { EmbedOptions, EmbedProgress, Embedding, EmbeddingTensor, SequenceInput, LoadOptions } from './model/prott5.js';
+export type { T5Config } from './model/config.js';
+export { PROT_T5_XL, parseT5Config } from './model/config.js';
+export { tokenize } from './model/tokenizer.js';
+export { PROTTRANS_LIMITS, planBatches, type BatchLimits } from './model/batching.js';
+export { Runtime } from './gpu/runtime.js';
+export { createNodeRuntime, type NodeGpuOptions } from './gpu/node-gpu.js';
+export { parseFasta, readFasta, type FastaRecord } from './model/fasta.js';
+export type { ByteSource, ModelFiles } from '../weights/source.js';
+
+export interface NodeLoadOptions extends LoadOptions, NodeGpuOptions {
+  /** Use this runtime (device) instead of creating one; the model will not destroy it. */
+  runtime?: Runtime;
+}
+
+/**
+ * Loads a ProtT5 (T5 encoder) model from a folder holding config.json and model.safetensors,
+ * a sharded model.safetensors.index.json, or pytorch_model.bin, or from any ModelFiles.
+ */
+export async function loadProtT5(dirOrFiles: string | ModelFiles, options: NodeLoadOptions = {}): Promise<ProtT5Model> {
+  const files = typeof dirOrFiles === 'string' ? new DirectoryFiles(dirOrFiles) : dirOrFiles;
+  const ckpt = await openCheckpoint(files);
+  const rt = options.runtime ?? (await createNodeRuntime(options).catch(async (e) => {
+    await ckpt.close();
+    throw e;
+  }));
+  try {
+    return await ProtT5Model.fromCheckpoint(rt, ckpt, !options.runtime, options);
+  } catch (e) {
+    if (!options.runtime) rt.destroy();
+    throw e;
+  }
+}

@@ -1,0 +1,103 @@
+// The encoder against the fixtures' float64 outputs: every weights folder, every case, one by
+// one and batched with padding (relative Frobenius error per sequence < 1e-4).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadProtT5, type Embedding, type ProtT5Model } from '../src/node.js';
+import { FileSource } from '../weights/node-files.js';
+import { readSafetensors } from '../weights/safetensors.js';
+import { toFloat32 } from '../weights/tensor-entry.js';
+import { expectClose, fixturesDir } from './helpers.js';
+import { runtime } from './gpu.js';
+
+const TINY = join(fixturesDir(), 't5-tiny');
+const cases: Array<{ index: number; sequence: string; length: number; input_ids: number[] }> = JSON.parse(readFileSync(join(TINY, 'cases.json'), 'utf8')).cases;
+
+// The acceptance bound: f32 compute against a float64 reference, per sequence.
+const TOL = 1e-4;
+
+const FOLDERS: Array<[string, string]> = [
+  ['t5-tiny-f32', 'F32'],
+  ['t5-tiny-f16', 'F16'],
+  ['t5-tiny-bf16', 'BF16'],
+  ['t5-tiny-sharded', 'F32'],
+  ['t5-tiny-seq2seq', 'F32'],
+  ['t5-tiny-torch-f16', 'F16'],
+];
+
+let expected: Map<string, Float32Array>;
+async function want(key: string): Promise<Float32Array> {
+  if (!expected) {
+    const src = await FileSource.open(join(TINY, 'expected.safetensors'));
+    const st = await readSafetensors(src);
+    expected = new Map();
+    for (const t of st.tensors) expected.set(t.name, toFloat32(t.dtype, await t.read()));
+    await src.close();
+  }
+  const v = expected.get(key);
+  if (!v) throw new Error(`expected.safetensors has no ${key}`);
+  return v;
+}
+
+let worst = 0;
+let worstAt = '';
+async function compare(where: string, dtype: string, e: Embedding, i: number): Promise<void> {
+  assert.is(e.length, cases[i].length, `${where}: length`);
+  for (const [kind, got] of [['hidden', e.lastHiddenState], ['residue', e.perResidue], ['protein', e.perProtein]] as const) {
+    assert.ok(got, `${where}: ${kind} missing`);
+    const err = expectClose(`${where} ${dtype}.${kind}.${i}`, got!.data, await want(`${dtype}.${kind}.${i}`), TOL);
+    if (err > worst) [worst, worstAt] = [err, `${where} ${dtype}.${kind}.${i}`];
+  }
+  assert.equal(e.perResidue!.shape, [cases[i].length, e.perProtein!.shape[0]]);
+  assert.equal(e.lastHiddenState!.shape, [cases[i].length + 1, e.perProtein!.shape[0]]);
+}
+
+const ALL = { perResidue: true, perProtein: true, lastHiddenState: true };
+
+for (const [folder, dtype] of FOLDERS) {
+  test(`${folder}: every case one by one, then all batched with padding`, async () => {
+    const model: ProtT5Model = await loadProtT5(join(TINY, folder), { runtime: await runtime() });
+    try {
+      for (const c of cases) {
+        const [e] = await model.embed([c.sequence], ALL);
+        await compare(`${folder} alone`, dtype, e, c.index);
+      }
+      const batched = await model.embed(cases.map((c) => c.sequence), ALL);
+      assert.is(batched.length, cases.length);
+      for (const c of cases) {
+        assert.is(batched[c.index].index, c.index, 'results come back in input order');
+        await compare(`${folder} batched`, dtype, batched[c.index], c.index);
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+}
+
+test('batch limits split the work but not the numbers; ids carried through', async () => {
+  const model = await loadProtT5(join(TINY, 't5-tiny-f32'), { runtime: await runtime() });
+  try {
+    let calls = 0;
+    const input = cases.map((c) => ({ id: `case${c.index}`, sequence: c.sequence }));
+    const res = await model.embed(input, { ...ALL, maxResidues: 400, maxBatch: 2, onProgress: () => calls++ });
+    assert.ok(calls >= 3, `expected several batches, got ${calls}`);
+    for (const c of cases) {
+      assert.is(res[c.index].id, `case${c.index}`);
+      await compare('limited batches', 'F32', res[c.index], c.index);
+    }
+  } finally {
+    model.dispose();
+  }
+});
+
+test('a model reports the stored dtypes it keeps on the GPU', async () => {
+  for (const [folder, dt] of [['t5-tiny-f16', 'f16'], ['t5-tiny-bf16', 'bf16'], ['t5-tiny-f32', 'f32']]) {
+    const model = await loadProtT5(join(TINY, folder), { runtime: await runtime() });
+    assert.equal([...model.encoder.weightDtypes], [dt], folder);
+    model.dispose();
+  }
+});
+
+test.after(() => console.log(`model worst relative error: ${worst.toExponential(2)} (${worstAt})`));
+test.run();
