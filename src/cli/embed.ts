@@ -1,0 +1,157 @@
+// prott5 embed: FASTA in, HDF5 (ProtTrans layout) or safetensors out, written atomically
+// (a .partial file renamed when complete) and resumable (HDF5) after Ctrl-C or a kill.
+import { createReadStream, existsSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { basename, extname, resolve } from 'node:path';
+import { IOError, UsageError } from '../errors.js';
+import type { FastaRecord } from '../model/fasta.js';
+import { readFasta } from '../model/fasta.js';
+import { loadProtT5 } from '../node.js';
+import type { Embedding } from '../model/prott5.js';
+import { Hdf5EmbeddingWriter, readHdf5RootAttributes } from './hdf5.js';
+import { Progress } from './progress.js';
+import { SafetensorsStreamWriter } from './safetensors-writer.js';
+
+export interface EmbedCommand {
+  input: string; // path or '-'
+  output: string;
+  model: string;
+  perResidue: boolean;
+  perProtein: boolean;
+  maxResidues: number;
+  maxSeqLen: number;
+  maxBatch: number;
+  resume: boolean;
+  quiet: boolean;
+}
+
+/** Groups used when both kinds are written to one HDF5 file. */
+export const GROUPS = { perResidue: 'per_residue', perProtein: 'per_protein' } as const;
+
+async function readRecords(input: string): Promise<FastaRecord[]> {
+  const name = input === '-' ? '<stdin>' : input;
+  const stream = input === '-' ? process.stdin : createReadStream(input);
+  const records: FastaRecord[] = [];
+  try {
+    for await (const r of readFasta(stream as AsyncIterable<Uint8Array>, name)) records.push(r);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EISDIR') throw new IOError(`cannot read ${name}: ${err.message}`, { file: name }, { cause: e });
+    throw e;
+  }
+  if (records.length === 0) throw new UsageError(`${name}: no FASTA records found`, { file: name });
+  return records;
+}
+
+type Kind = 'perResidue' | 'perProtein';
+
+/** Runs the command; resolves to the exit code (0, or 130 when interrupted). */
+export async function runEmbed(cmd: EmbedCommand): Promise<number> {
+  const ext = extname(cmd.output).toLowerCase();
+  const format = ext === '.safetensors' ? 'safetensors' : ext === '.h5' || ext === '.hdf5' ? 'hdf5' : null;
+  if (!format) throw new UsageError(`output ${cmd.output}: use a .h5 (HDF5, the ProtTrans layout) or .safetensors file name`);
+  if (cmd.resume && format !== 'hdf5') throw new UsageError('--resume needs HDF5 output (.h5)');
+  const kinds: Kind[] = [];
+  if (cmd.perResidue) kinds.push('perResidue');
+  if (cmd.perProtein || !cmd.perResidue) kinds.push('perProtein');
+  const progress = new Progress(cmd.quiet);
+
+  const records = await readRecords(cmd.input);
+  const out = resolve(cmd.output);
+  const partial = `${out}.partial`;
+  const settings = { model: resolve(cmd.model), kinds: kinds.join(','), input: cmd.input === '-' ? '<stdin>' : basename(cmd.input) };
+
+  const model = await loadProtT5(cmd.model);
+  const cleanup: Array<() => Promise<void> | void> = [() => model.dispose()];
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    progress.note('interrupted: finishing the current batch and saving what is done (Ctrl-C again to quit now)');
+  };
+  process.on('SIGINT', onSigint);
+  cleanup.push(() => void process.off('SIGINT', onSigint));
+  try {
+    const a = model.runtime.adapter;
+    progress.note(`model ${cmd.model}: ${model.config.num_layers} layers, d_model ${model.config.d_model}, weights ${[...model.encoder.weightDtypes].join('/')} on ${a.description || a.architecture} (${a.backend})`);
+    const name = (kind: Kind, id: string) => (kinds.length > 1 ? `${GROUPS[kind]}/${id}` : id);
+    const d = model.config.d_model;
+    const shapeOf = (kind: Kind, r: FastaRecord) => (kind === 'perResidue' ? [r.sequence.length, d] : [d]);
+
+    // Open the partial output; with --resume, skip what it already holds.
+    let h5: Hdf5EmbeddingWriter | null = null;
+    let st: SafetensorsStreamWriter | null = null;
+    let todo = records.map((r, i) => i);
+    if (format === 'hdf5') {
+      if (cmd.resume && existsSync(partial)) {
+        const attrs = await readHdf5RootAttributes(partial).catch(() => null);
+        if (!attrs || attrs.prott5_model !== settings.model || attrs.prott5_outputs !== settings.kinds) {
+          throw new UsageError(`${partial} was written with other settings (model ${String(attrs?.prott5_model)}, outputs ${String(attrs?.prott5_outputs)}); delete it or run without --resume`);
+        }
+        h5 = await Hdf5EmbeddingWriter.open(partial, 'a');
+        const group = (k: Kind) => (kinds.length > 1 ? GROUPS[k] : undefined);
+        todo = todo.filter((i) => !kinds.every((k) => h5!.has(records[i].id, group(k))));
+        progress.note(`resuming ${partial}: ${records.length - todo.length} of ${records.length} records already done`);
+      } else {
+        if (existsSync(partial)) progress.note(`starting over: ${partial} exists (use --resume to continue it)`);
+        h5 = await Hdf5EmbeddingWriter.create(partial, { attributes: { prott5_model: settings.model, prott5_outputs: settings.kinds, prott5_input: settings.input } });
+      }
+      cleanup.push(() => h5?.close());
+    } else {
+      const tensors = records.flatMap((r) => kinds.map((k) => ({ name: name(k, r.id), shape: shapeOf(k, r) })));
+      st = await SafetensorsStreamWriter.create(partial, tensors, { format: 'prott5-webgpu', model: settings.model, outputs: settings.kinds });
+      cleanup.push(() => st?.close());
+    }
+
+    const write = async (e: Embedding) => {
+      const r = records[todo[e.index]];
+      for (const k of kinds) {
+        const t = e[k]!;
+        if (h5) h5.write(r.id, r.header, t.data, t.shape, kinds.length > 1 ? GROUPS[k] : undefined);
+        else await st!.write(name(k, r.id), t.data);
+      }
+    };
+
+    const totalRes = records.reduce((a, r) => a + r.sequence.length, 0);
+    let doneRes = totalRes - todo.reduce((a, i) => a + records[i].sequence.length, 0);
+    let done = records.length - todo.length;
+    const startRes = doneRes;
+    const inputs = todo.map((i) => ({ id: records[i].id, sequence: records[i].sequence }));
+    for await (const batch of model.embedBatches(inputs, {
+      perResidue: kinds.includes('perResidue'),
+      perProtein: kinds.includes('perProtein'),
+      maxResidues: cmd.maxResidues,
+      maxSeqLen: cmd.maxSeqLen,
+      maxBatch: cmd.maxBatch,
+    })) {
+      for (const e of batch) {
+        const bad = kinds.find((k) => e[k]!.data.some((v) => !Number.isFinite(v)));
+        if (bad) throw new IOError(`record "${e.id}": the ${bad} embedding holds NaN or Inf; nothing written for it`, { record: e.id });
+        await write(e);
+        done++;
+        doneRes += e.length;
+      }
+      h5?.flush();
+      progress.update(done, records.length, doneRes, totalRes, startRes);
+      if (interrupted) {
+        h5?.close();
+        progress.note(`saved ${done} of ${records.length} records in ${partial}; run the same command with --resume to finish`);
+        return 130;
+      }
+    }
+    if (h5) h5.close();
+    if (st) await st.close();
+    h5 = null;
+    st = null;
+    await rename(partial, out);
+    progress.note(`wrote ${records.length} records to ${out}`);
+    return 0;
+  } catch (e) {
+    // A safetensors partial cannot be resumed: remove it. An HDF5 partial is kept for --resume.
+    if (format === 'safetensors') await rm(partial, { force: true }).catch(() => undefined);
+    throw e;
+  } finally {
+    for (const f of cleanup.reverse()) await f();
+  }
+}
+

@@ -1,0 +1,155 @@
+// The prott5 command: embed, info. `prott5 <command> --help` for each.
+import { parseArgs } from 'node:util';
+import { ProtT5Error, UsageError } from '../errors.js';
+import { createNodeRuntime } from '../gpu/node-gpu.js';
+import { PROTTRANS_LIMITS } from '../model/batching.js';
+import { runEmbed } from './embed.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+
+const HELP: Record<string, string> = {
+  main: `prott5: ProtT5 protein embeddings on WebGPU
+
+Usage: prott5 <command> [options]
+
+Commands:
+  embed   embed the records of a FASTA file (HDF5 or safetensors out)
+  info    show the GPU adapter, its features and limits
+
+Run "prott5 <command> --help" for a command's options.
+Exit codes: 0 ok, 1 internal error, 2 bad command line, 3 bad sequence/FASTA, 4 bad model
+(weights or config), 5 GPU device error, 6 out of GPU memory, 7 file I/O error, 130 interrupted.`,
+  embed: `Usage: prott5 embed INPUT.fasta -o OUT.h5 --model DIR [options]
+
+Embeds every record of INPUT.fasta ("-" reads standard input) with the ProtT5 encoder.
+
+Output (by extension):
+  .h5 / .hdf5     HDF5 in the ProtTrans layout: one float32 dataset per record, named by its id
+                  ("/" and "." replaced by "_"), the full header in attribute "original_id".
+                  With both --per-residue and --per-protein, datasets go in groups
+                  "per_residue" and "per_protein".
+  .safetensors    one F32 tensor per record named by its id ("per_residue/ID", "per_protein/ID"
+                  when both are asked for).
+The file is written as OUT.partial and renamed when complete.
+
+Options:
+  -o, --output FILE      output file (required)
+  -m, --model DIR        model folder: config.json + model.safetensors, a sharded index, or
+                         pytorch_model.bin (required)
+      --per-residue      [L, d_model] per record (one row per residue)
+      --per-protein      [d_model] per record, the mean over residues (the default)
+      --max-residues N   most padded tokens in a batch (default ${PROTTRANS_LIMITS.maxResidues})
+      --max-seq-len N    longer sequences run alone (default ${PROTTRANS_LIMITS.maxSeqLen})
+      --max-batch N      most sequences in a batch (default ${PROTTRANS_LIMITS.maxBatch})
+      --resume           continue OUT.partial left by an interrupted run (HDF5 only)
+  -q, --quiet            no progress on stderr
+  -h, --help             this help`,
+  info: `Usage: prott5 info [--json]
+
+Shows the WebGPU adapter the engine would use (hardware, or the SwiftShader CPU fallback),
+its features and the limits that bound batch sizes.`,
+};
+
+function int(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got "${v}"`);
+  return n;
+}
+
+async function embed(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      output: { type: 'string', short: 'o' },
+      model: { type: 'string', short: 'm' },
+      'per-residue': { type: 'boolean', default: false },
+      'per-protein': { type: 'boolean', default: false },
+      'max-residues': { type: 'string' },
+      'max-seq-len': { type: 'string' },
+      'max-batch': { type: 'string' },
+      resume: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', short: 'q', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP.embed);
+    return EXIT.OK;
+  }
+  if (positionals.length !== 1) throw new UsageError(`embed takes one input FASTA file (or "-"), got ${positionals.length}\n\n${HELP.embed}`);
+  if (!values.output) throw new UsageError(`embed needs -o OUT.h5 (or OUT.safetensors)\n\n${HELP.embed}`);
+  if (!values.model) throw new UsageError(`embed needs --model DIR\n\n${HELP.embed}`);
+  return runEmbed({
+    input: positionals[0],
+    output: values.output,
+    model: values.model,
+    perResidue: values['per-residue']!,
+    perProtein: values['per-protein']!,
+    maxResidues: int('max-residues', values['max-residues'], PROTTRANS_LIMITS.maxResidues),
+    maxSeqLen: int('max-seq-len', values['max-seq-len'], PROTTRANS_LIMITS.maxSeqLen),
+    maxBatch: int('max-batch', values['max-batch'], PROTTRANS_LIMITS.maxBatch),
+    resume: values.resume!,
+    quiet: values.quiet!,
+  });
+}
+
+async function info(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } });
+  if (values.help) {
+    console.log(HELP.info);
+    return EXIT.OK;
+  }
+  const rt = await createNodeRuntime();
+  const a = rt.adapter;
+  const l = rt.limits;
+  const limits = {
+    maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+    maxBufferSize: l.maxBufferSize,
+    maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+    maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+  };
+  const swiftshader = /swiftshader/i.test(`${a.architecture} ${a.description} ${a.backend}`);
+  if (values.json) console.log(JSON.stringify({ ...a, swiftshader, limits }, null, 2));
+  else {
+    console.log(`adapter:      ${a.description || '(no description)'} (vendor ${a.vendor || '?'}, architecture ${a.architecture || '?'})`);
+    console.log(`backend:      ${a.backend}${swiftshader ? ' — SwiftShader, a CPU fallback: correct but slow; a GPU is much faster' : ''}`);
+    console.log(`fallback:     ${a.isFallbackAdapter}`);
+    console.log(`features:     ${a.features.join(', ') || '(none)'}`);
+    for (const [k, v] of Object.entries(limits)) console.log(`${k.padEnd(34)}${v}`);
+  }
+  rt.destroy();
+  return EXIT.OK;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'embed':
+        return await embed(rest);
+      case 'info':
+        return await info(rest);
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        console.log(HELP.main);
+        return cmd === undefined ? EXIT.USAGE : EXIT.OK;
+      default:
+        throw new UsageError(`unknown command "${cmd}"\n\n${HELP.main}`);
+    }
+  } catch (e) {
+    const code = (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (e as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
+      ? EXIT.USAGE
+      : exitCodeFor(e);
+    const msg = e instanceof ProtT5Error || code === EXIT.USAGE ? (e as Error).message : (e as Error).stack ?? String(e);
+    process.stderr.write(`prott5: error: ${msg}\n`);
+    return code;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+// Dawn keeps the event loop alive; leave explicitly once stdout is drained.
+process.stdout.write('', () => process.exit(code));
