@@ -17,7 +17,7 @@ if [ ${#need[@]} -gt 0 ]; then
     fi
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
   else
     echo "setup: no apt-get here; install a Vulkan loader and a WebGPU-capable driver (or a GPU) by hand" >&2
     exit 1
