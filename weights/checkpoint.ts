@@ -76,6 +76,17 @@ export async function openCheckpoint(files: ModelFiles): Promise<Checkpoint> {
       const map = (index as { weight_map?: unknown }).weight_map;
       if (typeof map !== 'object' || map === null) throw new WeightsError(`${files.name}/model.safetensors.index.json: no "weight_map" object`, { file: 'model.safetensors.index.json' });
       const shards = [...new Set(Object.values(map as Record<string, unknown>))];
+      // Shard names come from the file: only plain names inside the folder, checked before any is opened
+      // (a ModelFiles over URLs or picked files need not refuse "../x" or "/etc/x" itself).
+      for (const shard of shards) {
+        if (typeof shard !== 'string') throw new WeightsError(`${files.name}/model.safetensors.index.json: shard name ${JSON.stringify(shard)} is not a string`);
+        if (shard === '' || shard === '.' || shard === '..' || /[/\\]/.test(shard)) {
+          throw new WeightsError(`${files.name}/model.safetensors.index.json: shard name ${JSON.stringify(shard)} is not a plain file name inside the model folder`, {
+            file: 'model.safetensors.index.json',
+            shard,
+          });
+        }
+      }
       for (const shard of shards) {
         if (typeof shard !== 'string') throw new WeightsError(`${files.name}/model.safetensors.index.json: shard name ${JSON.stringify(shard)} is not a string`);
         const src = await files.open(shard);

@@ -54,13 +54,23 @@ export function parseT5Config(raw: unknown, file = 'config.json'): T5Config {
     num_heads: int('num_heads'),
     num_layers: int('num_layers'),
     vocab_size: int('vocab_size'),
-    relative_attention_num_buckets: int('relative_attention_num_buckets', 32, 2),
+    // Fewer than 4 buckets leave no exact bucket (max_exact 0): log(0/0) gives NaN buckets.
+    relative_attention_num_buckets: int('relative_attention_num_buckets', 32, 4),
     relative_attention_max_distance: int('relative_attention_max_distance', 128, 2),
     layer_norm_epsilon: eps,
   };
   if (config.relative_attention_num_buckets % 2 !== 0) {
-    throw new ConfigError(`${file}: relative_attention_num_buckets must be even for a bidirectional encoder, got ${config.relative_attention_num_buckets}`, { file });
+    throw new ConfigError(`${file}: relative_attention_num_buckets must be even for a bidirectional encoder, got ${config.relative_attention_num_buckets}`, { file, key: 'relative_attention_num_buckets' });
   }
-  if (config.vocab_size < 28) throw new ConfigError(`${file}: vocab_size ${config.vocab_size} is too small for the ProtT5 vocabulary (28 tokens)`, { file });
+  // max_exact = num_buckets / 4. At or below it the log-spaced buckets are NaN or negative, and
+  // the bucket beyond ±max_distance is no longer constant (the bias table clamps rel to ±max_distance).
+  const maxExact = Math.floor(config.relative_attention_num_buckets / 4);
+  if (config.relative_attention_max_distance <= maxExact) {
+    throw new ConfigError(
+      `${file}: relative_attention_max_distance ${config.relative_attention_max_distance} must be larger than relative_attention_num_buckets / 4 (${maxExact})`,
+      { file, key: 'relative_attention_max_distance' },
+    );
+  }
+  if (config.vocab_size < 28) throw new ConfigError(`${file}: vocab_size ${config.vocab_size} is too small for the ProtT5 vocabulary (28 tokens)`, { file, key: 'vocab_size' });
   return config;
 }

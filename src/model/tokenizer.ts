@@ -14,14 +14,15 @@ const RARE = /[UZOB]/g;
  * appended. A letter outside the alphabet is a SequenceError naming `name` and the 1-based position.
  */
 export function tokenize(sequence: string, name = 'sequence'): Uint32Array {
-  const clean = sequence.replace(/\s+/g, '').toUpperCase().replace(RARE, 'X');
+  // ASCII-only upper-casing: String#toUpperCase would turn 'ß' into 'SS' and 'ı' into 'I'.
+  const clean = sequence.replace(/\s+/g, '').replace(/[a-z]+/g, (s) => s.toUpperCase()).replace(RARE, 'X');
   if (clean.length === 0) throw new SequenceError(`${name}: the sequence is empty`, { record: name });
   const ids = new Uint32Array(clean.length + 1);
   for (let i = 0; i < clean.length; i++) {
     const id = ID.get(clean[i]);
     if (id === undefined) {
       // Report the position in the caller's string, counting residues (whitespace skipped).
-      const ch = clean[i];
+      const ch = String.fromCodePoint(clean.codePointAt(i)!);
       const shown = /[\x21-\x7e]/.test(ch) ? `'${ch}'` : `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
       throw new SequenceError(`${name}: residue ${i + 1} is ${shown}, not an amino-acid letter (ACDEFGHIKLMNPQRSTVWY, X, U, Z, O, B)`, {
         record: name,
