@@ -1,14 +1,17 @@
 // y = x · Wᵀ (+ epilogue) — wrapper for shaders/matmul.wgsl.
 import source from '../shaders/matmul.wgsl';
+import sourceK4 from '../shaders/matmul_k4.wgsl';
 import type { Runtime } from '../src/gpu/runtime.js';
 import type { Tensor } from '../src/tensor.js';
 import { guard, guardDtype } from './guard.js';
-import { LOAD_W, fill, packParams, unroll, weightDtypeConstant } from './template.js';
+import { LOAD_W, LOAD_W4, fill, packParams, unroll, weightDtypeConstant } from './template.js';
 
 export type Epilogue = 'none' | 'relu' | 'add';
 const EPILOGUE_CODE: Record<Epilogue, number> = { none: 0, relu: 1, add: 2 };
 
 export interface MatmulTile {
+  /** 'k1': any shape, one k per step. 'k4': K % 4 == 0, four k per step with vector loads. */
+  family: 'k1' | 'k4';
   /** Rows and columns of y per invocation (registers), invocations per workgroup in x (columns) and y (rows). */
   tm: number;
   tn: number;
@@ -16,15 +19,24 @@ export interface MatmulTile {
   wgY: number;
 }
 
-export const DEFAULT_MATMUL_TILE: MatmulTile = { tm: 4, tn: 4, wgX: 8, wgY: 8 };
+export const DEFAULT_MATMUL_TILE: MatmulTile = { family: 'k4', tm: 4, tn: 4, wgX: 8, wgY: 8 };
+
+/** The tile to use when the chosen one cannot run this shape (k4 needs K % 4 == 0). */
+export function matmulTileFor(K: number, tile: MatmulTile): MatmulTile {
+  return tile.family === 'k4' && K % 4 !== 0 ? { ...tile, family: 'k1' } : tile;
+}
 
 export function matmulVariantName(wDtype: string, epilogue: Epilogue, t: MatmulTile): string {
-  return `matmul_${wDtype}_${epilogue}_tm${t.tm}_tn${t.tn}_wg${t.wgX}x${t.wgY}`;
+  return `matmul_${t.family}_${wDtype}_${epilogue}_tm${t.tm}_tn${t.tn}_wg${t.wgX}x${t.wgY}`;
 }
 
 /** The generated WGSL of a variant (dumpable, and what the pipeline compiles). */
 export function matmulWgsl(t: MatmulTile): string {
-  return unroll(fill(source, { LOAD_W, TM: t.tm, TN: t.tn, WG_X: t.wgX, WG_Y: t.wgY }), { TM: t.tm, TN: t.tn });
+  const filled =
+    t.family === 'k4'
+      ? fill(sourceK4, { LOAD_W4, TM: t.tm, TN: t.tn, WG_X: t.wgX, WG_Y: t.wgY })
+      : fill(source, { LOAD_W, TM: t.tm, TN: t.tn, WG_X: t.wgX, WG_Y: t.wgY });
+  return unroll(filled, { TM: t.tm, TN: t.tn });
 }
 
 export interface MatmulArgs {
@@ -45,7 +57,7 @@ export interface MatmulArgs {
 export async function matmul(rt: Runtime, a: MatmulArgs): Promise<void> {
   const { x, w, y } = a;
   const epilogue = a.epilogue ?? 'none';
-  const tile = a.tile ?? DEFAULT_MATMUL_TILE;
+  const tile = matmulTileFor(a.w.shape[1], a.tile ?? DEFAULT_MATMUL_TILE);
   guardDtype('matmul', x, ['f32']);
   guardDtype('matmul', y, ['f32']);
   guardDtype('matmul', w, ['f32', 'f16', 'bf16']);
@@ -66,7 +78,7 @@ export async function matmul(rt: Runtime, a: MatmulArgs): Promise<void> {
     EPILOGUE: EPILOGUE_CODE[epilogue],
     W_DTYPE: weightDtypeConstant(w.dtype),
   });
-  const params = packParams(source, { M, N, K, x_offset: xr * K, w_offset: 0, y_offset: yr * N });
+  const params = packParams(tile.family === 'k4' ? sourceK4 : source, { M, N, K, x_offset: xr * K, w_offset: 0, y_offset: yr * N });
   rt.dispatch(pipeline, params, [x.buffer, w.buffer, y.buffer], [
     Math.ceil(N / (tile.tn * tile.wgX)),
     Math.ceil(M / (tile.tm * tile.wgY)),

@@ -2,6 +2,7 @@
 // uniform Params packing read from the shader's own `struct Params` (so field names and order
 // are written once, in WGSL).
 import loadW from '../shaders/load_w.wgsl';
+import loadW4 from '../shaders/load_w4.wgsl';
 import type { TensorDType } from '../src/tensor.js';
 
 /** Replaces every {{NAME}}; throws on a placeholder without a value (or a value never used). */
@@ -44,6 +45,8 @@ export function unroll(source: string, bounds: Record<string, number>): string {
 
 /** The weight-load snippet for shaders that read stored-dtype weights. */
 export const LOAD_W = loadW;
+/** The four-at-a-time weight-load snippet (needs `w: array<vec2<u32>>`). */
+export const LOAD_W4 = loadW4;
 
 /** Value of the W_DTYPE override constant for a weight tensor's dtype. */
 export function weightDtypeConstant(dtype: TensorDType): number {

@@ -11,6 +11,8 @@ const TOL = 1e-5;
 
 const SHAPES: Array<[number, number, number]> = [
   [1, 1, 1], [1, 3, 17], [3, 17, 65], [17, 65, 3], [65, 200, 33], [200, 17, 64], [33, 1, 200], [64, 64, 64],
+  // K % 4 == 0 runs the k4 family by default
+  [5, 7, 4], [19, 33, 12], [1, 65, 1024],
 ];
 
 let worst = 0;
@@ -37,14 +39,18 @@ for (const dtype of WEIGHT_DTYPES) {
 }
 
 const TILES: MatmulTile[] = [
-  { tm: 1, tn: 1, wgX: 16, wgY: 4 },
-  { tm: 2, tn: 8, wgX: 4, wgY: 8 },
-  { tm: 8, tn: 4, wgX: 8, wgY: 2 },
+  { family: 'k1', tm: 1, tn: 1, wgX: 16, wgY: 4 },
+  { family: 'k1', tm: 2, tn: 8, wgX: 4, wgY: 8 },
+  { family: 'k1', tm: 8, tn: 4, wgX: 8, wgY: 2 },
+  { family: 'k4', tm: 1, tn: 1, wgX: 16, wgY: 4 },
+  { family: 'k4', tm: 8, tn: 8, wgX: 8, wgY: 8 },
+  { family: 'k4', tm: 4, tn: 16, wgX: 4, wgY: 4 },
 ];
 for (const tile of TILES) {
-  test(`matmul tile ${JSON.stringify(tile)} on 37×53×29 bf16`, async () => {
+  // K = 28 so that the k4 family runs (29 would fall back to k1).
+  test(`matmul tile ${JSON.stringify(tile)} on 37×53×28 bf16`, async () => {
     const rt = await runtime();
-    const [M, N, K] = [37, 53, 29];
+    const [M, N, K] = [37, 53, 28];
     const xv = randomArray(M * K, 900), w = asWeights(randomArray(N * K, 901), 'bf16');
     const x = rt.upload(xv, [M, K], 'f32', 'x'), wt = rt.upload(w.bytes, [N, K], 'bf16', 'w'), y = rt.empty([M, N], 'f32', 'y');
     await matmul(rt, { x, w: wt, y, epilogue: 'relu', tile });
@@ -84,7 +90,7 @@ test('matmul rejects mismatched shapes with both shapes in the message', async (
 });
 
 test('generated matmul WGSL is fully unrolled', () => {
-  const src = matmulWgsl({ tm: 2, tn: 3, wgX: 8, wgY: 8 }).replace(/\/\/.*$/gm, '');
+  const src = matmulWgsl({ family: 'k1', tm: 2, tn: 3, wgX: 8, wgY: 8 }).replace(/\/\/.*$/gm, '');
   assert.not.match(src, /\{\{|\{i\}|\{j\}|\/\/@for/);
   assert.ok(src.includes('acc1_2 = fma(a1, b2, acc1_2)'));
   assert.not.ok(src.includes('acc2_0'));
