@@ -1,24 +1,34 @@
 // Fused T5 attention with relative-position bias and key mask — wrapper for shaders/attention.wgsl.
 import source from '../shaders/attention.wgsl';
+import sourceUnrolled from '../shaders/attention_unrolled.wgsl';
 import type { Runtime } from '../src/gpu/runtime.js';
 import type { Tensor } from '../src/tensor.js';
 import { guard, guardDtype } from './guard.js';
-import { fill, packParams } from './template.js';
+import { fill, packParams, unroll } from './template.js';
 
 export interface AttentionTile {
+  /** 'loop': any d_kv, loops over private arrays. 'unrolled': d_kv % 4 == 0, named vec4 registers. */
+  family: 'loop' | 'unrolled';
   /** Query rows per workgroup (one invocation each) and keys per staged tile. */
   tq: number;
   tk: number;
 }
 
-export const DEFAULT_ATTENTION_TILE: AttentionTile = { tq: 32, tk: 16 };
+export const DEFAULT_ATTENTION_TILE: AttentionTile = { family: 'unrolled', tq: 32, tk: 8 };
+
+/** The tile to use when the chosen one cannot run this head size (unrolled needs d_kv % 4 == 0). */
+export function attentionTileFor(dk: number, t: AttentionTile): AttentionTile {
+  return t.family === 'unrolled' && dk % 4 !== 0 ? { ...t, family: 'loop' } : t;
+}
 
 export function attentionVariantName(dk: number, t: AttentionTile): string {
-  return `attention_dk${dk}_tq${t.tq}_tk${t.tk}`;
+  return `attention_${t.family}_dk${dk}_tq${t.tq}_tk${t.tk}`;
 }
 
 export function attentionWgsl(dk: number, t: AttentionTile): string {
-  return fill(source, { DK: dk, TQ: t.tq, TK: t.tk, TK_DK: t.tk * dk });
+  if (t.family === 'loop') return fill(source, { DK: dk, TQ: t.tq, TK: t.tk, TK_DK: t.tk * dk });
+  const dk4 = dk / 4;
+  return unroll(fill(sourceUnrolled, { DK4: dk4, TQ: t.tq, TK: t.tk, TK_DK4: t.tk * dk4 }), { DK4: dk4, TK: t.tk });
 }
 
 export interface AttentionArgs {
@@ -34,7 +44,7 @@ export interface AttentionArgs {
 
 export async function attention(rt: Runtime, a: AttentionArgs): Promise<void> {
   const { q, k, v, bias, lengths, out, heads: H } = a;
-  const tile = a.tile ?? DEFAULT_ATTENTION_TILE;
+  const tile = attentionTileFor(a.q.shape[2] / a.heads, a.tile ?? DEFAULT_ATTENTION_TILE);
   for (const t of [q, k, v, bias, out]) guardDtype('attention', t, ['f32']);
   guardDtype('attention', lengths, ['u32']);
   guard('attention', q.shape.length === 3, 'q must be [B, L, H*DK]', q);
@@ -49,7 +59,7 @@ export async function attention(rt: Runtime, a: AttentionArgs): Promise<void> {
   guard('attention', wgBytes <= rt.limits.maxComputeWorkgroupStorageSize, `tile needs ${wgBytes} B of workgroup memory, the device has ${rt.limits.maxComputeWorkgroupStorageSize}`, q);
   if (B * L === 0) return;
   const pipeline = await rt.pipeline(attentionVariantName(DK, tile), () => attentionWgsl(DK, tile));
-  rt.dispatch(pipeline, packParams(source, { B, L, H, R }), [q.buffer, k.buffer, v.buffer, bias.buffer, lengths.buffer, out.buffer], [
+  rt.dispatch(pipeline, packParams(tile.family === 'loop' ? source : sourceUnrolled, { B, L, H, R }), [q.buffer, k.buffer, v.buffer, bias.buffer, lengths.buffer, out.buffer], [
     Math.ceil(L / tile.tq),
     H,
     B,

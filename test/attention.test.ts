@@ -57,7 +57,10 @@ for (const [B, L, H, DK, R] of CASES) {
   });
 }
 
-for (const tile of [{ tq: 1, tk: 1 }, { tq: 16, tk: 5 }, { tq: 64, tk: 8 }]) {
+for (const tile of [
+  { family: 'loop', tq: 1, tk: 1 }, { family: 'loop', tq: 16, tk: 5 }, { family: 'loop', tq: 64, tk: 8 },
+  { family: 'unrolled', tq: 1, tk: 1 }, { family: 'unrolled', tq: 16, tk: 5 }, { family: 'unrolled', tq: 64, tk: 16 },
+] as AttentionTile[]) {
   test(`attention tile ${JSON.stringify(tile)} on B=2 L=70 H=2 DK=32`, async () => {
     await check(await runtime(), 2, 70, 2, 32, 8, [70, 33], 500 + tile.tq, tile);
   });
