@@ -1,7 +1,10 @@
 // Builds the library, the CLI, the tests and the benches with esbuild. WGSL files are
 // embedded as strings (text loader), so no build output reads shaders at run time.
+// The browser library (dist/browser.js), the demo page's script (dist/web/app.js) and the
+// in-page test bundle (build/browser-test/in-page.js) are built for the browser; the browser
+// library is then checked to hold no Node import and no `webgpu` import.
 import { build } from 'esbuild';
-import { readdirSync, existsSync } from 'node:fs';
+import { readdirSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const common = {
@@ -29,8 +32,33 @@ function entries(dir, suffix) {
   return out;
 }
 
+const browser = {
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  sourcemap: 'linked',
+  loader: { '.wgsl': 'text' },
+  logLevel: 'warning',
+};
+
+/** Node-only imports that must never reach a browser bundle. */
+const NODE_IMPORT = /(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)["'](?:node:[^"']*|webgpu(?:\/[^"']*)?)["']/;
+
 await Promise.all([
+  build({ ...browser, entryPoints: { browser: 'src/browser.ts' }, outdir: 'dist' }),
+  existsSync('web/app.ts') && build({ ...browser, entryPoints: { 'web/app': 'web/app.ts' }, outdir: 'dist' }),
+  existsSync('test/browser/in-page.ts') && build({ ...browser, entryPoints: { 'in-page': 'test/browser/in-page.ts' }, outdir: 'build/browser-test' }),
   build({ ...common, entryPoints: Object.fromEntries(Object.entries({ node: 'src/node.ts', cli: 'src/cli/main.ts' }).filter(([, f]) => existsSync(f))), outdir: 'dist' }),
   build({ ...common, entryPoints: entries('test', '.test.ts'), outdir: 'build/test', outbase: 'test' }),
   build({ ...common, entryPoints: [...entries('bench', '.ts'), ...entries('scripts', '.ts')], outdir: 'build', outbase: '.' }),
 ]);
+
+for (const f of ['dist/browser.js', 'dist/web/app.js']) {
+  if (!existsSync(f)) continue;
+  const m = readFileSync(f, 'utf8').match(NODE_IMPORT);
+  if (m) {
+    console.error(`build: ${f} imports a Node-only module: ${m[0]} (only src/node.ts may import Node modules or webgpu)`);
+    process.exit(1);
+  }
+}

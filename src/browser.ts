@@ -1,0 +1,66 @@
+// The browser entry point of prott5-webgpu: the same engine as src/node.ts, with the device
+// from navigator.gpu and weights from a URL (Range requests), picked files or a folder handle.
+// Nothing here (or below it) may import a Node module or the Dawn binding `webgpu`; the build
+// and a test check dist/browser.js for both.
+import { DeviceError } from './errors.js';
+import { createBrowserRuntime, webgpuUnavailableReason, type BrowserGpuOptions } from './gpu/browser-gpu.js';
+import type { Runtime } from './gpu/runtime.js';
+import { ProtT5Model, type LoadOptions } from './model/prott5.js';
+import { openCheckpoint } from '../weights/checkpoint.js';
+import { BlobFiles, UrlFiles, type UrlFilesOptions } from '../weights/browser-files.js';
+import type { ModelFiles } from '../weights/source.js';
+
+export * from './errors.js';
+export { ProtT5Model } from './model/prott5.js';
+export type { EmbedOptions, EmbedProgress, Embedding, EmbeddingTensor, SequenceInput, LoadOptions } from './model/prott5.js';
+export type { LoadProgress } from './model/t5.js';
+export type { T5Config } from './model/config.js';
+export { PROT_T5_XL, parseT5Config } from './model/config.js';
+export { tokenize } from './model/tokenizer.js';
+export { PROTTRANS_LIMITS, planBatches, type BatchLimits } from './model/batching.js';
+export { Runtime } from './gpu/runtime.js';
+export { createBrowserRuntime, webgpuUnavailableReason, type BrowserGpuOptions } from './gpu/browser-gpu.js';
+export { parseFasta, readFasta, type FastaRecord } from './model/fasta.js';
+export { encodeSafetensors, readSafetensors } from '../weights/safetensors.js';
+export {
+  UrlFiles, UrlSource, BlobFiles, BlobSource, DirectoryHandleFiles, clearModelCache, DEFAULT_CACHE_NAME,
+  type UrlFilesOptions, type DownloadProgress,
+} from '../weights/browser-files.js';
+export { MemorySource, type ByteSource, type ModelFiles } from '../weights/source.js';
+
+export interface BrowserLoadOptions extends LoadOptions, BrowserGpuOptions, UrlFilesOptions {
+  /** Use this runtime (device) instead of creating one; the model will not destroy it. */
+  runtime?: Runtime;
+}
+
+/**
+ * Loads a ProtT5 (T5 encoder) model in the browser from:
+ * - a URL (string or URL) of a model folder: config.json and model.safetensors, a sharded
+ *   model.safetensors.index.json, or pytorch_model.bin, fetched tensor by tensor with Range
+ *   requests (`cache`, `onDownload` and `headers` apply here);
+ * - the files the user picked (a FileList or File[], e.g. from <input webkitdirectory>);
+ * - any ModelFiles (DirectoryHandleFiles for showDirectoryPicker(), BlobFiles, your own).
+ */
+export async function loadProtT5(
+  source: string | URL | FileList | File[] | ModelFiles,
+  options: BrowserLoadOptions = {},
+): Promise<ProtT5Model> {
+  // Say "no WebGPU" before downloading anything.
+  const noGpu = options.runtime ? null : webgpuUnavailableReason();
+  if (noGpu) throw new DeviceError(`no WebGPU: ${noGpu}`, { reason: 'no-navigator-gpu' });
+  let files: ModelFiles;
+  if (typeof source === 'string' || source instanceof URL) files = new UrlFiles(source, options);
+  else if (Array.isArray(source) || (typeof FileList !== 'undefined' && source instanceof FileList)) files = new BlobFiles(source);
+  else files = source as ModelFiles;
+  const ckpt = await openCheckpoint(files);
+  const rt = options.runtime ?? (await createBrowserRuntime(options).catch(async (e) => {
+    await ckpt.close();
+    throw e;
+  }));
+  try {
+    return await ProtT5Model.fromCheckpoint(rt, ckpt, !options.runtime, options);
+  } catch (e) {
+    if (!options.runtime) rt.destroy();
+    throw e;
+  }
+}
