@@ -1,6 +1,7 @@
 // The Node entry point of prott5-webgpu. Only this module (and src/cli) may import Node
 // modules or the Dawn binding `webgpu`.
 import { createNodeRuntime, type NodeGpuOptions } from './gpu/node-gpu.js';
+import { FileTuneStore } from './gpu/node-tune-store.js';
 import type { Runtime } from './gpu/runtime.js';
 import { ProtT5Model, type LoadOptions } from './model/prott5.js';
 import { openCheckpoint } from '../weights/checkpoint.js';
@@ -15,6 +16,8 @@ export { PROT_T5_XL, parseT5Config } from './model/config.js';
 export { tokenize } from './model/tokenizer.js';
 export { PROTTRANS_LIMITS, planBatches, type BatchLimits } from './model/batching.js';
 export { Runtime } from './gpu/runtime.js';
+export { Autotuner, MemoryTuneStore, type TuneStore } from './gpu/autotune.js';
+export { FileTuneStore } from './gpu/node-tune-store.js';
 export { createNodeRuntime, type NodeGpuOptions } from './gpu/node-gpu.js';
 export { parseFasta, readFasta, type FastaRecord } from './model/fasta.js';
 export type { ByteSource, ModelFiles } from '../weights/source.js';
@@ -36,7 +39,8 @@ export async function loadProtT5(dirOrFiles: string | ModelFiles, options: NodeL
     throw e;
   }));
   try {
-    return await ProtT5Model.fromCheckpoint(rt, ckpt, !options.runtime, options);
+    const tuneStore = options.tuneStore ?? (options.autotune === false ? undefined : new FileTuneStore());
+    return await ProtT5Model.fromCheckpoint(rt, ckpt, !options.runtime, { ...options, tuneStore });
   } catch (e) {
     if (!options.runtime) rt.destroy();
     throw e;

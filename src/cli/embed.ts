@@ -4,6 +4,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
 import { IOError, UsageError } from '../errors.js';
+import { downloadProgressLine, resolveModel } from '../../weights/hub.js';
 import type { FastaRecord } from '../model/fasta.js';
 import { readFasta } from '../model/fasta.js';
 import { loadProtT5 } from '../node.js';
@@ -57,11 +58,13 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
   const progress = new Progress(cmd.quiet);
 
   const records = await readRecords(cmd.input);
+  // A hub id (owner/name) is downloaded once into the cache; a folder is used as is.
+  const modelDir = await resolveModel(cmd.model, { onProgress: cmd.quiet ? undefined : downloadProgressLine(process.stderr) });
   const out = resolve(cmd.output);
   const partial = `${out}.partial`;
-  const settings = { model: resolve(cmd.model), kinds: kinds.join(','), input: cmd.input === '-' ? '<stdin>' : basename(cmd.input) };
+  const settings = { model: resolve(modelDir), kinds: kinds.join(','), input: cmd.input === '-' ? '<stdin>' : basename(cmd.input) };
 
-  const model = await loadProtT5(cmd.model);
+  const model = await loadProtT5(modelDir);
   const cleanup: Array<() => Promise<void> | void> = [() => model.dispose()];
   let interrupted = false;
   const onSigint = () => {

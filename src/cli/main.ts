@@ -1,8 +1,9 @@
-// The prott5 command: embed, info. `prott5 <command> --help` for each.
+// The prott5 command: embed, convert, info. `prott5 <command> --help` for each.
 import { parseArgs } from 'node:util';
 import { ProtT5Error, UsageError } from '../errors.js';
 import { createNodeRuntime } from '../gpu/node-gpu.js';
 import { PROTTRANS_LIMITS } from '../model/batching.js';
+import { CONVERT_HELP, convertCommand } from './convert.js';
 import { runEmbed } from './embed.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
@@ -12,13 +13,14 @@ const HELP: Record<string, string> = {
 Usage: prott5 <command> [options]
 
 Commands:
-  embed   embed the records of a FASTA file (HDF5 or safetensors out)
-  info    show the GPU adapter, its features and limits
+  embed     embed the records of a FASTA file (HDF5 or safetensors out)
+  convert   convert weights (PyTorch .bin, a model folder) to safetensors
+  info      show the GPU adapter, its features and limits
 
 Run "prott5 <command> --help" for a command's options.
 Exit codes: 0 ok, 1 internal error, 2 bad command line, 3 bad sequence/FASTA, 4 bad model
 (weights or config), 5 GPU device error, 6 out of GPU memory, 7 file I/O error, 130 interrupted.`,
-  embed: `Usage: prott5 embed INPUT.fasta -o OUT.h5 --model DIR [options]
+  embed: `Usage: prott5 embed INPUT.fasta -o OUT.h5 --model DIR|OWNER/NAME [options]
 
 Embeds every record of INPUT.fasta ("-" reads standard input) with the ProtT5 encoder.
 
@@ -33,8 +35,11 @@ The file is written as OUT.partial and renamed when complete.
 
 Options:
   -o, --output FILE      output file (required)
-  -m, --model DIR        model folder: config.json + model.safetensors, a sharded index, or
-                         pytorch_model.bin (required)
+  -m, --model DIR|ID     model folder: config.json + model.safetensors, a sharded index, or
+                         pytorch_model.bin; or a Hugging Face hub id (owner/name[@revision], e.g.
+                         Rostlab/prot_t5_xl_half_uniref50-enc), downloaded once into the cache
+                         ($PROTT5_CACHE, else $XDG_CACHE_HOME/prott5-webgpu, else
+                         ~/.cache/prott5-webgpu; $HF_ENDPOINT, $HF_TOKEN are used) (required)
       --per-residue      [L, d_model] per record (one row per residue)
       --per-protein      [d_model] per record, the mean over residues (the default)
       --max-residues N   most padded tokens in a batch (default ${PROTTRANS_LIMITS.maxResidues})
@@ -43,6 +48,7 @@ Options:
       --resume           continue OUT.partial left by an interrupted run (HDF5 only)
   -q, --quiet            no progress on stderr
   -h, --help             this help`,
+  convert: CONVERT_HELP,
   info: `Usage: prott5 info [--json]
 
 Shows the WebGPU adapter the engine would use (hardware, or the SwiftShader CPU fallback),
@@ -79,7 +85,7 @@ async function embed(args: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw new UsageError(`embed takes one input FASTA file (or "-"), got ${positionals.length}\n\n${HELP.embed}`);
   if (!values.output) throw new UsageError(`embed needs -o OUT.h5 (or OUT.safetensors)\n\n${HELP.embed}`);
-  if (!values.model) throw new UsageError(`embed needs --model DIR\n\n${HELP.embed}`);
+  if (!values.model) throw new UsageError(`embed needs --model DIR (or a hub id such as Rostlab/prot_t5_xl_half_uniref50-enc)\n\n${HELP.embed}`);
   return runEmbed({
     input: positionals[0],
     output: values.output,
@@ -129,6 +135,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'embed':
         return await embed(rest);
+      case 'convert':
+        return await convertCommand(rest);
       case 'info':
         return await info(rest);
       case undefined:

@@ -1,5 +1,6 @@
 // The public embed API: sequences in, per-residue and per-protein embeddings out, in input order.
 import { UsageError } from '../errors.js';
+import { Autotuner, type TuneStore } from '../gpu/autotune.js';
 import type { Runtime } from '../gpu/runtime.js';
 import type { Checkpoint } from '../../weights/checkpoint.js';
 import { PROTTRANS_LIMITS, planBatches, type BatchLimits } from './batching.js';
@@ -46,6 +47,12 @@ export type SequenceInput = string | { id: string; sequence: string };
 
 export interface LoadOptions {
   onProgress?: (p: LoadProgress) => void;
+  /**
+   * Pick kernel variants by measurement on this adapter (cached per adapter in `tuneStore`),
+   * or use the defaults (false). Default true.
+   */
+  autotune?: boolean;
+  tuneStore?: TuneStore;
 }
 
 export class ProtT5Model {
@@ -60,7 +67,8 @@ export class ProtT5Model {
 
   static async fromCheckpoint(rt: Runtime, ckpt: Checkpoint, ownsRuntime: boolean, options: LoadOptions = {}): Promise<ProtT5Model> {
     try {
-      return new ProtT5Model(await T5Encoder.load(rt, ckpt, options.onProgress), ownsRuntime);
+      const tuner = options.autotune === false ? undefined : new Autotuner(rt, options.tuneStore);
+      return new ProtT5Model(await T5Encoder.load(rt, ckpt, options.onProgress, tuner), ownsRuntime);
     } finally {
       await ckpt.close();
     }

@@ -1,13 +1,14 @@
 // The T5 encoder forward pass on the GPU: one small function per Hugging Face layer, shapes
 // in comments. Weights stay in their stored dtype; activations are f32. A whole batch is
 // recorded into one command buffer; nothing is read back until the caller asks.
-import { attention } from '../../kernels/attention.js';
+import { attention, DEFAULT_ATTENTION_TILE, type AttentionTile } from '../../kernels/attention.js';
 import { embedding } from '../../kernels/embedding.js';
-import { matmul } from '../../kernels/matmul.js';
+import { DEFAULT_MATMUL_TILE, matmul, type MatmulTile } from '../../kernels/matmul.js';
 import { meanpool } from '../../kernels/meanpool.js';
 import { rmsnorm } from '../../kernels/rmsnorm.js';
 import type { Checkpoint } from '../../weights/checkpoint.js';
 import { toFloat32, type DType } from '../../weights/tensor-entry.js';
+import type { Autotuner } from '../gpu/autotune.js';
 import type { Runtime } from '../gpu/runtime.js';
 import type { Tensor, TensorDType } from '../tensor.js';
 import type { T5Config } from './config.js';
@@ -46,10 +47,19 @@ export class T5Encoder {
     private readonly finalNorm: Tensor, // [d_model]
     /** dtype of each weight tensor as stored (for info and tests). */
     readonly weightDtypes: ReadonlySet<TensorDType>,
+    /** Kernel variants in use: matmul tile per `${dtype}|${N}|${K}`, and the attention tile. */
+    readonly kernels: { matmul: Map<string, MatmulTile>; attention: AttentionTile },
   ) {}
 
-  /** Uploads every encoder tensor, one at a time (only one tensor's bytes in JS memory at once). */
-  static async load(rt: Runtime, ckpt: Checkpoint, onProgress?: (p: LoadProgress) => void): Promise<T5Encoder> {
+  private tile(w: Tensor): MatmulTile {
+    return this.kernels.matmul.get(`${w.dtype}|${w.shape[0]}|${w.shape[1]}`) ?? DEFAULT_MATMUL_TILE;
+  }
+
+  /**
+   * Uploads every encoder tensor, one at a time (only one tensor's bytes in JS memory at once),
+   * then picks kernel variants with `tuner` (defaults without one).
+   */
+  static async load(rt: Runtime, ckpt: Checkpoint, onProgress?: (p: LoadProgress) => void, tuner?: Autotuner): Promise<T5Encoder> {
     const c = ckpt.config;
     const loaded: Tensor[] = [];
     const dtypes = new Set<TensorDType>();
@@ -88,7 +98,15 @@ export class T5Encoder {
       }
       const finalNorm = await get('encoder.final_layer_norm.weight');
       await rt.sync();
-      return new T5Encoder(rt, c, shared, bias, blocks, finalNorm, dtypes);
+      const kernels = { matmul: new Map<string, MatmulTile>(), attention: DEFAULT_ATTENTION_TILE };
+      if (tuner) {
+        for (const w of [blocks[0].q, blocks[0].o, blocks[0].wi, blocks[0].wo, ...blocks.flatMap((b) => [b.q, b.o, b.wi, b.wo])]) {
+          const key = `${w.dtype}|${w.shape[0]}|${w.shape[1]}`;
+          if (!kernels.matmul.has(key)) kernels.matmul.set(key, (await tuner.matmul(w.shape[0], w.shape[1], w.dtype)).choice);
+        }
+        kernels.attention = (await tuner.attention(c.d_kv, c.num_heads)).choice;
+      }
+      return new T5Encoder(rt, c, shared, bias, blocks, finalNorm, dtypes, kernels);
     } catch (e) {
       for (const t of loaded) t.release();
       throw e;
@@ -134,11 +152,11 @@ export class T5Encoder {
   private async selfAttention(blk: Block, h: Tensor, x: Tensor, q: Tensor, k: Tensor, v: Tensor, a: Tensor, lengths: Tensor): Promise<void> {
     const rt = this.rt;
     await rmsnorm(rt, h, blk.ln0, x, this.config.layer_norm_epsilon);
-    await matmul(rt, { x, w: blk.q, y: q });
-    await matmul(rt, { x, w: blk.k, y: k });
-    await matmul(rt, { x, w: blk.v, y: v });
-    await attention(rt, { q, k, v, bias: this.bias, lengths, out: a, heads: this.config.num_heads });
-    await matmul(rt, { x: a, w: blk.o, y: h, epilogue: 'add' });
+    await matmul(rt, { x, w: blk.q, y: q, tile: this.tile(blk.q) });
+    await matmul(rt, { x, w: blk.k, y: k, tile: this.tile(blk.k) });
+    await matmul(rt, { x, w: blk.v, y: v, tile: this.tile(blk.v) });
+    await attention(rt, { q, k, v, bias: this.bias, lengths, out: a, heads: this.config.num_heads, tile: this.kernels.attention });
+    await matmul(rt, { x: a, w: blk.o, y: h, epilogue: 'add', tile: this.tile(blk.o) });
   }
 
   /** layer.1: h += wo(relu(wi(x))) with x = layer_norm(h), in row chunks of the d_ff intermediate. */
@@ -147,8 +165,8 @@ export class T5Encoder {
     await rmsnorm(rt, h, blk.ln1, x, this.config.layer_norm_epsilon);
     for (let r = 0; r < T; r += chunk) {
       const rows = Math.min(chunk, T - r);
-      await matmul(rt, { x, w: blk.wi, y: ff, epilogue: 'relu', rowStart: r, rows, yRowStart: 0 });
-      await matmul(rt, { x: ff, w: blk.wo, y: h, epilogue: 'add', rowStart: r, rows, xRowStart: 0 });
+      await matmul(rt, { x, w: blk.wi, y: ff, epilogue: 'relu', rowStart: r, rows, yRowStart: 0, tile: this.tile(blk.wi) });
+      await matmul(rt, { x: ff, w: blk.wo, y: h, epilogue: 'add', rowStart: r, rows, xRowStart: 0, tile: this.tile(blk.wo) });
     }
   }
 

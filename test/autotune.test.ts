@@ -1,0 +1,81 @@
+// The autotuner: candidates are checked against the reference before they are timed, a
+// failing one is never chosen, choices are cached per adapter in the store.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Autotuner, MemoryTuneStore } from '../src/gpu/autotune.js';
+import { FileTuneStore } from '../src/gpu/node-tune-store.js';
+import type { MatmulTile } from '../kernels/matmul.js';
+import { runtime } from './gpu.js';
+
+// 32×32 invocations exceed every device's per-workgroup limit: this variant cannot be built.
+const BROKEN: MatmulTile = { family: 'k4', tm: 1, tn: 1, wgX: 32, wgY: 32 };
+const GOOD: MatmulTile[] = [
+  { family: 'k4', tm: 4, tn: 4, wgX: 8, wgY: 8 },
+  { family: 'k1', tm: 2, tn: 2, wgX: 8, wgY: 8 },
+];
+
+test('matmul tuning never picks a failing variant, then caches the choice', async () => {
+  const rt = await runtime();
+  const store = new MemoryTuneStore();
+  const tuner = new Autotuner(rt, store, { rows: 16, reps: 1 });
+  const res = await tuner.matmul(40, 36, 'f16', [BROKEN, ...GOOD]);
+  assert.is(res.cached, false);
+  assert.is(res.timings.length, 3);
+  const broken = res.timings.find((t) => t.variant.includes('wg32x32'))!;
+  assert.is(broken.ok, false);
+  assert.ok(GOOD.some((g) => JSON.stringify(g) === JSON.stringify(res.choice)), `chose ${JSON.stringify(res.choice)}`);
+  for (const t of res.timings.filter((x) => x.ok)) assert.ok(t.ms > 0, `${t.variant} was timed`);
+  console.log('  ', res.timings.map((t) => `${t.variant}: ${t.ok ? `${t.ms.toFixed(2)} ms` : 'failed'}`).join('; '));
+
+  const again = await new Autotuner(rt, store).matmul(40, 36, 'f16', [BROKEN, ...GOOD]);
+  assert.is(again.cached, true);
+  assert.equal(again.choice, res.choice);
+  const keys = Object.keys(store.data);
+  assert.ok(keys.some((k) => k.includes(rt.adapter.description) && k.endsWith('matmul|f16|40|36')), keys.join());
+});
+
+test('a K that is not a multiple of 4 only runs the k1 family', async () => {
+  const rt = await runtime();
+  const res = await new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1 }).matmul(9, 7, 'bf16', GOOD);
+  assert.is(res.choice.family, 'k1');
+  assert.ok(res.timings.every((t) => t.variant.startsWith('matmul_k1')));
+});
+
+test('no correct variant at all is an error, not a silent default', async () => {
+  const rt = await runtime();
+  try {
+    await new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1 }).matmul(8, 8, 'f32', [BROKEN]);
+    assert.unreachable('should throw');
+  } catch (e) {
+    assert.match((e as Error).message, /no matmul variant passed/);
+  }
+});
+
+test('attention tuning checks and times both families', async () => {
+  const rt = await runtime();
+  const res = await new Autotuner(rt, new MemoryTuneStore(), { rows: 24, reps: 1 }).attention(32, 2, [
+    { family: 'unrolled', tq: 16, tk: 4 },
+    { family: 'loop', tq: 16, tk: 8 },
+  ]);
+  assert.is(res.timings.length, 2);
+  assert.ok(res.timings.every((t) => t.ok));
+});
+
+test('FileTuneStore persists choices atomically as JSON', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'prott5-tune-'));
+  try {
+    const path = join(dir, 'sub', 'autotune.json');
+    const s = new FileTuneStore(path);
+    assert.equal(await s.load(), {});
+    await s.save({ a: { family: 'k4' } });
+    assert.equal(JSON.parse(readFileSync(path, 'utf8')), { a: { family: 'k4' } });
+    assert.equal(await new FileTuneStore(path).load(), { a: { family: 'k4' } });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();

@@ -1,0 +1,376 @@
+// Hub download and cache against a local server with the hub's URL layout
+// (/<owner>/<name>/resolve/<revision>/<file>): LFS files redirect (302) to a "CDN" on another
+// port with X-Linked-ETag/X-Linked-Size, which serves Range requests (206) and can cut the
+// connection part way; missing files are 404. Then the downloaded models load and embed.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { ConfigError, IOError, WeightsError } from '../src/errors.js';
+import { loadProtT5 } from '../src/node.js';
+import { FileSource } from '../weights/node-files.js';
+import { readSafetensors } from '../weights/safetensors.js';
+import { toFloat32 } from '../weights/tensor-entry.js';
+import { cacheRoot, downloadModel, downloadProgressLine, hubCacheDir, isHubId, parseHubId, resolveModel, type DownloadProgress } from '../weights/hub.js';
+import { expectClose, fixturesDir } from './helpers.js';
+import { runtime } from './gpu.js';
+
+const TINY = join(fixturesDir(), 't5-tiny');
+const REPOS: Record<string, string> = {
+  'hubtest/tiny-f16': join(TINY, 't5-tiny-f16'),
+  'hubtest/tiny-torch': join(TINY, 't5-tiny-torch-f16'),
+  'hubtest/tiny-sharded': join(TINY, 't5-tiny-sharded'),
+};
+
+interface Hit {
+  server: 'hub' | 'cdn';
+  path: string;
+  status: number;
+  range?: string;
+  auth?: string;
+}
+
+const state = {
+  log: [] as Hit[],
+  /** Cut the next weights body after this many bytes (one shot). */
+  cutAfter: null as number | null,
+  wrongSha: false,
+  ignoreRange: false,
+};
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const isWeights = (file: string) => file !== 'config.json' && !file.endsWith('.json');
+
+function serveBytes(req: IncomingMessage, res: ServerResponse, hit: Hit, bytes: Buffer, etag: string, weights: boolean): void {
+  const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+  let from = 0;
+  const headers: Record<string, string | number> = { etag, 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream' };
+  if (range && !state.ignoreRange) {
+    from = Number(range[1]);
+    if (from >= bytes.length) {
+      hit.status = 416;
+      res.writeHead(416, { 'content-range': `bytes */${bytes.length}` });
+      res.end();
+      return;
+    }
+    hit.status = 206;
+    res.writeHead(206, { ...headers, 'content-range': `bytes ${from}-${bytes.length - 1}/${bytes.length}`, 'content-length': bytes.length - from });
+  } else {
+    hit.status = 200;
+    res.writeHead(200, { ...headers, 'content-length': bytes.length });
+  }
+  const body = bytes.subarray(from);
+  if (weights && state.cutAfter !== null) {
+    const n = state.cutAfter;
+    state.cutAfter = null;
+    res.write(body.subarray(0, n), () => req.socket.destroy());
+    return;
+  }
+  res.end(body);
+}
+
+function handler(server: 'hub' | 'cdn') {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const hit: Hit = { server, path, status: 0, range: req.headers.range, auth: req.headers.authorization };
+    state.log.push(hit);
+    const notFound = () => {
+      hit.status = 404;
+      res.writeHead(404, { 'x-error-code': 'EntryNotFound' });
+      res.end('Entry not found');
+    };
+    const hub = server === 'hub' ? /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/([^/]+)$/.exec(path) : null;
+    const cdn = server === 'cdn' ? /^\/blobs\/([^/]+\/[^/]+)\/([^/]+)$/.exec(path) : null;
+    const [repo, rev, file] = hub ? [hub[1], hub[2], hub[3]] : cdn ? [cdn[1], 'main', cdn[2]] : ['', '', ''];
+    const dir = REPOS[repo];
+    if (!dir || rev !== 'main' || !existsSync(join(dir, file))) return notFound();
+    const bytes = readFileSync(join(dir, file));
+    const sum = state.wrongSha ? 'f'.repeat(64) : sha256(bytes);
+    if (hub && isWeights(file)) {
+      // LFS: the hub answers with a redirect naming the sha256 and size; the CDN has the bytes.
+      hit.status = 302;
+      res.writeHead(302, { location: `${cdnUrl}/blobs/${repo}/${file}`, 'x-linked-etag': `"${sum}"`, 'x-linked-size': bytes.length, etag: `"${sum}"` });
+      res.end();
+      return;
+    }
+    // config.json's ETag is a git blob id (40 hex, not a sha256); the CDN's is an md5-like id.
+    const etag = hub ? `"${createHash('sha1').update(bytes).digest('hex')}"` : `"${createHash('md5').update(bytes).digest('hex')}"`;
+    serveBytes(req, res, hit, bytes, etag, isWeights(file));
+  };
+}
+
+let hubServer: Server, cdnServer: Server;
+let hubUrl = '', cdnUrl = '';
+const listen = (s: Server) => new Promise<string>((ok) => s.listen(0, '127.0.0.1', () => ok(`http://127.0.0.1:${(s.address() as AddressInfo).port}`)));
+
+const tmp = mkdtempSync(join(tmpdir(), 'prott5-hub-'));
+let cacheN = 0;
+const freshCache = () => join(tmp, `cache${cacheN++}`);
+const reset = () => {
+  state.log = [];
+  state.cutAfter = null;
+  state.wrongSha = false;
+  state.ignoreRange = false;
+};
+const sameBytes = (a: string, b: string) => Buffer.compare(readFileSync(a), readFileSync(b)) === 0;
+const F16 = REPOS['hubtest/tiny-f16'];
+const F16_SIZE = statSync(join(F16, 'model.safetensors')).size;
+
+test.before(async () => {
+  hubServer = createServer(handler('hub'));
+  cdnServer = createServer(handler('cdn'));
+  hubUrl = await listen(hubServer);
+  cdnUrl = await listen(cdnServer);
+});
+
+test.after(async () => {
+  await new Promise((ok) => hubServer.close(ok));
+  await new Promise((ok) => cdnServer.close(ok));
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+test('ids, cache root and cache folder', () => {
+  assert.equal(parseHubId('Rostlab/prot_t5_xl_half_uniref50-enc'), { owner: 'Rostlab', name: 'prot_t5_xl_half_uniref50-enc', revision: undefined });
+  assert.equal(parseHubId('a/b@v1.0')?.revision, 'v1.0');
+  for (const bad of ['a', 'a/b/c', '../x', './x', 'a/..', '/abs/x', 'a/b@', 'a/b@../x', 'a--b/c', '']) assert.is(parseHubId(bad), null, bad);
+  assert.ok(isHubId('Rostlab/prot_t5_xl_half_uniref50-enc'));
+  const existing = relative(process.cwd(), fixturesDir());
+  if (existing.split('/').length === 2) assert.not.ok(isHubId(existing), `${existing} is a directory, not a hub id`);
+
+  assert.is(cacheRoot({ PROTT5_CACHE: '/c', XDG_CACHE_HOME: '/x', HOME: '/h' }), '/c');
+  assert.is(cacheRoot({ XDG_CACHE_HOME: '/x' }), '/x/prott5-webgpu');
+  assert.ok(cacheRoot({}).endsWith(join('.cache', 'prott5-webgpu')));
+  assert.is(hubCacheDir('o/n', { cacheDir: '/c' }), join('/c', 'o--n', 'main'));
+  assert.is(hubCacheDir('o/n@refs/pr/1', { cacheDir: '/c' }), join('/c', 'o--n', 'refs%2Fpr%2F1'));
+});
+
+test('the progress line: a log gets a line per file start, every 10% of a large file, and the end', () => {
+  const lines: string[] = [];
+  const stream = { isTTY: false, write: (s: string) => lines.push(s) } as unknown as NodeJS.WriteStream;
+  const draw = downloadProgressLine(stream);
+  const total = 200e6;
+  for (let done = 0; done < total; done += 1e6) draw({ repo: 'o/n', file: 'model.safetensors', done, total, finished: false });
+  draw({ repo: 'o/n', file: 'model.safetensors', done: total, total, finished: true });
+  assert.is(lines[0], 'downloading o/n/model.safetensors\n');
+  assert.is(lines.length, 1 + 9 + 1, lines.join('')); // start, 10%..90%, done
+  assert.is(lines.at(-1), 'downloading o/n/model.safetensors: 200.0 MB of 200.0 MB (100%)\n');
+});
+
+test('a directory passes through resolveModel without any request', async () => {
+  reset();
+  assert.is(await resolveModel(F16, { endpoint: hubUrl }), F16);
+  assert.is(state.log.length, 0);
+});
+
+test('downloads into the cache ($PROTT5_CACHE, $HF_ENDPOINT) through a redirect; sha256 checked; a second call requests nothing', async () => {
+  reset();
+  const cache = freshCache();
+  const saved = { c: process.env.PROTT5_CACHE, e: process.env.HF_ENDPOINT };
+  process.env.PROTT5_CACHE = cache;
+  process.env.HF_ENDPOINT = hubUrl;
+  try {
+    const events: DownloadProgress[] = [];
+    const dir = await resolveModel('hubtest/tiny-f16', { onProgress: (p) => events.push(p) });
+    assert.is(dir, join(cache, 'hubtest--tiny-f16', 'main'));
+    assert.equal(readdirSync(dir).sort(), ['config.json', 'model.safetensors']);
+    assert.ok(sameBytes(join(dir, 'config.json'), join(F16, 'config.json')));
+    assert.ok(sameBytes(join(dir, 'model.safetensors'), join(F16, 'model.safetensors')));
+    assert.ok(state.log.some((h) => h.server === 'hub' && h.path.endsWith('/resolve/main/model.safetensors') && h.status === 302));
+    assert.ok(state.log.some((h) => h.server === 'cdn' && h.path.endsWith('/model.safetensors') && h.status === 200));
+    const fin = events.filter((e) => e.finished).map((e) => [e.file, e.done, e.total]);
+    assert.equal(fin, [['config.json', statSync(join(F16, 'config.json')).size, statSync(join(F16, 'config.json')).size], ['model.safetensors', F16_SIZE, F16_SIZE]]);
+
+    reset();
+    assert.is(await resolveModel('hubtest/tiny-f16'), dir);
+    assert.equal(state.log, [], 'nothing is requested once the cache holds the model');
+  } finally {
+    for (const [k, v] of [['PROTT5_CACHE', saved.c], ['HF_ENDPOINT', saved.e]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+});
+
+test('a cut connection leaves .incomplete; the next call continues it with a Range request', async () => {
+  reset();
+  const cache = freshCache();
+  const dir = hubCacheDir('hubtest/tiny-f16', { cacheDir: cache });
+  state.cutAfter = 100_000;
+  try {
+    await downloadModel('hubtest/tiny-f16', { endpoint: hubUrl, cacheDir: cache, retries: 0 });
+    assert.unreachable('should have failed');
+  } catch (e) {
+    assert.instance(e, IOError);
+    assert.match((e as Error).message, /model\.safetensors/);
+    assert.match((e as Error).message, /run again to continue/);
+  }
+  const partial = join(dir, 'model.safetensors.incomplete');
+  assert.ok(existsSync(partial), '.incomplete kept');
+  assert.not.ok(existsSync(join(dir, 'model.safetensors')));
+  const n = statSync(partial).size;
+  assert.ok(n > 0 && n < F16_SIZE, `partial holds ${n} bytes`);
+
+  reset();
+  const got = await downloadModel('hubtest/tiny-f16', { endpoint: hubUrl, cacheDir: cache, retries: 0 });
+  assert.is(got, dir);
+  const cdnHits = state.log.filter((h) => h.server === 'cdn');
+  assert.equal(cdnHits.map((h) => [h.range, h.status]), [[`bytes=${n}-`, 206]]);
+  assert.not.ok(state.log.some((h) => h.path.endsWith('config.json')), 'config.json is not fetched again');
+  assert.ok(sameBytes(join(dir, 'model.safetensors'), join(F16, 'model.safetensors')));
+  assert.not.ok(existsSync(partial));
+});
+
+test('with retries, a cut transfer is continued within the same call', async () => {
+  reset();
+  const cache = freshCache();
+  state.cutAfter = 50_000;
+  const dir = await downloadModel('hubtest/tiny-f16', { endpoint: hubUrl, cacheDir: cache });
+  assert.equal(state.log.filter((h) => h.server === 'cdn').map((h) => [h.range, h.status]), [[undefined, 200], ['bytes=50000-', 206]]);
+  assert.ok(sameBytes(join(dir, 'model.safetensors'), join(F16, 'model.safetensors')));
+});
+
+test('a server that ignores Range (200) makes the download start over', async () => {
+  reset();
+  const cache = freshCache();
+  const dir = hubCacheDir('hubtest/tiny-f16', { cacheDir: cache });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'model.safetensors.incomplete'), readFileSync(join(F16, 'model.safetensors')).subarray(0, 1234));
+  state.ignoreRange = true;
+  await downloadModel('hubtest/tiny-f16', { endpoint: hubUrl, cacheDir: cache });
+  assert.equal(state.log.filter((h) => h.server === 'cdn').map((h) => [h.range, h.status]), [['bytes=1234-', 200]]);
+  assert.ok(sameBytes(join(dir, 'model.safetensors'), join(F16, 'model.safetensors')));
+});
+
+test('an .incomplete file already whole (416) is verified and put in place', async () => {
+  reset();
+  const cache = freshCache();
+  const dir = hubCacheDir('hubtest/tiny-f16', { cacheDir: cache });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'model.safetensors.incomplete'), readFileSync(join(F16, 'model.safetensors')));
+  await downloadModel('hubtest/tiny-f16', { endpoint: hubUrl, cacheDir: cache });
+  assert.equal(state.log.filter((h) => h.server === 'cdn').map((h) => h.status), [416]);
+  assert.ok(sameBytes(join(dir, 'model.safetensors'), join(F16, 'model.safetensors')));
+});
+
+test('a wrong sha256 is an error and nothing is put in place', async () => {
+  reset();
+  const cache = freshCache();
+  const dir = hubCacheDir('hubtest/tiny-f16', { cacheDir: cache });
+  state.wrongSha = true;
+  try {
+    await downloadModel('hubtest/tiny-f16', { endpoint: hubUrl, cacheDir: cache });
+    assert.unreachable('should have failed');
+  } catch (e) {
+    assert.instance(e, IOError);
+    assert.match((e as Error).message, /sha256/);
+    assert.is((e as IOError).context.expected, 'f'.repeat(64));
+  }
+  assert.ok(existsSync(join(dir, 'config.json')), 'config.json (no sha256 given) is in place');
+  assert.not.ok(existsSync(join(dir, 'model.safetensors')));
+  assert.not.ok(existsSync(join(dir, 'model.safetensors.incomplete')), 'the corrupt download is deleted');
+  assert.not.ok(existsSync(join(dir, '.download.lock')), 'the lock is released');
+});
+
+test('pytorch_model.bin after 404s for model.safetensors and the index; the token goes to the hub, not the CDN', async () => {
+  reset();
+  const cache = freshCache();
+  const dir = await downloadModel('hubtest/tiny-torch', { endpoint: hubUrl, cacheDir: cache, token: 'hf_secret' });
+  assert.equal(readdirSync(dir).sort(), ['config.json', 'pytorch_model.bin']);
+  assert.ok(sameBytes(join(dir, 'pytorch_model.bin'), join(REPOS['hubtest/tiny-torch'], 'pytorch_model.bin')));
+  const hub = state.log.filter((h) => h.server === 'hub');
+  assert.equal(hub.map((h) => [h.path.split('/').pop(), h.status]), [
+    ['config.json', 200],
+    ['model.safetensors', 404],
+    ['model.safetensors.index.json', 404],
+    ['pytorch_model.bin', 302],
+  ]);
+  assert.ok(hub.every((h) => h.auth === 'Bearer hf_secret'));
+  assert.ok(state.log.filter((h) => h.server === 'cdn').every((h) => h.auth === undefined));
+});
+
+test('a sharded repository: the index, then each shard', async () => {
+  reset();
+  const cache = freshCache();
+  const dir = await downloadModel('hubtest/tiny-sharded', { endpoint: hubUrl, cacheDir: cache });
+  const src = REPOS['hubtest/tiny-sharded'];
+  assert.equal(readdirSync(dir).sort(), readdirSync(src).sort());
+  for (const f of readdirSync(src)) assert.ok(sameBytes(join(dir, f), join(src, f)), f);
+});
+
+test('a repository the hub does not have: ConfigError; one without weights: WeightsError', async () => {
+  reset();
+  try {
+    await downloadModel('hubtest/nothing', { endpoint: hubUrl, cacheDir: freshCache() });
+    assert.unreachable('should have failed');
+  } catch (e) {
+    assert.instance(e, ConfigError);
+    assert.match((e as Error).message, /hubtest\/nothing/);
+  }
+  REPOS['hubtest/config-only'] = join(tmp, 'config-only');
+  mkdirSync(REPOS['hubtest/config-only']);
+  writeFileSync(join(REPOS['hubtest/config-only'], 'config.json'), '{}');
+  try {
+    await downloadModel('hubtest/config-only', { endpoint: hubUrl, cacheDir: freshCache() });
+    assert.unreachable('should have failed');
+  } catch (e) {
+    assert.instance(e, WeightsError);
+    assert.match((e as Error).message, /model\.safetensors.*pytorch_model\.bin/);
+  }
+});
+
+test('an unreachable endpoint: IOError naming the files needed and the cache folder', async () => {
+  const closed = createServer();
+  const port = await listen(closed).then((u) => Number(new URL(u).port));
+  await new Promise((ok) => closed.close(ok));
+  const cache = freshCache();
+  const dir = hubCacheDir('hubtest/tiny-f16', { cacheDir: cache });
+  try {
+    await resolveModel('hubtest/tiny-f16', { endpoint: `http://127.0.0.1:${port}`, cacheDir: cache });
+    assert.unreachable('should have failed');
+  } catch (e) {
+    assert.instance(e, IOError);
+    const msg = (e as Error).message;
+    for (const want of ['ECONNREFUSED', 'config.json', 'model.safetensors', 'pytorch_model.bin', dir, '--model DIR']) assert.ok(msg.includes(want), `message names ${want}: ${msg}`);
+    assert.is((e as IOError).context.cacheDir, dir);
+    assert.equal((e as IOError).context.files, ['config.json', 'model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin']);
+  }
+});
+
+// ---------- the downloaded models run ----------
+
+let expected: Map<string, Float32Array> | null = null;
+async function want(key: string): Promise<Float32Array> {
+  if (!expected) {
+    const src = await FileSource.open(join(TINY, 'expected.safetensors'));
+    const st = await readSafetensors(src);
+    expected = new Map();
+    for (const t of st.tensors) expected.set(t.name, toFloat32(t.dtype, await t.read()));
+    await src.close();
+  }
+  const v = expected.get(key);
+  if (!v) throw new Error(`expected.safetensors has no ${key}`);
+  return v;
+}
+
+test('downloaded models load and embed within 1e-4 of the F16 reference', async () => {
+  const cases: Array<{ index: number; sequence: string }> = JSON.parse(readFileSync(join(TINY, 'cases.json'), 'utf8')).cases;
+  const c = cases[2];
+  for (const repo of ['hubtest/tiny-f16', 'hubtest/tiny-torch']) {
+    reset();
+    const dir = await resolveModel(repo, { endpoint: hubUrl, cacheDir: freshCache() });
+    const model = await loadProtT5(dir, { runtime: await runtime() });
+    try {
+      const [e] = await model.embed([c.sequence], { perResidue: true, perProtein: true });
+      expectClose(`${repo} residue.${c.index}`, e.perResidue!.data, await want(`F16.residue.${c.index}`), 1e-4);
+      expectClose(`${repo} protein.${c.index}`, e.perProtein!.data, await want(`F16.protein.${c.index}`), 1e-4);
+    } finally {
+      model.dispose();
+    }
+  }
+});
+
+test.run();
