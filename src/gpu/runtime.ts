@@ -34,6 +34,8 @@ export class Runtime {
   private uniformUsed: { buffer: GPUBuffer; data: Uint8Array<ArrayBuffer>; used: number }[] = [];
   private pendingError: Error | null = null;
   private pendingRelease: GPUBuffer[] = [];
+  private timing: GPUQuerySet | null = null;
+  private querySet: GPUQuerySet | null = null;
   private lostInfo: GPUDeviceLostInfo | null = null;
   /** Dispatches recorded and submits made since creation (for tests and benches). */
   stats = { dispatches: 0, submits: 0 };
@@ -193,7 +195,9 @@ export class Runtime {
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: pipeline.label });
     if (!this.pass) {
       this.encoder ??= this.device.createCommandEncoder();
-      this.pass = this.encoder.beginComputePass();
+      this.pass = this.encoder.beginComputePass(
+        this.timing ? { timestampWrites: { querySet: this.timing, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : undefined,
+      );
     }
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, bindGroup);
@@ -255,6 +259,36 @@ export class Runtime {
     } finally {
       this.pool.release(staging);
     }
+  }
+
+  /**
+   * Runs `record` (which records dispatches) as one compute pass and returns its time: GPU
+   * timestamps where the device has 'timestamp-query' (gpuMs), and wall clock around the
+   * submit and wait (wallMs) always.
+   */
+  async time(record: () => Promise<void>): Promise<{ wallMs: number; gpuMs: number | null }> {
+    await this.sync();
+    const useTs = this.device.features.has('timestamp-query');
+    if (useTs) this.timing = this.querySet ??= this.device.createQuerySet({ type: 'timestamp', count: 2 });
+    const t0 = performance.now();
+    try {
+      await record();
+      this.endPass();
+    } finally {
+      this.timing = null;
+    }
+    let gpuMs: number | null = null;
+    if (useTs && this.encoder) {
+      const resolved = this.pool.acquire(16, Usage.COPY_SRC | 0x200 /* QUERY_RESOLVE */, 'timestamps');
+      this.encoder.resolveQuerySet(this.querySet!, 0, 2, resolved, 0);
+      const bytes = await this.readBytes(resolved, 0, 16);
+      this.pool.release(resolved);
+      const [a, b] = new BigUint64Array(bytes.buffer, bytes.byteOffset, 2);
+      gpuMs = b > a ? Number(b - a) / 1e6 : null;
+    } else {
+      await this.sync();
+    }
+    return { wallMs: performance.now() - t0, gpuMs };
   }
 
   /** Waits until the GPU has finished all submitted work, then reports any error. */

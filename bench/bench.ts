@@ -1,0 +1,184 @@
+// npm run bench [-- --json FILE] [--quick]
+// Kernel and end-to-end benchmarks on this machine's adapter. Correctness first (each kernel
+// variant is checked by the autotuner against the float64 reference), then median time,
+// GFLOP/s or GB/s, and the napkin-math floor from the adapter's measured ceilings.
+import { writeFileSync } from 'node:fs';
+import { attention, type AttentionTile } from '../kernels/attention.js';
+import { matmulVariantName } from '../kernels/matmul.js';
+import { grid1d, packParams } from '../kernels/template.js';
+import { Autotuner, MATMUL_CANDIDATES, MemoryTuneStore } from '../src/gpu/autotune.js';
+import { createNodeRuntime } from '../src/gpu/node-gpu.js';
+import type { Runtime } from '../src/gpu/runtime.js';
+import type { T5Config } from '../src/model/config.js';
+import { ProtT5Model } from '../src/model/prott5.js';
+import type { Checkpoint } from '../weights/checkpoint.js';
+import { encoderTensorShapes } from '../weights/checkpoint.js';
+import type { TensorEntry } from '../weights/tensor-entry.js';
+import copySrc from './copy.wgsl';
+import peakSrc from './peak.wgsl';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const jsonPath = args.includes('--json') ? args[args.indexOf('--json') + 1] : null;
+const results: Record<string, Record<string, number | string | null>> = {};
+const lines: string[] = [];
+const log = (s: string) => {
+  console.log(s);
+  lines.push(s);
+};
+
+async function median(rt: Runtime, reps: number, record: () => Promise<void>): Promise<number> {
+  await rt.time(record); // warm-up: compiles pipelines
+  const ms: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t = await rt.time(record);
+    ms.push(t.gpuMs ?? t.wallMs);
+  }
+  ms.sort((a, b) => a - b);
+  return ms[Math.floor(ms.length / 2)];
+}
+
+async function ceilings(rt: Runtime): Promise<{ gflops: number; gbps: number }> {
+  const peak = await rt.pipeline('bench_peak', () => peakSrc);
+  const wgs = 256, iters = 4096;
+  const out = rt.empty([wgs * 64], 'f32', 'peak_out');
+  const peakMs = await median(rt, 3, async () => rt.dispatch(peak, packParams(peakSrc, { iters, seed: 0.5 }), [out.buffer], [wgs]));
+  const flops = wgs * 64 * iters * 8 * 4 * 2;
+  const copy = await rt.pipeline('bench_copy', () => copySrc);
+  const n4 = (64 * 2 ** 20) / 16;
+  const a = rt.empty([n4 * 4], 'f32', 'copy_src'), b = rt.empty([n4 * 4], 'f32', 'copy_dst');
+  const copyMs = await median(rt, 3, async () => rt.dispatch(copy, packParams(copySrc, { n: n4 }), [a.buffer, b.buffer], grid1d(Math.ceil(n4 / 64))));
+  for (const t of [out, a, b]) t.release();
+  return { gflops: flops / peakMs / 1e6, gbps: (2 * n4 * 16) / copyMs / 1e6 };
+}
+
+function randomEntry(name: string, shape: number[], seed: number): TensorEntry {
+  return {
+    name,
+    dtype: 'F16',
+    shape,
+    file: '<random>',
+    read: async () => {
+      const n = shape.reduce((x, y) => x * y, 1);
+      const out = new Uint16Array(n);
+      let s = seed >>> 0;
+      const norm = name.endsWith('layer_norm.weight');
+      for (let i = 0; i < n; i++) {
+        s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+        // f16 in ±[2^-8, 2^-6) (or 1.0 for norms): small, T5-like magnitudes.
+        out[i] = norm ? 0x3c00 : ((s >>> 31) << 15) | (0x1c00 + ((s >>> 12) & 0x7ff));
+      }
+      return new Uint8Array(out.buffer);
+    },
+  };
+}
+
+function randomCheckpoint(config: T5Config): Checkpoint {
+  let seed = 7;
+  const tensors = new Map([...encoderTensorShapes(config)].map(([n, s]) => [n, randomEntry(n, s, seed++)]));
+  return { config, tensors, files: ['<random>'], close: async () => undefined };
+}
+
+const XL_LAYER: T5Config = { d_model: 1024, d_ff: 16384, d_kv: 128, num_heads: 32, num_layers: 1, vocab_size: 128, relative_attention_num_buckets: 32, relative_attention_max_distance: 128, layer_norm_epsilon: 1e-6 };
+
+const rt = await createNodeRuntime();
+const a = rt.adapter;
+log(`# prott5-webgpu bench\n`);
+log(`adapter: ${a.description} (${a.vendor}/${a.architecture}, ${a.backend}); timing: ${rt.device.features.has('timestamp-query') ? 'GPU timestamps' : 'wall clock'}`);
+log(`node ${process.version}, ${new Date().toISOString().slice(0, 10)}\n`);
+
+const ceil = await ceilings(rt);
+log(`ceilings: ${ceil.gflops.toFixed(2)} GFLOP/s (independent vec4 FMAs), ${ceil.gbps.toFixed(2)} GB/s (vec4 copy)\n`);
+results.ceilings = { gflops: ceil.gflops, gbps: ceil.gbps };
+
+// ---- matmul at ProtT5-XL shapes (rows scaled down) ----
+const M = quick ? 64 : 128;
+log(`## matmul, f16 weights, M = ${M} rows\n`);
+log('| shape (N×K) | variant | ms | GFLOP/s | floor ms | % of ceiling |');
+log('| --- | --- | --- | --- | --- | --- |');
+const tuner = new Autotuner(rt, new MemoryTuneStore(), { rows: M, reps: quick ? 1 : 2 });
+let bestMatmul = 0;
+for (const [N, K] of [[4096, 1024], [1024, 4096], ...(quick ? [] : [[16384, 1024]])] as Array<[number, number]>) {
+  const tuned = await tuner.matmul(N, K, 'f16');
+  const flops = 2 * M * N * K;
+  const bytes = N * K * 2 + M * K * 4 + M * N * 4;
+  const floor = Math.max(flops / ceil.gflops / 1e6, bytes / ceil.gbps / 1e6);
+  for (const t of tuned.timings) {
+    if (!t.ok) {
+      log(`| ${N}×${K} | ${t.variant} | failed check | | | |`);
+      continue;
+    }
+    const g = flops / t.ms / 1e6;
+    const chosen = t.variant === matmulVariantName('f16', 'none', tuned.choice);
+    if (chosen) bestMatmul = Math.max(bestMatmul, g);
+    log(`| ${N}×${K} | ${t.variant}${chosen ? ' (chosen)' : ''} | ${t.ms.toFixed(1)} | ${g.toFixed(2)} | ${floor.toFixed(1)} | ${((100 * g) / ceil.gflops).toFixed(0)}% |`);
+  }
+}
+results.matmul = { ours_gflops: bestMatmul, tfjs_gflops: null, candidates: MATMUL_CANDIDATES.length };
+log('');
+
+// ---- attention ----
+{
+  const L = quick ? 256 : 512, H = 2, DK = 128, R = 128;
+  log(`## attention, L = ${L}, ${H} heads of d_kv ${DK}\n`);
+  const res = await tuner.attention(DK, H);
+  log('| variant | ms (L=64 check size) | ok |');
+  log('| --- | --- | --- |');
+  for (const t of res.timings) log(`| ${t.variant} | ${t.ok ? t.ms.toFixed(2) : '—'} | ${t.ok} |`);
+  const shape = [1, L, H * DK];
+  const mk = (l: string) => rt.upload(new Float32Array(L * H * DK).map((_, i) => Math.sin(i) * 0.3), shape, 'f32', l);
+  const q = mk('q'), k = mk('k'), v = mk('v'), out = rt.empty(shape, 'f32', 'o');
+  const bias = rt.upload(new Float32Array(H * (2 * R + 1)), [H, 2 * R + 1], 'f32', 'bias'), lengths = rt.upload(Uint32Array.of(L), [1], 'u32', 'len');
+  const tile: AttentionTile = res.choice;
+  const ms = await median(rt, quick ? 1 : 3, () => attention(rt, { q, k, v, bias, lengths, out, heads: H, tile }));
+  const flops = 4 * L * L * DK * H;
+  log(`\nchosen ${JSON.stringify(tile)}: ${ms.toFixed(1)} ms, ${(flops / ms / 1e6).toFixed(2)} GFLOP/s, floor ${(flops / ceil.gflops / 1e6).toFixed(1)} ms\n`);
+  results.attention = { L, ms, gflops: flops / ms / 1e6 };
+  for (const t of [q, k, v, out, bias, lengths]) t.release();
+}
+
+// ---- one ProtT5-XL-shaped encoder layer, end to end ----
+{
+  const lengths = quick ? [40, 23] : [100, 60];
+  log(`## ProtT5-XL-shaped encoder layer (1 of 24, random f16 weights), batch of ${lengths.join(' + ')} residues\n`);
+  rt.pool.trim();
+  const before = rt.pool.liveBytes;
+  const model = await ProtT5Model.fromCheckpoint(rt, randomCheckpoint(XL_LAYER), false, { tuneStore: new MemoryTuneStore(), autotune: false });
+  const weights = rt.pool.liveBytes - before;
+  rt.pool.resetPeak();
+  const seqs = lengths.map((n) => 'MKTAYIAKQRQISFVKSHFSRQ'.repeat(10).slice(0, n));
+  await model.embed(seqs); // warm-up
+  const t0 = performance.now();
+  await model.embed(seqs);
+  const ms = performance.now() - t0;
+  const tokens = lengths.reduce((x, y) => x + y + 1, 0);
+  const flopsPerToken = 2 * (4 * 1024 * 4096 + 2 * 1024 * 16384);
+  const peakAct = rt.pool.peakBytes - before - weights;
+  log(`${ms.toFixed(0)} ms per layer for ${tokens} tokens: ${((tokens / ms) * 1000).toFixed(1)} tokens/s per layer, ${((tokens / ms) * 1000 / 24).toFixed(2)} residues/s for the 24-layer model; floor ${((tokens * flopsPerToken) / ceil.gflops / 1e6).toFixed(0)} ms`);
+  log(`weights ${(weights / 2 ** 20).toFixed(0)} MiB per layer; activations peak ${(peakAct / 2 ** 20).toFixed(1)} MiB, ${(peakAct / tokens / 1024).toFixed(1)} KiB per token\n`);
+  results.layer = { ours_ms: ms, tfjs_ms: null, tokens, bytes_per_token: peakAct / tokens };
+  model.dispose();
+}
+
+// ---- memory: linear in L ----
+{
+  const narrow: T5Config = { d_model: 64, d_ff: 128, d_kv: 32, num_heads: 2, num_layers: 1, vocab_size: 128, relative_attention_num_buckets: 32, relative_attention_max_distance: 128, layer_norm_epsilon: 1e-6 };
+  const L = quick ? 2048 : 8192;
+  log(`## memory, one sequence of L and 2L (narrow model: d_model 64, 1 layer)\n`);
+  const model = await ProtT5Model.fromCheckpoint(rt, randomCheckpoint(narrow), false, { autotune: false });
+  const peakFor = async (n: number) => {
+    rt.pool.trim();
+    rt.pool.resetPeak();
+    const base = rt.pool.liveBytes;
+    await model.embed(['A'.repeat(n)], { maxSeqLen: n, maxResidues: n + 1 });
+    return rt.pool.peakBytes - base;
+  };
+  const p1 = await peakFor(L), p2 = await peakFor(2 * L);
+  log(`L = ${L}: ${(p1 / 2 ** 20).toFixed(1)} MiB; 2L = ${2 * L}: ${(p2 / 2 ** 20).toFixed(1)} MiB; ratio ${(p2 / p1).toFixed(2)} (2.0 is linear, 4.0 quadratic)\n`);
+  results.memory = { L, peak_L: p1, peak_2L: p2, ratio_2L_over_L: p2 / p1 };
+  model.dispose();
+}
+
+rt.destroy();
+if (jsonPath) writeFileSync(jsonPath, JSON.stringify(results, null, 2));
+process.exit(0);
