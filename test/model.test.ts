@@ -99,5 +99,23 @@ test('a model reports the stored dtypes it keeps on the GPU', async () => {
   }
 });
 
+test('one batch is recorded and submitted whole: no readback mid-forward', async () => {
+  const rt = await runtime();
+  const model = await loadProtT5(join(TINY, 't5-tiny-f16'), { runtime: rt });
+  try {
+    await model.embed([cases[3].sequence]); // compiles pipelines
+    const before = { ...rt.stats };
+    await model.embed(cases.map((c) => c.sequence), ALL);
+    const dispatches = rt.stats.dispatches - before.dispatches;
+    const submits = rt.stats.submits - before.submits;
+    // 3 layers × 9 dispatches + embedding + final norm + mean pool, in one batch.
+    assert.ok(dispatches >= 3 * 9 + 3, `dispatches ${dispatches}`);
+    // The whole forward in one submit; the two readbacks (per-protein, hidden) add one each at most.
+    assert.ok(submits <= 3, `${submits} submits for one batch`);
+  } finally {
+    model.dispose();
+  }
+});
+
 test.after(() => console.log(`model worst relative error: ${worst.toExponential(2)} (${worstAt})`));
 test.run();

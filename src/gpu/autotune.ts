@@ -30,6 +30,8 @@ export class MemoryTuneStore implements TuneStore {
 export const MATMUL_CANDIDATES: MatmulTile[] = [
   { family: 'k4', tm: 4, tn: 4, wgX: 8, wgY: 8 },
   { family: 'k4', tm: 8, tn: 8, wgX: 8, wgY: 8 },
+  { family: 'k4', tm: 8, tn: 16, wgX: 8, wgY: 4 },
+  { family: 'k4', tm: 16, tn: 8, wgX: 4, wgY: 8 },
   { family: 'k4', tm: 4, tn: 8, wgX: 8, wgY: 8 },
   { family: 'k4', tm: 8, tn: 4, wgX: 8, wgY: 8 },
   { family: 'k4', tm: 2, tn: 2, wgX: 16, wgY: 16 },
