@@ -12,7 +12,7 @@
 // its sha256 (the hub's X-Linked-ETag / ETag) are verified. A cut connection leaves the
 // .incomplete file; the next attempt continues it with a Range request.
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, statSync, writeSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -393,39 +393,58 @@ async function fetchOnce(ctx: FetchContext, file: string, needed: Needed): Promi
     }
 
     const hash = from > 0 && sha256 ? await hashFile(partial, from) : createHash('sha256');
-    let fh;
+    let fd: number;
     try {
-      fh = await open(partial, from > 0 ? 'a' : 'w');
+      fd = openSync(partial, from > 0 ? 'a' : 'w');
     } catch (e) {
       throw new IOError(`cannot write ${partial}: ${(e as Error).message}`, { file: partial }, { cause: e });
     }
     let done = from;
     report(done, total);
     try {
-      try {
-        for await (const chunk of res as AsyncIterable<Buffer>) {
+      // Each chunk is written (synchronously) as it arrives, so a connection cut right after
+      // data arrived keeps that data: an async iterator would drop what it had buffered.
+      await new Promise<void>((ok, fail) => {
+        let settled = false;
+        const bail = (e: Error) => {
+          if (settled) return;
+          settled = true;
+          res.destroy();
+          fail(e);
+        };
+        const cut = (why: string, cause?: unknown) =>
+          bail(
+            new CutTransfer(
+              `the connection to ${new URL(finalUrl).host} broke after ${done}${total !== null ? ` of ${total}` : ''} bytes of ${file} (${why}); ` +
+                `run again to continue from ${partial}`,
+              { repo: ctx.repo, file, url: finalUrl, done, total, partial },
+              { cause },
+            ),
+          );
+        res.on('data', (chunk: Buffer) => {
+          if (settled) return;
           if (total !== null && done + chunk.byteLength > total) {
-            throw new IOError(`${finalUrl}: the server sent more than the ${total} bytes of ${file}`, { file, url: finalUrl });
+            return bail(new IOError(`${finalUrl}: the server sent more than the ${total} bytes of ${file}`, { file, url: finalUrl }));
           }
-          await fh.write(chunk);
+          try {
+            for (let off = 0; off < chunk.byteLength; ) off += writeSync(fd, chunk, off, chunk.byteLength - off);
+          } catch (e) {
+            return bail(new IOError(`cannot write ${partial}: ${(e as Error).message}`, { file: partial }, { cause: e }));
+          }
           hash.update(chunk);
           done += chunk.byteLength;
           report(done, total);
-        }
-      } catch (e) {
-        if (e instanceof IOError) throw e;
-        if ((e as NodeJS.ErrnoException).syscall === 'write' || (e as NodeJS.ErrnoException).code === 'ENOSPC') {
-          throw new IOError(`cannot write ${partial}: ${(e as Error).message}`, { file: partial }, { cause: e });
-        }
-        throw new CutTransfer(
-          `the connection to ${new URL(finalUrl).host} broke after ${done}${total !== null ? ` of ${total}` : ''} bytes of ${file} (${(e as Error).message}); ` +
-            `run again to continue from ${partial}`,
-          { repo: ctx.repo, file, url: finalUrl, done, total, partial },
-          { cause: e },
-        );
-      }
+        });
+        res.on('error', (e) => cut(e.message, e));
+        res.on('end', () => {
+          if (!settled) (settled = true), ok();
+        });
+        res.on('close', () => {
+          if (!settled) (res.complete ? ((settled = true), ok()) : cut('closed early'));
+        });
+      });
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
     if (total !== null && done < total) {
       throw new CutTransfer(`the connection to ${new URL(finalUrl).host} closed after ${done} of ${total} bytes of ${file}; run again to continue from ${partial}`, {
