@@ -43,7 +43,7 @@ async function ceilings(rt: Runtime): Promise<{ gflops: number; gbps: number }> 
   const wgs = 256, iters = 4096;
   const out = rt.empty([wgs * 64], 'f32', 'peak_out');
   const peakMs = await median(rt, 3, async () => rt.dispatch(peak, packParams(peakSrc, { iters, seed: 0.5 }), [out.buffer], [wgs]));
-  const flops = wgs * 64 * iters * 8 * 4 * 2;
+  const flops = wgs * 64 * iters * 16 * 4 * 2; // 16 vec4 chains per invocation (peak.wgsl)
   const copy = await rt.pipeline('bench_copy', () => copySrc);
   const n4 = (64 * 2 ** 20) / 16;
   const a = rt.empty([n4 * 4], 'f32', 'copy_src'), b = rt.empty([n4 * 4], 'f32', 'copy_dst');

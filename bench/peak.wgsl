@@ -1,5 +1,5 @@
 // Arithmetic ceiling: independent vec4 FMA chains, no memory traffic in the loop.
-// 8 chains × 4 lanes × 2 flops × ITERS per invocation.
+// 16 chains × 4 lanes × 2 flops × ITERS per invocation.
 struct Params {
   iters: u32,  // loop trips
   seed: f32,   // keeps the compiler from folding the chains
@@ -12,12 +12,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let s = vec4<f32>(p.seed + f32(gid.x));
   var a0 = s; var a1 = s + 1.0; var a2 = s + 2.0; var a3 = s + 3.0;
   var a4 = s + 4.0; var a5 = s + 5.0; var a6 = s + 6.0; var a7 = s + 7.0;
+  var b0 = s - 1.0; var b1 = s - 2.0; var b2 = s - 3.0; var b3 = s - 4.0;
+  var b4 = s - 5.0; var b5 = s - 6.0; var b6 = s - 7.0; var b7 = s - 8.0;
   let m = vec4<f32>(0.999);
   let c = vec4<f32>(0.001);
   for (var i = 0u; i < p.iters; i++) {
     a0 = fma(a0, m, c); a1 = fma(a1, m, c); a2 = fma(a2, m, c); a3 = fma(a3, m, c);
     a4 = fma(a4, m, c); a5 = fma(a5, m, c); a6 = fma(a6, m, c); a7 = fma(a7, m, c);
+    b0 = fma(b0, m, c); b1 = fma(b1, m, c); b2 = fma(b2, m, c); b3 = fma(b3, m, c);
+    b4 = fma(b4, m, c); b5 = fma(b5, m, c); b6 = fma(b6, m, c); b7 = fma(b7, m, c);
   }
-  let r = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
+  let r = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + b0 + b1 + b2 + b3 + b4 + b5 + b6 + b7;
   out[gid.x] = r.x + r.y + r.z + r.w;
 }
