@@ -1,8 +1,9 @@
-// npm run bench [-- --json FILE] [--quick]
+// npm run bench [-- --json FILE] [--md FILE] [--quick]
 // Kernel and end-to-end benchmarks on this machine's adapter. Correctness first (each kernel
 // variant is checked by the autotuner against the float64 reference), then median time,
 // GFLOP/s or GB/s, and the napkin-math floor from the adapter's measured ceilings.
 import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { attention, type AttentionTile } from '../kernels/attention.js';
 import { matmulVariantName } from '../kernels/matmul.js';
 import { grid1d, packParams } from '../kernels/template.js';
@@ -20,6 +21,7 @@ import peakSrc from './peak.wgsl';
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const jsonPath = args.includes('--json') ? args[args.indexOf('--json') + 1] : null;
+const mdPath = args.includes('--md') ? args[args.indexOf('--md') + 1] : null;
 const results: Record<string, Record<string, number | string | null>> = {};
 const lines: string[] = [];
 const log = (s: string) => {
@@ -85,7 +87,7 @@ const rt = await createNodeRuntime();
 const a = rt.adapter;
 log(`# prott5-webgpu bench\n`);
 log(`adapter: ${a.description} (${a.vendor}/${a.architecture}, ${a.backend}); timing: ${rt.device.features.has('timestamp-query') ? 'GPU timestamps' : 'wall clock'}`);
-log(`node ${process.version}, ${new Date().toISOString().slice(0, 10)}\n`);
+log(`node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${new Date().toISOString().slice(0, 10)}\n`);
 
 const ceil = await ceilings(rt);
 log(`ceilings: ${ceil.gflops.toFixed(2)} GFLOP/s (independent vec4 FMAs), ${ceil.gbps.toFixed(2)} GB/s (vec4 copy)\n`);
@@ -181,4 +183,5 @@ log('');
 
 rt.destroy();
 if (jsonPath) writeFileSync(jsonPath, JSON.stringify(results, null, 2));
+if (mdPath) writeFileSync(mdPath, `${lines.join('\n')}\n`);
 process.exit(0);
