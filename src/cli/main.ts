@@ -1,7 +1,9 @@
 // The prott5 command: embed, convert, info. `prott5 <command> --help` for each.
 import { parseArgs } from 'node:util';
 import { ProtT5Error, UsageError } from '../errors.js';
+import { cachedChoices } from '../gpu/autotune.js';
 import { createNodeRuntime } from '../gpu/node-gpu.js';
+import { FileTuneStore } from '../gpu/node-tune-store.js';
 import { PROTTRANS_LIMITS } from '../model/batching.js';
 import { CONVERT_HELP, convertCommand } from './convert.js';
 import { runEmbed } from './embed.js';
@@ -117,13 +119,18 @@ async function info(args: string[]): Promise<number> {
     maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
   };
   const swiftshader = /swiftshader/i.test(`${a.architecture} ${a.description} ${a.backend}`);
-  if (values.json) console.log(JSON.stringify({ ...a, swiftshader, limits }, null, 2));
+  const store = new FileTuneStore();
+  const kernels = await cachedChoices(rt, store);
+  if (values.json) console.log(JSON.stringify({ ...a, swiftshader, limits, kernels }, null, 2));
   else {
     console.log(`adapter:      ${a.description || '(no description)'} (vendor ${a.vendor || '?'}, architecture ${a.architecture || '?'})`);
     console.log(`backend:      ${a.backend}${swiftshader ? ' — SwiftShader, a CPU fallback: correct but slow; a GPU is much faster' : ''}`);
     console.log(`fallback:     ${a.isFallbackAdapter}`);
     console.log(`features:     ${a.features.join(', ') || '(none)'}`);
     for (const [k, v] of Object.entries(limits)) console.log(`${k.padEnd(34)}${v}`);
+    const tuned = Object.entries(kernels);
+    console.log(`kernel variants (autotuned, ${store.path}):${tuned.length ? '' : ' none yet; chosen at the first model load'}`);
+    for (const [k, v] of tuned) console.log(`  ${k.padEnd(32)}${JSON.stringify(v)}`);
   }
   rt.destroy();
   return EXIT.OK;

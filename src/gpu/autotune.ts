@@ -66,6 +66,13 @@ function adapterKey(rt: Runtime): string {
   return `v${TUNE_VERSION}|${a.backend}|${a.vendor}|${a.architecture}|${a.device}|${a.description}`;
 }
 
+/** The choices cached in `store` for this runtime's adapter, keyed by kernel and shape class. */
+export async function cachedChoices(rt: Runtime, store: TuneStore): Promise<Record<string, unknown>> {
+  const prefix = `${adapterKey(rt)}|`;
+  const data = await store.load().catch(() => ({}) as Record<string, unknown>);
+  return Object.fromEntries(Object.entries(data).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+}
+
 async function timeIt(rt: Runtime, reps: number, run: () => Promise<void>): Promise<number> {
   await run();
   await rt.sync();
