@@ -98,7 +98,8 @@ const M = quick ? 64 : 128;
 log(`## matmul, f16 weights, M = ${M} rows\n`);
 log('| shape (N×K) | variant | ms | GFLOP/s | floor ms | % of ceiling |');
 log('| --- | --- | --- | --- | --- | --- |');
-const tuner = new Autotuner(rt, new MemoryTuneStore(), { rows: M, reps: quick ? 1 : 2 });
+const tuneStore = new MemoryTuneStore();
+const tuner = new Autotuner(rt, tuneStore, { rows: M, reps: quick ? 1 : 2 });
 let bestMatmul = 0;
 for (const [N, K] of [[4096, 1024], [1024, 4096], ...(quick ? [] : [[16384, 1024]])] as Array<[number, number]>) {
   const tuned = await tuner.matmul(N, K, 'f16');
@@ -145,7 +146,8 @@ log('');
   log(`## ProtT5-XL-shaped encoder layer (1 of 24, random f16 weights), batch of ${lengths.join(' + ')} residues\n`);
   rt.pool.trim();
   const before = rt.pool.liveBytes;
-  const model = await ProtT5Model.fromCheckpoint(rt, randomCheckpoint(XL_LAYER), false, { tuneStore: new MemoryTuneStore(), autotune: false });
+  // The variants chosen above (same store), so the layer runs what a real model would.
+  const model = await ProtT5Model.fromCheckpoint(rt, randomCheckpoint(XL_LAYER), false, { tuneStore });
   const weights = rt.pool.liveBytes - before;
   rt.pool.resetPeak();
   const seqs = lengths.map((n) => 'MKTAYIAKQRQISFVKSHFSRQ'.repeat(10).slice(0, n));

@@ -19,7 +19,8 @@ export interface MatmulTile {
   wgY: number;
 }
 
-export const DEFAULT_MATMUL_TILE: MatmulTile = { family: 'k4', tm: 4, tn: 4, wgX: 8, wgY: 8 };
+/** Used without an autotuner; the best single choice measured on SwiftShader (bench/RESULTS.md). */
+export const DEFAULT_MATMUL_TILE: MatmulTile = { family: 'k4', tm: 8, tn: 8, wgX: 8, wgY: 8 };
 
 /** The tile to use when the chosen one cannot run this shape (k4 needs K % 4 == 0). */
 export function matmulTileFor(K: number, tile: MatmulTile): MatmulTile {
