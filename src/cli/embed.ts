@@ -3,7 +3,7 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
-import { IOError, UsageError } from '../errors.js';
+import { IOError, SequenceError, UsageError } from '../errors.js';
 import { downloadProgressLine, resolveModel } from '../../weights/hub.js';
 import type { FastaRecord } from '../model/fasta.js';
 import { readFasta } from '../model/fasta.js';
@@ -40,7 +40,7 @@ async function readRecords(input: string): Promise<FastaRecord[]> {
     if (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EISDIR') throw new IOError(`cannot read ${name}: ${err.message}`, { file: name }, { cause: e });
     throw e;
   }
-  if (records.length === 0) throw new UsageError(`${name}: no FASTA records found`, { file: name });
+  if (records.length === 0) throw new SequenceError(`${name}: no FASTA records found`, { file: name });
   return records;
 }
 
@@ -86,17 +86,19 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
     let st: SafetensorsStreamWriter | null = null;
     let todo = records.map((r, i) => i);
     if (format === 'hdf5') {
-      if (cmd.resume && existsSync(partial)) {
-        const attrs = await readHdf5RootAttributes(partial).catch(() => null);
-        if (!attrs || attrs.prott5_model !== settings.model || attrs.prott5_outputs !== settings.kinds) {
-          throw new UsageError(`${partial} was written with other settings (model ${String(attrs?.prott5_model)}, outputs ${String(attrs?.prott5_outputs)}); delete it or run without --resume`);
+      // A partial killed before its first flush is not readable HDF5: nothing in it to keep.
+      const attrs = cmd.resume && existsSync(partial) ? await readHdf5RootAttributes(partial).catch(() => null) : null;
+      if (cmd.resume && existsSync(partial) && !attrs) progress.note(`starting over: ${partial} is not a readable HDF5 file (killed before its first batch was saved?)`);
+      if (attrs) {
+        if (attrs.prott5_model !== settings.model || attrs.prott5_outputs !== settings.kinds) {
+          throw new UsageError(`${partial} was written with other settings (model ${String(attrs.prott5_model)}, outputs ${String(attrs.prott5_outputs)}); delete it or run without --resume`);
         }
         h5 = await Hdf5EmbeddingWriter.open(partial, 'a');
         const group = (k: Kind) => (kinds.length > 1 ? GROUPS[k] : undefined);
         todo = todo.filter((i) => !kinds.every((k) => h5!.has(records[i].id, group(k))));
         progress.note(`resuming ${partial}: ${records.length - todo.length} of ${records.length} records already done`);
       } else {
-        if (existsSync(partial)) progress.note(`starting over: ${partial} exists (use --resume to continue it)`);
+        if (existsSync(partial) && !cmd.resume) progress.note(`starting over: ${partial} exists (use --resume to continue it)`);
         h5 = await Hdf5EmbeddingWriter.create(partial, { attributes: { prott5_model: settings.model, prott5_outputs: settings.kinds, prott5_input: settings.input } });
       }
       cleanup.push(() => h5?.close());
@@ -137,6 +139,14 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
       h5?.flush();
       progress.update(done, records.length, doneRes, totalRes, startRes);
       if (interrupted) {
+        if (st) {
+          // A safetensors partial cannot be resumed: remove it rather than promise a --resume.
+          await st.close();
+          st = null;
+          await rm(partial, { force: true });
+          progress.note(`removed ${partial}: safetensors output cannot be resumed (write .h5 for that)`);
+          return 130;
+        }
         h5?.close();
         progress.note(`saved ${done} of ${records.length} records in ${partial}; run the same command with --resume to finish`);
         return 130;
