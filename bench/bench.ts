@@ -14,7 +14,12 @@ import type { T5Config } from '../src/model/config.js';
 import { ProtT5Model } from '../src/model/prott5.js';
 import type { Checkpoint } from '../weights/checkpoint.js';
 import { encoderTensorShapes } from '../weights/checkpoint.js';
-import type { TensorEntry } from '../weights/tensor-entry.js';
+import { fromFloat32, toFloat32, type TensorEntry } from '../weights/tensor-entry.js';
+import { rmsnormRef } from '../kernels/reference.js';
+import { relativeBiasTable } from '../src/model/relative-bias.js';
+import { tokenize } from '../src/model/tokenizer.js';
+import { matmul } from '../kernels/matmul.js';
+import { loadTfjs, medianMs, tfjsLayer, tfjsMatmulMs } from './peers.js';
 import copySrc from './copy.wgsl';
 import peakSrc from './peak.wgsl';
 
@@ -54,10 +59,10 @@ async function ceilings(rt: Runtime): Promise<{ gflops: number; gbps: number }> 
   return { gflops: flops / peakMs / 1e6, gbps: (2 * n4 * 16) / copyMs / 1e6 };
 }
 
-function randomEntry(name: string, shape: number[], seed: number): TensorEntry {
+function randomEntry(name: string, shape: number[], seed: number, dtype: 'F16' | 'F32'): TensorEntry {
   return {
     name,
-    dtype: 'F16',
+    dtype,
     shape,
     file: '<random>',
     read: async () => {
@@ -70,14 +75,15 @@ function randomEntry(name: string, shape: number[], seed: number): TensorEntry {
         // f16 in ±[2^-8, 2^-6) (or 1.0 for norms): small, T5-like magnitudes.
         out[i] = norm ? 0x3c00 : ((s >>> 31) << 15) | (0x1c00 + ((s >>> 12) & 0x7ff));
       }
-      return new Uint8Array(out.buffer);
+      const bytes = new Uint8Array(out.buffer);
+      return dtype === 'F16' ? bytes : fromFloat32('F32', toFloat32('F16', bytes));
     },
   };
 }
 
-function randomCheckpoint(config: T5Config): Checkpoint {
+function randomCheckpoint(config: T5Config, dtype: 'F16' | 'F32' = 'F16'): Checkpoint {
   let seed = 7;
-  const tensors = new Map([...encoderTensorShapes(config)].map(([n, s]) => [n, randomEntry(n, s, seed++)]));
+  const tensors = new Map([...encoderTensorShapes(config)].map(([n, s]) => [n, randomEntry(n, s, seed++, dtype)]));
   return { config, tensors, files: ['<random>'], close: async () => undefined };
 }
 
@@ -160,8 +166,78 @@ log('');
   const peakAct = rt.pool.peakBytes - before - weights;
   log(`${ms.toFixed(0)} ms per layer for ${tokens} tokens: ${((tokens / ms) * 1000).toFixed(1)} tokens/s per layer, ${((tokens / ms) * 1000 / 24).toFixed(2)} residues/s for the 24-layer model; floor ${((tokens * flopsPerToken) / ceil.gflops / 1e6).toFixed(0)} ms`);
   log(`weights ${(weights / 2 ** 20).toFixed(0)} MiB per layer; activations peak ${(peakAct / 2 ** 20).toFixed(1)} MiB, ${(peakAct / tokens / 1024).toFixed(1)} KiB per token\n`);
-  results.layer = { ours_ms: ms, tfjs_ms: null, tokens, bytes_per_token: peakAct / tokens };
+  results.layer = { f16_batch_ms: ms, ours_ms: null, tfjs_ms: null, tokens, bytes_per_token: peakAct / tokens };
   model.dispose();
+}
+
+// ---- peers: tfjs-backend-webgpu on the same adapter, same shapes, f32 on both sides ----
+{
+  log(`## peers: tfjs-backend-webgpu on the same adapter (f32 weights on both sides, wall clock with readback)\n`);
+  const tf = await loadTfjs(log);
+  if (tf) {
+    const [N, K] = [4096, 1024];
+    const tile = (await tuner.matmul(N, K, 'f32')).choice;
+    const x = rt.upload(new Float32Array(M * K).map((_, i) => Math.sin(i)), [M, K], 'f32', 'x');
+    const w = rt.upload(new Float32Array(N * K).map((_, i) => Math.cos(i) * 0.01), [N, K], 'f32', 'w');
+    const y = rt.empty([M, N], 'f32', 'y');
+    const reps = quick ? 1 : 3;
+    const ours = await medianMs(reps, async () => {
+      await matmul(rt, { x, w, y, tile });
+      await rt.read(y);
+    });
+    const theirs = await tfjsMatmulMs(tf, M, N, K, reps);
+    for (const t of [x, w, y]) t.release();
+    const g = (ms: number) => (2 * M * N * K) / ms / 1e6;
+    log('| matmul f32 ' + `${M}×${N}×${K}` + ' | ms | GFLOP/s |');
+    log('| --- | --- | --- |');
+    log(`| prott5-webgpu (${matmulVariantName('f32', 'none', tile)}) | ${ours.toFixed(1)} | ${g(ours).toFixed(2)} |`);
+    log(`| tfjs-backend-webgpu | ${theirs.toFixed(1)} | ${g(theirs).toFixed(2)} |`);
+    log(`\nours / tfjs speed: ${(theirs / ours).toFixed(2)}×\n`);
+    results.matmul.tfjs_gflops = g(theirs);
+    results.matmul.ours_f32_gflops = g(ours);
+
+    // One ProtT5-XL-shaped layer (+ embedding and final norm), the same f32 weights.
+    const L = quick ? 24 : 48;
+    const ckpt = randomCheckpoint(XL_LAYER, 'F32');
+    const get = async (n: string) => toFloat32('F32', await ckpt.tensors.get(n)!.read());
+    const p = 'encoder.block.0.layer.';
+    const seq = 'MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ'.repeat(4).slice(0, L - 1);
+    const ids = tokenize(seq);
+    const shared = await get('shared.weight');
+    const D = XL_LAYER.d_model;
+    const h0 = new Float32Array(L * D);
+    ids.forEach((id, t) => h0.set(shared.subarray(id * D, (id + 1) * D), t * D));
+    const lw = {
+      d_model: D, d_ff: XL_LAYER.d_ff, heads: XL_LAYER.num_heads, d_kv: XL_LAYER.d_kv, R: 128,
+      ln0: await get(`${p}0.layer_norm.weight`), q: await get(`${p}0.SelfAttention.q.weight`), k: await get(`${p}0.SelfAttention.k.weight`),
+      v: await get(`${p}0.SelfAttention.v.weight`), o: await get(`${p}0.SelfAttention.o.weight`), ln1: await get(`${p}1.layer_norm.weight`),
+      wi: await get(`${p}1.DenseReluDense.wi.weight`), wo: await get(`${p}1.DenseReluDense.wo.weight`),
+      biasTable: relativeBiasTable(await get(`${p}0.SelfAttention.relative_attention_bias.weight`), 32, XL_LAYER.num_heads, 128),
+    };
+    const tfl = await tfjsLayer(tf, lw, h0, L);
+    const tfOut = rmsnormRef(tfl.out, await get('encoder.final_layer_norm.weight'), L, D, 1e-6);
+    const model = await ProtT5Model.fromCheckpoint(rt, ckpt, false, { tuneStore });
+    await model.embed([seq], { lastHiddenState: true, perProtein: false });
+    const t0 = performance.now();
+    const [e] = await model.embed([seq], { lastHiddenState: true, perProtein: false });
+    const oursMs = performance.now() - t0;
+    model.dispose();
+    let num = 0, den = 0;
+    for (let i = 0; i < tfOut.length; i++) {
+      num += (e.lastHiddenState!.data[i] - tfOut[i]) ** 2;
+      den += tfOut[i] ** 2;
+    }
+    const err = Math.sqrt(num / den);
+    log(`| ProtT5-XL-shaped layer, ${L} tokens | ms |`);
+    log('| --- | --- |');
+    log(`| prott5-webgpu | ${oursMs.toFixed(0)} |`);
+    log(`| tfjs-backend-webgpu (tfjs ops, L×L scores) | ${tfl.ms.toFixed(0)} |`);
+    log(`\nours / tfjs speed: ${(tfl.ms / oursMs).toFixed(2)}×; outputs agree to relative error ${err.toExponential(2)}\n`);
+    results.layer.tfjs_ms = tfl.ms;
+    results.layer.ours_ms = oursMs;
+    results.layer.peer_tokens = L;
+    results.layer.rel_err_vs_tfjs = err;
+  }
 }
 
 // ---- memory: linear in L ----
