@@ -3,7 +3,7 @@
 // Nothing here (or below it) may import a Node module or the Dawn binding `webgpu`; the build
 // and a test check dist/browser.js for both.
 import { DeviceError } from './errors.js';
-import { createBrowserRuntime, webgpuUnavailableReason, type BrowserGpuOptions } from './gpu/browser-gpu.js';
+import { LocalStorageTuneStore, createBrowserRuntime, webgpuUnavailableReason, type BrowserGpuOptions } from './gpu/browser-gpu.js';
 import type { Runtime } from './gpu/runtime.js';
 import { ProtT5Model, type LoadOptions } from './model/prott5.js';
 import { openCheckpoint } from '../weights/checkpoint.js';
@@ -19,7 +19,8 @@ export { PROT_T5_XL, parseT5Config } from './model/config.js';
 export { tokenize } from './model/tokenizer.js';
 export { PROTTRANS_LIMITS, planBatches, type BatchLimits } from './model/batching.js';
 export { Runtime } from './gpu/runtime.js';
-export { createBrowserRuntime, webgpuUnavailableReason, type BrowserGpuOptions } from './gpu/browser-gpu.js';
+export { Autotuner, MemoryTuneStore, type TuneStore } from './gpu/autotune.js';
+export { LocalStorageTuneStore, createBrowserRuntime, webgpuUnavailableReason, type BrowserGpuOptions } from './gpu/browser-gpu.js';
 export { parseFasta, readFasta, type FastaRecord } from './model/fasta.js';
 export { encodeSafetensors, readSafetensors } from '../weights/safetensors.js';
 export {
@@ -58,7 +59,9 @@ export async function loadProtT5(
     throw e;
   }));
   try {
-    return await ProtT5Model.fromCheckpoint(rt, ckpt, !options.runtime, options);
+    // Kernel choices are measured once per adapter and kept in localStorage.
+    const tuneStore = options.tuneStore ?? (options.autotune === false ? undefined : new LocalStorageTuneStore());
+    return await ProtT5Model.fromCheckpoint(rt, ckpt, !options.runtime, { ...options, tuneStore });
   } catch (e) {
     if (!options.runtime) rt.destroy();
     throw e;

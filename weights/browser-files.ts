@@ -38,9 +38,9 @@ export const DEFAULT_CACHE_NAME = 'prott5-webgpu-v1';
 
 /** A file that a server returns whole (ignoring Range) is accepted up to this size. */
 const WHOLE_FILE_LIMIT = 64 * 2 ** 20;
-/** Reads smaller than this fetch a window of READ_WINDOW bytes and keep it (zip/pickle parsing makes many tiny reads). */
-const SMALL_READ = 64 * 1024;
-const READ_WINDOW = 256 * 1024;
+/** Reads smaller than this fetch a window of READ_WINDOW bytes and keep it (zip parsing makes many tiny reads). */
+const SMALL_READ = 4 * 1024;
+const READ_WINDOW = 64 * 1024;
 
 interface FileMeta {
   missing?: boolean;
