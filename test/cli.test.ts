@@ -13,7 +13,7 @@ import { readHdf5Embeddings, readHdf5RootAttributes, type Hdf5Embedding } from '
 import { FileSource } from '../weights/node-files.js';
 import { readSafetensors } from '../weights/safetensors.js';
 import { toFloat32 } from '../weights/tensor-entry.js';
-import { expectClose, fixturesDir, repoRoot } from './helpers.js';
+import { expectClose, fixturesDir, repoRoot, expected } from './helpers.js';
 
 const ROOT = repoRoot();
 const BIN = join(ROOT, 'bin', 'prott5.js');
@@ -99,19 +99,7 @@ test.after.each(cleanup);
 
 // ---------------------------------------------------------------- expected values
 
-let expected: Map<string, Float32Array> | null = null;
-async function want(key: string): Promise<Float32Array> {
-  if (!expected) {
-    const src = await FileSource.open(join(TINY, 'expected.safetensors'));
-    const st = await readSafetensors(src);
-    expected = new Map();
-    for (const t of st.tensors) expected.set(t.name, toFloat32(t.dtype, await t.read()));
-    await src.close();
-  }
-  const v = expected.get(key);
-  if (!v) throw new Error(`expected.safetensors has no ${key}`);
-  return v;
-}
+const want = expected;
 
 let worst = 0;
 let worstAt = '';

@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, IOError, UsageError, WeightsError } from '../src/errors.js';
@@ -56,7 +56,6 @@ function assertSameTensors(got: Map<string, Loaded>, want: Map<string, Loaded>, 
   }
 }
 
-const leftovers = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.safetensors') || f.endsWith('.partial'));
 
 let converted = '';
 

@@ -12,11 +12,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { ConfigError, IOError, WeightsError } from '../src/errors.js';
 import { loadProtT5 } from '../src/node.js';
-import { FileSource } from '../weights/node-files.js';
-import { readSafetensors } from '../weights/safetensors.js';
-import { toFloat32 } from '../weights/tensor-entry.js';
 import { cacheRoot, downloadModel, downloadProgressLine, hubCacheDir, isHubId, parseHubId, resolveModel, type DownloadProgress } from '../weights/hub.js';
-import { expectClose, fixturesDir } from './helpers.js';
+import { expectClose, fixturesDir, expected } from './helpers.js';
 import { runtime } from './gpu.js';
 
 const TINY = join(fixturesDir(), 't5-tiny');
@@ -342,19 +339,7 @@ test('an unreachable endpoint: IOError naming the files needed and the cache fol
 
 // ---------- the downloaded models run ----------
 
-let expected: Map<string, Float32Array> | null = null;
-async function want(key: string): Promise<Float32Array> {
-  if (!expected) {
-    const src = await FileSource.open(join(TINY, 'expected.safetensors'));
-    const st = await readSafetensors(src);
-    expected = new Map();
-    for (const t of st.tensors) expected.set(t.name, toFloat32(t.dtype, await t.read()));
-    await src.close();
-  }
-  const v = expected.get(key);
-  if (!v) throw new Error(`expected.safetensors has no ${key}`);
-  return v;
-}
+const want = expected;
 
 test('downloaded models load and embed within 1e-4 of the F16 reference', async () => {
   const cases: Array<{ index: number; sequence: string }> = JSON.parse(readFileSync(join(TINY, 'cases.json'), 'utf8')).cases;

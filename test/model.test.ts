@@ -5,10 +5,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadProtT5, type Embedding, type ProtT5Model } from '../src/node.js';
-import { FileSource } from '../weights/node-files.js';
-import { readSafetensors } from '../weights/safetensors.js';
-import { toFloat32 } from '../weights/tensor-entry.js';
-import { expectClose, fixturesDir } from './helpers.js';
+import { expectClose, fixturesDir, expected } from './helpers.js';
 import { runtime } from './gpu.js';
 
 const TINY = join(fixturesDir(), 't5-tiny');
@@ -26,19 +23,7 @@ const FOLDERS: Array<[string, string]> = [
   ['t5-tiny-torch-f16', 'F16'],
 ];
 
-let expected: Map<string, Float32Array>;
-async function want(key: string): Promise<Float32Array> {
-  if (!expected) {
-    const src = await FileSource.open(join(TINY, 'expected.safetensors'));
-    const st = await readSafetensors(src);
-    expected = new Map();
-    for (const t of st.tensors) expected.set(t.name, toFloat32(t.dtype, await t.read()));
-    await src.close();
-  }
-  const v = expected.get(key);
-  if (!v) throw new Error(`expected.safetensors has no ${key}`);
-  return v;
-}
+const want = expected;
 
 let worst = 0;
 let worstAt = '';
