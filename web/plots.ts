@@ -106,7 +106,7 @@ export function absQuantile(values: ArrayLike<number>, q: number): number {
 export function drawHeatmap(canvas: HTMLCanvasElement, data: Float32Array, L: number, D: number, sequence: string, title: string): number {
   const ctx = canvas.getContext('2d')!;
   const W = canvas.width, H = canvas.height;
-  const left = 48, right = 70, top = 22, bottom = 34;
+  const left = 48, right = 70, top = 22, bottom = 46;
   const pw = W - left - right, ph = H - top - bottom;
   ctx.clearRect(0, 0, W, H);
   ctx.fillStyle = '#fff';
@@ -152,7 +152,7 @@ export function drawHeatmap(canvas: HTMLCanvasElement, data: Float32Array, L: nu
   ctx.font = '10px system-ui, sans-serif';
   const tick = Math.max(1, Math.ceil(L / 10 / 10) * 10);
   for (let l = 0; l < L; l += tick) ctx.fillText(String(l + 1), left + (l + 0.5) * cw, top + ph + (cw >= 7 ? 17 : 3));
-  ctx.fillText('residue', left + pw / 2, H - 12 + (cw >= 7 ? 0 : -8));
+  ctx.fillText('residue', left + pw / 2, top + ph + (cw >= 7 ? 31 : 17));
   // Colour bar.
   const bx = W - right + 18, bw = 12;
   for (let y = 0; y < ph; y++) {

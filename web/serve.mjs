@@ -5,11 +5,20 @@
 //
 //   node web/serve.mjs [--port 8787]      (npm run demo:web)
 import { createServer } from 'node:http';
-import { createReadStream, statSync } from 'node:fs';
-import { dirname, extname, join, resolve, sep } from 'node:path';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** The repository root: the nearest folder above this file holding package.json (also when bundled into build/). */
+function repoRoot() {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    if (dir === dirname(dir)) return resolve(dirname(fileURLToPath(import.meta.url)), '..');
+    dir = dirname(dir);
+  }
+  return dir;
+}
+const REPO = repoRoot();
 
 export const DEFAULT_MOUNTS = { '/': 'web', '/dist/': 'dist', '/examples/': 'examples' };
 
@@ -165,7 +174,7 @@ export async function startServer({ port = 0, mounts = DEFAULT_MOUNTS, log = fal
 }
 
 // Run as a script: serve the demo page.
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (process.argv[1] && basename(process.argv[1]) === 'serve.mjs') {
   const i = process.argv.indexOf('--port');
   const port = i > 0 ? Number(process.argv[i + 1]) : Number(process.env.PORT ?? 8787);
   const missing = ['dist/browser.js', 'dist/web/app.js'].filter((f) => {

@@ -1,0 +1,323 @@
+// Browser tests: headless Chromium (/usr/bin/chromium, WebGPU on its adapter, SwiftShader on a
+// machine without a GPU) driven by playwright-core. One uvu test per in-page check (kernels,
+// t5-tiny fixtures over HTTP, picked files, Range and Cache API), Node-vs-Chromium agreement on
+// the fixtures, the demo page end to end (with a screenshot in test/browser/output/), and the
+// page's error messages. Also static checks of the browser build. Runs from `npm test` (and
+// alone: `npm run test:browser`). Without Chromium every browser test fails, loudly.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { startServer, type StaticServer } from '../../web/serve.mjs';
+import { loadProtT5, parseFasta, type ProtT5Model } from '../../src/node.js';
+import { readSafetensors } from '../../weights/safetensors.js';
+import { MemorySource } from '../../weights/source.js';
+import { toFloat32 } from '../../weights/tensor-entry.js';
+import { relFrobenius, repoRoot } from '../helpers.js';
+import { runtime } from '../gpu.js';
+import type { CheckResult } from './in-page.js';
+
+const ROOT = repoRoot();
+const CHROMIUM = process.env.PROTT5_CHROMIUM ?? '/usr/bin/chromium';
+const OUTPUT = join(ROOT, 'test', 'browser', 'output');
+/** Node (Dawn) and Chromium run the same WGSL on the same kind of adapter: they agree to this. */
+const NODE_VS_CHROMIUM_TOL = 1e-5;
+const CHECK_TIMEOUT_MS = 150_000;
+const FIXTURE_FOLDERS = ['t5-tiny-f32', 't5-tiny-f16', 't5-tiny-bf16', 't5-tiny-sharded', 't5-tiny-seq2seq', 't5-tiny-torch-f16'];
+
+// ---- static checks of the browser build ---------------------------------------------------
+
+const NODE_IMPORT = /(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)["'](?:node:[^"']*|webgpu(?:\/[^"']*)?)["']/g;
+
+test('dist/browser.js and dist/web/app.js import no node: module and no webgpu', () => {
+  for (const f of ['dist/browser.js', 'dist/web/app.js']) {
+    const path = join(ROOT, f);
+    assert.ok(existsSync(path), `${f} is missing: run npm run build`);
+    const hits = readFileSync(path, 'utf8').match(NODE_IMPORT);
+    assert.not.ok(hits, `${f} imports Node-only modules: ${hits?.join(', ')}`);
+  }
+});
+
+test('package.json: an app bundled for the web gets dist/browser.js, Node gets dist/node.js', async () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  const dot = pkg.exports['.'];
+  assert.is(dot.browser, './dist/browser.js');
+  assert.is(dot.node, './dist/node.js');
+  assert.ok(Object.keys(dot).indexOf('browser') < Object.keys(dot).indexOf('node'), 'browser must come before node (first match wins)');
+  // What a web bundler resolves for `import ... from 'prott5-webgpu'` (self-reference by name).
+  const { build } = await import('esbuild');
+  const resolved = async (platform: 'browser' | 'node') => {
+    const r = await build({
+      stdin: { contents: "export { loadProtT5 } from 'prott5-webgpu';", resolveDir: ROOT },
+      bundle: true, write: false, metafile: true, platform, format: 'esm', logLevel: 'silent',
+      external: ['webgpu', 'h5wasm', 'h5wasm/*'], loader: { '.wgsl': 'text' },
+    });
+    return Object.keys(r.metafile!.inputs).filter((p) => p.startsWith('dist/'));
+  };
+  assert.equal(await resolved('browser'), ['dist/browser.js']);
+  assert.equal(await resolved('node'), ['dist/node.js']);
+});
+
+// ---- Chromium ----------------------------------------------------------------------------
+
+let ctx: BrowserContext | null = null;
+let server: StaticServer | null = null;
+let userDir = '';
+const consoleLines: string[] = [];
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no answer after ${ms / 1000} s`)), ms); }),
+  ]);
+}
+
+async function launch(): Promise<BrowserContext> {
+  const { chromium } = await import('playwright-core');
+  userDir = mkdtempSync(join(tmpdir(), 'prott5-chromium-'));
+  return chromium.launchPersistentContext(userDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1100, height: 1300 },
+    acceptDownloads: true,
+    // The network is closed here and nothing outside localhost is needed: no background traffic.
+    args: [
+      '--enable-unsafe-webgpu', '--no-sandbox', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--disable-quic',
+    ],
+  });
+}
+
+async function newPage(): Promise<Page> {
+  const page = await ctx!.newPage();
+  page.on('console', (m) => { if (m.type() === 'error' && !/status of 404/.test(m.text())) consoleLines.push(`console.error: ${m.text()}`); });
+  page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
+  return page;
+}
+
+let setupError: Error | null = null;
+let names: string[] = [];
+let testPage: Page | null = null;
+if (!existsSync(CHROMIUM)) {
+  setupError = new Error(
+    `${CHROMIUM} not found: the browser tests need Debian's chromium (WebGPU on SwiftShader without a GPU). ` +
+    'Install it with "bash scripts/setup.sh" (or apt-get install chromium), or point PROTT5_CHROMIUM at a Chromium binary.',
+  );
+} else {
+  try {
+    server = await startServer({
+      mounts: {
+        '/': 'web', '/dist/': 'dist', '/examples/': 'examples',
+        '/test/fixtures/': 'test/fixtures', '/test/browser/': 'test/browser', '/build/browser-test/': 'build/browser-test',
+      },
+    });
+    ctx = await launch();
+    testPage = await newPage();
+    await testPage.goto(`${server.url}test/browser/index.html`);
+    await testPage.waitForFunction(() => 'prott5Tests' in globalThis, null, { timeout: 30_000 });
+    names = await testPage.evaluate(() => (globalThis as unknown as { prott5Tests: { names(): string[] } }).prott5Tests.names());
+  } catch (e) {
+    setupError = new Error(`starting Chromium or the test page failed: ${(e as Error).message}\n${consoleLines.join('\n')}`);
+  }
+}
+
+if (setupError) {
+  test('Chromium with WebGPU is available for the browser tests', () => {
+    throw setupError;
+  });
+}
+
+// ---- in-page checks -----------------------------------------------------------------------
+
+const pageData = new Map<string, Record<string, string>>();
+let worst = 0, worstAt = '';
+
+for (const name of names) {
+  test(`chromium: ${name}`, async () => {
+    const r: CheckResult = await withTimeout(
+      testPage!.evaluate((n) => (globalThis as unknown as { prott5Tests: { run(n: string): Promise<CheckResult> } }).prott5Tests.run(n), name),
+      CHECK_TIMEOUT_MS, name,
+    );
+    if (!r.ok) throw new Error(`${r.error}${consoleLines.length ? `\n${consoleLines.join('\n')}` : ''}`);
+    if (r.worst !== undefined && r.worst > worst) [worst, worstAt] = [r.worst, name];
+    if (r.note) console.log(`  ${name}: ${r.note}`);
+    if (r.data) pageData.set(name, r.data);
+  });
+}
+
+// ---- Node (Dawn) vs Chromium on the fixtures -------------------------------------------------
+
+const fromB64 = (s: string) => {
+  const b = Buffer.from(s, 'base64');
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+};
+let nodeVsChromium = 0;
+
+if (!setupError) {
+  test('Node (Dawn) and Chromium agree on every fixture case to 1e-5', async () => {
+    const cases: Array<{ index: number; sequence: string }> = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/t5-tiny/cases.json'), 'utf8')).cases;
+    let compared = 0;
+    for (const folder of FIXTURE_FOLDERS) {
+      const data = pageData.get(`fixture ${folder} over HTTP (Range): every case vs float64`);
+      assert.ok(data, `no Chromium results for ${folder} (its in-page test failed)`);
+      const model = await loadProtT5(join(ROOT, 'test/fixtures/t5-tiny', folder), { runtime: await runtime(), autotune: false });
+      try {
+        for (const c of cases) {
+          const [e] = await model.embed([c.sequence], { lastHiddenState: true, perProtein: true });
+          for (const [kind, mine] of [['hidden', e.lastHiddenState!.data], ['protein', e.perProtein!.data]] as const) {
+            const theirs = fromB64(data![`${kind}.${c.index}`]);
+            const err = relFrobenius(theirs, mine);
+            assert.ok(err <= NODE_VS_CHROMIUM_TOL, `${folder} case ${c.index} ${kind}: Chromium vs Node relative error ${err.toExponential(3)} > ${NODE_VS_CHROMIUM_TOL}`);
+            nodeVsChromium = Math.max(nodeVsChromium, err);
+            compared++;
+          }
+        }
+      } finally {
+        model.dispose();
+      }
+    }
+    console.log(`  Node vs Chromium: ${compared} tensors, worst relative error ${nodeVsChromium.toExponential(2)}`);
+  });
+}
+
+// ---- the demo page ---------------------------------------------------------------------------
+
+const canvasInk = (page: Page, sel: string) =>
+  page.evaluate((s) => {
+    const c = document.querySelector(s) as HTMLCanvasElement;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    const colours = new Set<number>();
+    let ink = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      const v = (d[i] << 16) | (d[i + 1] << 8) | d[i + 2];
+      if (v !== 0xffffff) ink++;
+      if (colours.size < 5000) colours.add(v);
+    }
+    return { ink: ink / (d.length / 4), colours: colours.size };
+  }, sel);
+
+if (!setupError) {
+  test('demo page: demo model + example FASTA → table, heatmap, scatter; the download matches Node to 1e-5', async () => {
+    const page = await newPage();
+    try {
+      await page.goto(server!.url);
+      await page.waitForFunction(() => document.body.dataset.state !== 'starting', null, { timeout: 30_000 });
+      assert.is(await page.evaluate(() => document.body.dataset.state), 'ready', `page state; error: ${await page.textContent('#error-text')}`);
+      assert.match((await page.textContent('#model-section'))!, /random weights/);
+      await page.click('#load-example');
+      await page.waitForFunction(() => (document.querySelector('#fasta') as HTMLTextAreaElement).value.startsWith('>'));
+      await page.click('#run');
+      await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state!), null, { timeout: CHECK_TIMEOUT_MS });
+      const state = await page.evaluate(() => document.body.dataset.state);
+      assert.is(state, 'done', `the run ended in "${state}": ${await page.textContent('#error-text')}\n${consoleLines.join('\n')}`);
+
+      const records = parseFasta(readFileSync(join(ROOT, 'examples/sample.fasta'), 'utf8'));
+      const rows = await page.$$eval('#results tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent ?? '')));
+      assert.is(rows.length, records.length, 'one table row per record');
+      rows.forEach((r, i) => {
+        assert.is(r[1], records[i].id);
+        assert.is(Number(r[2]), records[i].sequence.length);
+        assert.ok(Number(r[3]) > 0, `time column: ${r[3]}`);
+      });
+      const heat = await canvasInk(page, '#heatmap'), scatter = await canvasInk(page, '#scatter');
+      assert.ok(heat.ink > 0.5 && heat.colours > 200, `the heatmap looks empty: ${JSON.stringify(heat)}`);
+      assert.ok(scatter.ink > 0.01 && scatter.colours > 20, `the scatter looks empty: ${JSON.stringify(scatter)}`);
+
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+      assert.is(download.suggestedFilename(), 'embeddings.safetensors');
+      const bytes = new Uint8Array(readFileSync((await download.path())!));
+      const st = await readSafetensors(new MemorySource('embeddings.safetensors', bytes));
+      assert.is(st.metadata.random_weights, 'true');
+
+      // The same input through Node (Dawn).
+      const model: ProtT5Model = await loadProtT5(join(ROOT, 'examples/demo-model'), { runtime: await runtime(), autotune: false });
+      let err = 0;
+      try {
+        const mine = await model.embed(records.map((r) => ({ id: r.id, sequence: r.sequence })), { perProtein: true, perResidue: true });
+        const byName = new Map(st.tensors.map((t) => [t.name, t]));
+        for (const e of mine) {
+          for (const [kind, t] of [['per_protein', e.perProtein!], ['per_residue', e.perResidue!]] as const) {
+            const entry = byName.get(`${kind}/${e.id}`);
+            assert.ok(entry, `the download has no ${kind}/${e.id}`);
+            assert.equal([...entry!.shape], t.shape, `${kind}/${e.id} shape`);
+            const got = toFloat32(entry!.dtype, await entry!.read());
+            const r = relFrobenius(got, t.data);
+            assert.ok(r <= NODE_VS_CHROMIUM_TOL, `${kind}/${e.id}: page vs Node relative error ${r.toExponential(3)}`);
+            err = Math.max(err, r);
+          }
+          // The numbers shown in the table (6 significant digits) are Node's too.
+          const shown = rows[e.index][4].split(/\s+/).filter((s) => s && s !== '…').map(Number);
+          assert.is(shown.length, 3);
+          shown.forEach((v, d) => {
+            const ref = e.perProtein!.data[d];
+            assert.ok(Math.abs(v - ref) <= 1e-5 * Math.abs(ref) + 1e-6, `${e.id} dim ${d}: table shows ${v}, Node ${ref}`);
+          });
+        }
+      } finally {
+        model.dispose();
+      }
+      console.log(`  demo page vs Node: worst relative error ${err.toExponential(2)}; ${await page.textContent('#run-status')}`);
+
+      // Select a protein by clicking its row: the heatmap follows.
+      await page.click('#results tbody tr:nth-child(1)');
+      assert.match((await page.inputValue('#protein-select'))!, /^0$/);
+      mkdirSync(OUTPUT, { recursive: true });
+      await page.screenshot({ path: join(OUTPUT, 'demo.png'), fullPage: true });
+      console.log(`  screenshot: ${join('test/browser/output', 'demo.png')}`);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('demo page: a browser without WebGPU gets a clear message, not a blank page', async () => {
+    const page = await newPage();
+    try {
+      await page.addInitScript(() => {
+        Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
+      });
+      await page.goto(server!.url);
+      await page.waitForFunction(() => document.body.dataset.state !== 'starting', null, { timeout: 30_000 });
+      assert.is(await page.evaluate(() => document.body.dataset.state), 'no-webgpu');
+      assert.ok(await page.isVisible('#error'), 'the error banner is shown');
+      assert.match((await page.textContent('#error'))!, /WebGPU is not available/);
+      assert.match((await page.textContent('#error-text'))!, /navigator\.gpu is missing/);
+      assert.ok(await page.isDisabled('#run'), 'Embed is disabled');
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('demo page: a model that cannot load and a bad FASTA both show what is wrong', async () => {
+    const page = await newPage();
+    try {
+      await page.goto(server!.url);
+      await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 30_000 });
+      await page.fill('#fasta', '>ok\nMKV\n>bad\nMKJV\n');
+      await page.click('#run');
+      await page.waitForFunction(() => document.body.dataset.state === 'error');
+      const fastaMsg = (await page.textContent('#error'))!;
+      assert.match(fastaMsg, /Embedding failed/);
+      assert.match(fastaMsg, /FASTA:4:3: invalid character 'J'.*record "bad"/);
+      await page.check('input[name=model][value=url]');
+      await page.fill('#model-url', `${server!.url}examples/no-such-model/`);
+      await page.click('#load-model');
+      await page.waitForFunction(() => document.body.dataset.state === 'error' && !(document.querySelector('#load-model') as HTMLButtonElement).disabled);
+      const modelMsg = (await page.textContent('#error'))!;
+      assert.match(modelMsg, /Could not load the model/);
+      assert.match(modelMsg, /no config\.json/);
+    } finally {
+      await page.close();
+    }
+  });
+}
+
+test.after(async () => {
+  if (worstAt) console.log(`browser worst relative error vs reference: ${worst.toExponential(2)} (${worstAt})`);
+  await ctx?.close().catch(() => undefined);
+  await server?.close();
+  if (userDir) rmSync(userDir, { recursive: true, force: true });
+});
+test.run();
