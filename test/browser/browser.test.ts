@@ -60,6 +60,80 @@ test('package.json: an app bundled for the web gets dist/browser.js, Node gets d
   assert.equal(await resolved('node'), ['dist/node.js']);
 });
 
+// ---- UrlFiles against awkward servers (Node's fetch; no browser needed) ----------------------
+
+test('UrlFiles: a server that ignores Range serves a small file whole and refuses a large one; 404 is null; 416 is empty', async () => {
+  const { createServer } = await import('node:http');
+  const big = 70 * 2 ** 20;
+  const srv = createServer((req, res) => {
+    const name = req.url!.split('/').pop();
+    if (name === 'small.bin') return res.end(Buffer.from([1, 2, 3, 4, 5]));
+    if (name === 'big.bin') {
+      res.writeHead(200, { 'content-length': big });
+      return res.end(); // the client must give up on the headers alone
+    }
+    if (name === 'empty.bin') {
+      res.writeHead(416, { 'content-range': 'bytes */0' });
+      return res.end();
+    }
+    res.writeHead(404);
+    res.end();
+  });
+  await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
+  try {
+    const { UrlFiles } = await import('../../weights/browser-files.js');
+    const files = new UrlFiles(`http://127.0.0.1:${(srv.address() as { port: number }).port}/m`, { retries: 0 });
+    assert.is(files.name.endsWith('/m/'), true, 'the base gets a trailing slash');
+    assert.is(await files.open('nothing.json'), null);
+    const small = (await files.open('small.bin'))!;
+    assert.is(small.size, 5);
+    assert.equal([...(await small.read(1, 3))], [2, 3, 4]);
+    const empty = (await files.open('empty.bin'))!;
+    assert.is(empty.size, 0);
+    try {
+      await files.open('big.bin');
+      assert.unreachable('a large file from a server without Range must be refused');
+    } catch (e) {
+      assert.match((e as Error).message, /ignores HTTP Range requests/);
+    }
+    try {
+      await files.open('../x');
+      assert.unreachable('a path outside the folder must be refused');
+    } catch (e) {
+      assert.match((e as Error).message, /not a plain file name/);
+    }
+  } finally {
+    srv.closeAllConnections();
+    await new Promise((ok) => srv.close(ok));
+  }
+});
+
+test('demo server: Range, suffix range, 416, HEAD, no escape from its folders', async () => {
+  const s = await startServer();
+  try {
+    const url = `${s.url}examples/demo-model/model.safetensors`;
+    const size = Number((await fetch(url, { method: 'HEAD' })).headers.get('content-length'));
+    assert.ok(size > 1000);
+    let r = await fetch(url, { headers: { Range: 'bytes=8-15' } });
+    assert.is(r.status, 206);
+    assert.is(r.headers.get('content-range'), `bytes 8-15/${size}`);
+    assert.is((await r.arrayBuffer()).byteLength, 8);
+    r = await fetch(url, { headers: { Range: 'bytes=-10' } });
+    assert.is(r.headers.get('content-range'), `bytes ${size - 10}-${size - 1}/${size}`);
+    await r.arrayBuffer();
+    r = await fetch(url, { headers: { Range: `bytes=${size}-` } });
+    assert.is(r.status, 416);
+    await r.arrayBuffer();
+    for (const p of ['dist/%2e%2e/package.json', 'examples/..%2f..%2fpackage.json', 'package.json']) {
+      r = await fetch(s.url + p);
+      assert.is(r.status, 404, p);
+      await r.arrayBuffer();
+    }
+  } finally {
+    await s.close();
+  }
+});
+
 // ---- Chromium ----------------------------------------------------------------------------
 
 let ctx: BrowserContext | null = null;
