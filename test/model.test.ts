@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadProtT5, type Embedding, type ProtT5Model } from '../src/node.js';
+import { createNodeRuntime, loadProtT5, OutOfMemoryError, type Embedding, type ProtT5Model } from '../src/node.js';
 import { expectClose, fixturesDir, expected } from './helpers.js';
 import { runtime } from './gpu.js';
 
@@ -99,6 +99,28 @@ test('one batch is recorded and submitted whole: no readback mid-forward', async
     assert.ok(submits <= 3, `${submits} submits for one batch`);
   } finally {
     model.dispose();
+  }
+});
+
+test('a batch over the device limits is split in halves by itself and gives the same numbers', async () => {
+  // A runtime capped at 512 KiB per buffer: the 5 cases batched need ~770 KiB for q; each alone fits.
+  const small = await createNodeRuntime({ maxBufferBytes: 512 * 1024 });
+  const model = await loadProtT5(join(TINY, 't5-tiny-f32'), { runtime: small });
+  try {
+    const res = await model.embed(cases.map((c) => c.sequence), { ...ALL, maxResidues: 100000 });
+    assert.ok(model.splits >= 1, 'the batch was split');
+    for (const c of cases) await compare('split batch', 'F32', res[c.index], c.index);
+    // One sequence too long for the limit still fails, with the typed error naming what to lower.
+    await model.embed(['A'.repeat(3000)]).then(
+      () => assert.unreachable('should not fit'),
+      (e: Error) => {
+        assert.instance(e, OutOfMemoryError);
+        assert.match(e.message, /max_residues/);
+      },
+    );
+  } finally {
+    model.dispose();
+    small.destroy();
   }
 });
 

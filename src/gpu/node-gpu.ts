@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create, globals } from 'webgpu';
 import { DeviceError } from '../errors.js';
-import { createRuntime, type Runtime } from './runtime.js';
+import { createRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
 
 /** Where Debian/Ubuntu packages put SwiftShader's Vulkan ICD. */
 export const SWIFTSHADER_ICDS = [
@@ -14,7 +14,7 @@ export const SWIFTSHADER_ICDS = [
   '/usr/lib/chromium-browser/vk_swiftshader_icd.json',
 ];
 
-export interface NodeGpuOptions {
+export interface NodeGpuOptions extends RuntimeOptions {
   /** 'auto' (default): hardware, then SwiftShader. 'hardware': never fall back. 'swiftshader': force it. */
   adapter?: 'auto' | 'hardware' | 'swiftshader';
   powerPreference?: GPUPowerPreference;
@@ -78,5 +78,5 @@ export async function createNodeRuntime(options: NodeGpuOptions = {}): Promise<R
     );
   }
   if (icdVar && /swiftshader/i.test(icdVar)) backend = 'dawn/swiftshader';
-  return createRuntime(adapter, backend);
+  return createRuntime(adapter, backend, options);
 }

@@ -15,6 +15,11 @@ const MAP_READ_MODE = 0x1;
 const UNIFORM_SLOT = 256;
 const UNIFORM_CHUNK = 64 * 1024;
 
+export interface RuntimeOptions {
+  /** Cap on any one buffer, below the device's own limit (to share a GPU, or to test the limits). */
+  maxBufferBytes?: number;
+}
+
 export interface AdapterSummary {
   vendor: string;
   architecture: string;
@@ -40,7 +45,12 @@ export class Runtime {
   /** Dispatches recorded and submits made since creation (for tests and benches). */
   stats = { dispatches: 0, submits: 0 };
 
-  constructor(readonly device: GPUDevice, readonly adapter: AdapterSummary) {
+  /** Largest single buffer the engine will allocate: the device's limit, or less if asked. */
+  readonly maxBufferBytes: number;
+
+  constructor(readonly device: GPUDevice, options: RuntimeOptions, readonly adapter: AdapterSummary) {
+    const deviceMax = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+    this.maxBufferBytes = Math.min(deviceMax, options.maxBufferBytes ?? Infinity);
     this.pool = new BufferPool(device, device.limits.maxBufferSize);
     device.addEventListener('uncapturederror', (ev) => {
       const err = (ev as GPUUncapturedErrorEvent).error;
@@ -73,7 +83,7 @@ export class Runtime {
 
   private storageBuffer(bytes: number, label: string, extraUsage = 0): GPUBuffer {
     this.check();
-    const max = Math.min(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize);
+    const max = this.maxBufferBytes;
     if (bytes > max) {
       throw new OutOfMemoryError(
         `"${label}" needs a ${(bytes / 2 ** 20).toFixed(1)} MiB buffer, over this device's limit of ${(max / 2 ** 20).toFixed(1)} MiB; lower max_residues or max_batch, or split the sequence`,
@@ -308,7 +318,7 @@ export class Runtime {
 }
 
 /** Requests a device with the adapter's larger limits where the engine benefits from them. */
-export async function createRuntime(adapter: GPUAdapter, backend: string): Promise<Runtime> {
+export async function createRuntime(adapter: GPUAdapter, backend: string, options: RuntimeOptions = {}): Promise<Runtime> {
   const want: Record<string, number> = {
     maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
     maxBufferSize: adapter.limits.maxBufferSize,
@@ -326,7 +336,7 @@ export async function createRuntime(adapter: GPUAdapter, backend: string): Promi
     throw new DeviceError(`the adapter refused a device: ${(e as Error).message}`, {}, { cause: e });
   }
   const info = adapter.info;
-  return new Runtime(device, {
+  return new Runtime(device, options, {
     vendor: info?.vendor ?? '',
     architecture: info?.architecture ?? '',
     device: info?.device ?? '',

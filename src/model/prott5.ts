@@ -1,5 +1,5 @@
 // The public embed API: sequences in, per-residue and per-protein embeddings out, in input order.
-import { UsageError } from '../errors.js';
+import { OutOfMemoryError, UsageError } from '../errors.js';
 import { Autotuner, type TuneStore } from '../gpu/autotune.js';
 import type { Runtime } from '../gpu/runtime.js';
 import type { Checkpoint } from '../../weights/checkpoint.js';
@@ -59,6 +59,8 @@ export class ProtT5Model {
   private busy: Promise<unknown> = Promise.resolve();
   private disposed = false;
   private running = 0;
+  /** Batches split in two because they did not fit the device (for tests and logs). */
+  splits = 0;
 
   private constructor(
     readonly encoder: T5Encoder,
@@ -114,7 +116,7 @@ export class ProtT5Model {
     const totalResidues = ids.reduce((a, t) => a + t.length - 1, 0);
     let doneSeqs = 0, doneRes = 0;
     for (const batch of batches) {
-      const results = await this.exclusive(() => this.runBatch(batch, ids, { perResidue, perProtein, lastHidden }));
+      const results = await this.exclusive(() => this.runSplitting(batch, ids, { perResidue, perProtein, lastHidden }));
       for (const r of results) r.id = idOf(r.index);
       doneSeqs += batch.length;
       doneRes += results.reduce((a, r) => a + r.length, 0);
@@ -132,6 +134,22 @@ export class ProtT5Model {
     });
     this.busy = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Runs a batch; one that needs a buffer over the device's limits runs as two halves instead
+   * (recursively), so a too-large max_residues/max_batch slows the run down rather than failing
+   * it. A single sequence that does not fit still fails with the OutOfMemoryError naming the limit.
+   */
+  private async runSplitting(batch: number[], ids: Uint32Array[], want: { perResidue: boolean; perProtein: boolean; lastHidden: boolean }): Promise<Embedding[]> {
+    try {
+      return await this.runBatch(batch, ids, want);
+    } catch (e) {
+      if (!(e instanceof OutOfMemoryError) || batch.length === 1) throw e;
+      this.splits++;
+      const half = Math.ceil(batch.length / 2);
+      return [...(await this.runSplitting(batch.slice(0, half), ids, want)), ...(await this.runSplitting(batch.slice(half), ids, want))];
+    }
   }
 
   private async runBatch(
