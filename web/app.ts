@@ -4,7 +4,7 @@
 // visible message (the #error banner), never a blank page. body[data-state] tells tests (and
 // CSS) where the page is: starting, ready, no-webgpu, loading, embedding, done, error.
 import {
-  BlobFiles, DeviceError, DirectoryHandleFiles, IOError, ConfigError, ProtT5Error, SequenceError, WeightsError,
+  BlobFiles, DeviceError, DirectoryHandleFiles, IOError, ConfigError, ProtT5Error, SequenceError, UsageError, WeightsError,
   clearModelCache, createBrowserRuntime, encodeSafetensors, loadProtT5, parseFasta, webgpuUnavailableReason,
   type FastaRecord, type ModelFiles, type ProtT5Model, type Runtime,
 } from '../src/browser.js';
@@ -96,11 +96,11 @@ function modelSource(): { key: string; label: string; source: string | ModelFile
   }
   if (choice === 'url') {
     const url = ($('model-url') as HTMLInputElement).value.trim();
-    if (!url) throw new ProtT5Error('enter the URL of a model folder (it must hold config.json)');
+    if (!url) throw new UsageError('enter the URL of a model folder (it must hold config.json)');
     const cache = ($('model-cache') as HTMLInputElement).checked;
     return { key: `url:${url}:${cache}`, label: url, source: url, cache, demo: false };
   }
-  if (!state.picked) throw new ProtT5Error('choose a model folder or its files first');
+  if (!state.picked) throw new UsageError('choose a model folder or its files first');
   return { key: `files:${state.pickedKey}`, label: state.picked.name, source: state.picked, cache: false, demo: false };
 }
 
@@ -319,7 +319,7 @@ function drawScatterPlot(): void {
 }
 
 function download(): void {
-  if (!state.results.length) throw new ProtT5Error('nothing to download yet: run the embedding first');
+  if (!state.results.length) throw new UsageError('nothing to download yet: run the embedding first');
   const tensors: Array<{ name: string; dtype: 'F32'; shape: number[]; data: Float32Array }> = [];
   for (const r of state.results) tensors.push({ name: `per_protein/${r.id}`, dtype: 'F32', shape: [r.perProtein.length], data: r.perProtein });
   for (const r of state.results) {
