@@ -3,6 +3,7 @@
 // The browser library (dist/browser.js), the demo page's script (dist/web/app.js) and the
 // in-page test bundle (build/browser-test/in-page.js) are built for the browser; the browser
 // library is then checked to hold no Node import and no `webgpu` import.
+import { spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
 import { readdirSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,4 +62,11 @@ for (const f of ['dist/browser.js', 'dist/web/app.js']) {
     console.error(`build: ${f} imports a Node-only module: ${m[0]} (only src/node.ts may import Node modules or webgpu)`);
     process.exit(1);
   }
+}
+
+// Type declarations for library users (package.json "types"), from the two entry points.
+const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.types.json'], { stdio: 'inherit' });
+if (tsc.status !== 0) {
+  console.error('build: emitting type declarations failed');
+  process.exit(1);
 }
