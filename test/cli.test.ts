@@ -334,6 +334,23 @@ test('SIGKILL mid-run keeps OUT.partial (no OUT); --resume finishes it, equal to
   await sameAsUninterrupted('after SIGKILL + --resume', out);
 });
 
+test('device lost mid-run: exit 5 naming it, OUT.partial keeps the finished batches; --resume completes it', async () => {
+  await uninterrupted();
+  const dir = tempDir();
+  const input = writeMany(dir);
+  const out = join(dir, 'out.h5');
+  const r = await prott5(manyArgs(input, out), { env: { PROTT5_TEST_LOSE_DEVICE_AFTER_BATCHES: '7' } });
+  exits(r, 5, 'embed with the device lost after 7 batches');
+  assert.match(errorText(r), /device was lost/);
+  assert.ok(!existsSync(out), 'no OUT after a failure');
+  const partial = await readHdf5Embeddings(`${out}.partial`);
+  assert.is(partial.size, 2 * 7, 'the 7 finished batches (1 record each, 2 kinds) are kept');
+  const again = await prott5([...manyArgs(input, out), '--resume']);
+  exits(again, 0, 'embed --resume after device loss');
+  assert.match(again.stderr, /resuming .*: 7 of 60 records already done/);
+  await sameAsUninterrupted('after device loss + --resume', out);
+});
+
 test('Ctrl-C (SIGINT): finishes the batch, exits 130, keeps OUT.partial; --resume completes it', async () => {
   await uninterrupted();
   const dir = tempDir();

@@ -121,6 +121,7 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
     let doneRes = totalRes - todo.reduce((a, i) => a + records[i].sequence.length, 0);
     let done = records.length - todo.length;
     const startRes = doneRes;
+    let batches = 0;
     const inputs = todo.map((i) => ({ id: records[i].id, sequence: records[i].sequence }));
     for await (const batch of model.embedBatches(inputs, {
       perResidue: kinds.includes('perResidue'),
@@ -138,6 +139,8 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
       }
       h5?.flush();
       progress.update(done, records.length, doneRes, totalRes, startRes);
+      // Fault injection for the tests: lose the GPU device after this many batches.
+      if (++batches === Number(process.env.PROTT5_TEST_LOSE_DEVICE_AFTER_BATCHES)) model.runtime.device.destroy();
       if (interrupted) {
         if (st) {
           // A safetensors partial cannot be resumed: remove it rather than promise a --resume.
