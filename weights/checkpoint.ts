@@ -5,6 +5,7 @@
 import { ConfigError, WeightsError } from '../src/errors.js';
 import { parseT5Config, type T5Config } from '../src/model/config.js';
 import { readPytorchBin } from './pytorch.js';
+import { describeValue } from './describe.js';
 import { readSafetensors } from './safetensors.js';
 import type { ByteSource, ModelFiles } from './source.js';
 import type { TensorEntry } from './tensor-entry.js';
@@ -79,16 +80,16 @@ export async function openCheckpoint(files: ModelFiles): Promise<Checkpoint> {
       // Shard names come from the file: only plain names inside the folder, checked before any is opened
       // (a ModelFiles over URLs or picked files need not refuse "../x" or "/etc/x" itself).
       for (const shard of shards) {
-        if (typeof shard !== 'string') throw new WeightsError(`${files.name}/model.safetensors.index.json: shard name ${JSON.stringify(shard)} is not a string`);
+        if (typeof shard !== 'string') throw new WeightsError(`${files.name}/model.safetensors.index.json: shard name ${describeValue(shard)} is not a string`);
         if (shard === '' || shard === '.' || shard === '..' || /[/\\]/.test(shard)) {
-          throw new WeightsError(`${files.name}/model.safetensors.index.json: shard name ${JSON.stringify(shard)} is not a plain file name inside the model folder`, {
+          throw new WeightsError(`${files.name}/model.safetensors.index.json: shard name ${describeValue(shard, 300)} is not a plain file name inside the model folder`, {
             file: 'model.safetensors.index.json',
             shard,
           });
         }
       }
       for (const shard of shards) {
-        if (typeof shard !== 'string') throw new WeightsError(`${files.name}/model.safetensors.index.json: shard name ${JSON.stringify(shard)} is not a string`);
+        if (typeof shard !== 'string') throw new WeightsError(`${files.name}/model.safetensors.index.json: shard name ${describeValue(shard)} is not a string`);
         const src = await files.open(shard);
         if (!src) throw new WeightsError(`${files.name}: shard "${shard}" named in model.safetensors.index.json is missing`, { file: shard });
         sources.push(src);
@@ -132,10 +133,10 @@ export async function openCheckpoint(files: ModelFiles): Promise<Checkpoint> {
       }
       if (IGNORED.test(name)) continue;
       const shape = want.get(name);
-      if (!shape) throw new WeightsError(`${t.file}: unexpected tensor "${t.name}" ${JSON.stringify(t.shape)}: not part of a T5 encoder with ${config.num_layers} layers`, { file: t.file, tensor: t.name });
+      if (!shape) throw new WeightsError(`${t.file}: unexpected tensor "${t.name}" ${describeValue(t.shape, 200)}: not part of a T5 encoder with ${config.num_layers} layers`, { file: t.file, tensor: t.name });
       if (tensors.has(name)) throw new WeightsError(`${t.file}: tensor "${t.name}" appears twice`, { file: t.file, tensor: t.name });
       if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-        throw new WeightsError(`${t.file}: tensor "${t.name}" has shape ${JSON.stringify(t.shape)}, config.json implies ${JSON.stringify(shape)}`, {
+        throw new WeightsError(`${t.file}: tensor "${t.name}" has shape ${describeValue(t.shape, 200)}, config.json implies ${describeValue(shape)}`, {
           file: t.file,
           tensor: t.name,
         });

@@ -4,6 +4,7 @@
 // including every opcode torch does not emit, is a WeightsError naming the opcode and its offset.
 // Stack, memo and string sizes are bounded, so junk input cannot exhaust memory.
 import { WeightsError } from '../src/errors.js';
+import { describeValue } from './describe.js';
 import type { DType } from './tensor-entry.js';
 
 /** `('storage', StorageType, key, location, numel)` from a persistent id: a zip entry `data/<key>`. */
@@ -206,7 +207,7 @@ export function unpickleTorch(data: Uint8Array, opts: UnpickleOptions): PickleVa
     (dict as Map<PickleKey, PickleValue>).set(key as PickleKey, value);
   };
   const natural = (v: PickleValue, what: string): number => {
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(`${what} ${String(v)} is not a non-negative integer`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(`${what} ${describeValue(v)} is not a non-negative integer`);
     return v as number;
   };
   const naturals = (v: PickleValue, what: string): number[] => {

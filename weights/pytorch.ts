@@ -3,6 +3,7 @@
 // storage, raw little-endian elements) and version/byteorder records. We read the directory and
 // data.pkl, unpickle it without executing anything, and read each tensor's bytes only on demand.
 import { WeightsError } from '../src/errors.js';
+import { describeValue } from './describe.js';
 import { isTorchTensor, type PickleKey, type PickleValue, unpickleTorch } from './pickle.js';
 import type { ByteSource } from './source.js';
 import { DTYPE_BYTES, type TensorEntry, numel } from './tensor-entry.js';
@@ -66,9 +67,15 @@ export async function readPytorchBin(source: ByteSource): Promise<PytorchFile> {
     let last = storageOffset;
     for (let d = 0; d < size.length; d++) last += (size[d] - 1) * stride[d];
     const bytes = count * es;
-    if (!Number.isSafeInteger(bytes) || !Number.isSafeInteger(last)) fail(`shape ${JSON.stringify(size)} is too large`, name);
+    if (!Number.isSafeInteger(bytes) || !Number.isSafeInteger(last)) fail(`shape ${describeValue(size, 200)} is too large`, name);
     if (count > 0 && last >= storage.numel) {
-      fail(`needs elements ${storageOffset}..${last} of storage "${storage.key}" (offset ${storageOffset}, shape ${JSON.stringify(size)}, stride ${JSON.stringify(stride)}) but the storage holds only ${storage.numel}`, name);
+      fail(`needs elements ${storageOffset}..${last} of storage "${storage.key}" (offset ${storageOffset}, shape ${describeValue(size, 200)}, stride ${describeValue(stride, 200)}) but the storage holds only ${storage.numel}`, name);
+    }
+    // A view inside its storage but with more elements than the storage (stride 0, as expand()
+    // makes, or overlapping strides) would be materialised in full on read: a few bytes of file
+    // could ask for terabytes. Weights are never such views.
+    if (count > storage.numel) {
+      fail(`shape ${describeValue(size, 200)} (stride ${describeValue(stride, 200)}) has ${count} elements, more than the ${storage.numel} of its storage "${storage.key}": an expanded or overlapping view, which is not read`, name);
     }
     const contiguous = isContiguous(size, stride);
     tensors.push({

@@ -3,6 +3,7 @@
 // Offsets are relative to the end of the header. We read the header, validate every entry,
 // and read each tensor's bytes only when asked (one tensor in memory at a time).
 import { WeightsError } from '../src/errors.js';
+import { describeValue } from './describe.js';
 import type { ByteSource } from './source.js';
 import { DTYPE_BYTES, type DType, type TensorEntry, numel } from './tensor-entry.js';
 
@@ -30,12 +31,17 @@ export async function readSafetensors(source: ByteSource): Promise<SafetensorsFi
   if (8 + headerLen > source.size) fail(`header length ${headerLen} runs past the end of the file (${source.size} bytes)`);
   const headerBytes = await source.read(8, headerLen);
   let header: unknown;
+  let headerText = '';
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
+    headerText = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
+    header = JSON.parse(headerText);
   } catch (e) {
     fail(`header is not valid UTF-8 JSON (${(e as Error).message})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header is not a JSON object');
+  // JSON.parse keeps the last of two equal keys: a tensor named twice would silently be the second.
+  const twice = duplicateKey(headerText);
+  if (twice !== null) fail('appears twice in the header', twice);
   const dataStart = 8 + headerLen;
   const dataLen = source.size - dataStart;
   const tensors: TensorEntry[] = [];
@@ -44,28 +50,35 @@ export async function readSafetensors(source: ByteSource): Promise<SafetensorsFi
   const ranges: Array<[number, number, string]> = [];
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (typeof raw === 'object' && raw !== null) metadata = raw as Record<string, string>;
+      // As the reference reader: absent, null, or an object of strings.
+      if (raw === null) continue;
+      if (typeof raw !== 'object' || Array.isArray(raw)) fail(`__metadata__ ${describeValue(raw)} is not an object of strings`);
+      for (const [k, v] of Object.entries(raw as object)) {
+        if (typeof v !== 'string') fail(`__metadata__ entry ${describeValue(k)} is ${describeValue(v)}, not a string`);
+      }
+      metadata = Object.fromEntries(Object.entries(raw as object)) as Record<string, string>;
       continue;
     }
     if (typeof raw !== 'object' || raw === null) fail('entry is not an object', name);
     const { dtype, shape, data_offsets } = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof dtype !== 'string') return fail('has no dtype', name);
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`shape ${JSON.stringify(shape)} is not a list of non-negative integers`, name);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`shape ${describeValue(shape)} is not a list of non-negative integers`, name);
     if (!Array.isArray(data_offsets) || data_offsets.length !== 2 || !data_offsets.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      fail(`data_offsets ${JSON.stringify(data_offsets)} are not two non-negative integers`, name);
+      fail(`data_offsets ${describeValue(data_offsets)} are not two non-negative integers`, name);
     }
     const [begin, end] = data_offsets as [number, number];
     if (end < begin || end > dataLen) fail(`data_offsets [${begin}, ${end}] are outside the data section (${dataLen} bytes)`, name);
     ranges.push([begin, end, name]);
-    if (!(dtype in DTYPE_BYTES)) {
+    // hasOwn, not `in`: "toString" or "__proto__" as a dtype must not find Object.prototype.
+    if (!Object.hasOwn(DTYPE_BYTES, dtype)) {
       unsupported.set(name, dtype);
       continue;
     }
     const dims = shape as number[];
     const count = numel(dims);
     const bytes = count * DTYPE_BYTES[dtype as DType];
-    if (!Number.isSafeInteger(bytes)) fail(`shape ${JSON.stringify(dims)} is too large`, name);
-    if (end - begin !== bytes) fail(`holds ${end - begin} bytes but ${dtype} ${JSON.stringify(dims)} needs ${bytes}`, name);
+    if (!Number.isSafeInteger(bytes)) fail(`shape ${describeValue(dims)} is too large`, name);
+    if (end - begin !== bytes) fail(`holds ${end - begin} bytes but ${dtype} ${describeValue(dims, 200)} needs ${bytes}`, name);
     tensors.push({
       name,
       dtype: dtype as DType,
@@ -79,6 +92,32 @@ export async function readSafetensors(source: ByteSource): Promise<SafetensorsFi
     if (ranges[i][0] < ranges[i - 1][1]) fail(`data of "${ranges[i][2]}" overlaps "${ranges[i - 1][2]}"`);
   }
   return { source, tensors, unsupported, metadata };
+}
+
+/**
+ * The first top-level key of a JSON object text that occurs twice (compared after unescaping),
+ * or null. `text` must be valid JSON holding an object (JSON.parse accepted it).
+ */
+function duplicateKey(text: string): string | null {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      const start = i;
+      for (i++; text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c /* \ */) i++;
+      if (depth !== 1) continue;
+      // Inside the top-level object, a string followed by ':' is one of its keys.
+      let j = i + 1;
+      while (j < text.length && /[ \t\n\r]/.test(text[j])) j++;
+      if (text.charCodeAt(j) !== 0x3a /* : */) continue;
+      const key = JSON.parse(text.slice(start, i + 1)) as string;
+      if (seen.has(key)) return key;
+      seen.add(key);
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) depth++;
+    else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
+  }
+  return null;
 }
 
 /**

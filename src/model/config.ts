@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import { describeValue } from '../../weights/describe.js';
 
 /** The T5 encoder hyper-parameters the engine uses (names as in Hugging Face config.json). */
 export interface T5Config {
@@ -26,6 +27,9 @@ export const PROT_T5_XL: T5Config = {
   layer_norm_epsilon: 1e-6,
 };
 
+/** Encoder layers accepted (ProtT5-XL has 24; T5's largest configurations 24 to 48). */
+export const MAX_LAYERS = 4096;
+
 /** Validates a parsed config.json; `file` names it in errors. Defaults as transformers' T5Config. */
 export function parseT5Config(raw: unknown, file = 'config.json'): T5Config {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${file}: not a JSON object`, { file });
@@ -34,19 +38,19 @@ export function parseT5Config(raw: unknown, file = 'config.json'): T5Config {
     const v = c[key] ?? dflt;
     if (v === undefined) throw new ConfigError(`${file}: "${key}" is missing`, { file, key });
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > 2 ** 24) {
-      throw new ConfigError(`${file}: "${key}" must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, { file, key });
+      throw new ConfigError(`${file}: "${key}" must be an integer ≥ ${min}, got ${describeValue(v)}`, { file, key });
     }
     return v;
   };
   if (c.model_type !== undefined && c.model_type !== 't5') {
-    throw new ConfigError(`${file}: model_type is "${String(c.model_type)}", this engine runs T5 encoders only`, { file, key: 'model_type' });
+    throw new ConfigError(`${file}: model_type is ${describeValue(c.model_type)}, this engine runs T5 encoders only`, { file, key: 'model_type' });
   }
   const act = c.feed_forward_proj ?? 'relu';
   if (act !== 'relu' || c.is_gated_act === true) {
-    throw new ConfigError(`${file}: feed_forward_proj "${String(act)}" is not supported (ProtT5 uses "relu")`, { file, key: 'feed_forward_proj' });
+    throw new ConfigError(`${file}: feed_forward_proj ${describeValue(act)} is not supported (ProtT5 uses "relu")`, { file, key: 'feed_forward_proj' });
   }
   const eps = c.layer_norm_epsilon ?? 1e-6;
-  if (typeof eps !== 'number' || !(eps > 0 && eps < 1)) throw new ConfigError(`${file}: "layer_norm_epsilon" must be a small positive number, got ${JSON.stringify(eps)}`, { file, key: 'layer_norm_epsilon' });
+  if (typeof eps !== 'number' || !(eps > 0 && eps < 1)) throw new ConfigError(`${file}: "layer_norm_epsilon" must be a small positive number, got ${describeValue(eps)}`, { file, key: 'layer_norm_epsilon' });
   const config: T5Config = {
     d_model: int('d_model'),
     d_ff: int('d_ff'),
@@ -70,6 +74,11 @@ export function parseT5Config(raw: unknown, file = 'config.json'): T5Config {
       `${file}: relative_attention_max_distance ${config.relative_attention_max_distance} must be larger than relative_attention_num_buckets / 4 (${maxExact})`,
       { file, key: 'relative_attention_max_distance' },
     );
+  }
+  // The loader lists the names of every layer's tensors before matching them to the file: a
+  // num_layers in the millions would take minutes and gigabytes to be told a tensor is missing.
+  if (config.num_layers > MAX_LAYERS) {
+    throw new ConfigError(`${file}: "num_layers" ${config.num_layers} is more than the ${MAX_LAYERS} this engine accepts`, { file, key: 'num_layers' });
   }
   if (config.vocab_size < 28) throw new ConfigError(`${file}: vocab_size ${config.vocab_size} is too small for the ProtT5 vocabulary (28 tokens)`, { file, key: 'vocab_size' });
   return config;

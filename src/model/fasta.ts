@@ -141,16 +141,18 @@ class FastaMachine {
   }
 
   private headerFragment(s: string): void {
+    // Character by character, so the first offending character decides (a control character, or
+    // the first one over the length limit) however the line was split into chunks.
     for (let i = 0; i < s.length; i++) {
+      if (this.headerLen + i >= this.maxHeader) {
+        this.fail('header-too-long', `header line longer than ${this.maxHeader} characters (binary data?)`, this.lineNo, null, { record: null });
+      }
       const c = s.charCodeAt(i);
       if ((c < 0x20 && c !== 9 && c !== 11 && c !== 12) || c === 0x7f) {
         this.fail('invalid-header', `control character ${describeChar(c)} in a header line (binary data?)`, this.lineNo, this.col + i + 1, { record: null, extra: { char: describeChar(c) } });
       }
     }
     this.headerLen += s.length;
-    if (this.headerLen > this.maxHeader) {
-      this.fail('header-too-long', `header line longer than ${this.maxHeader} characters (binary data?)`, this.lineNo, null, { record: null });
-    }
     this.headerParts.push(s);
     this.col += s.length;
   }
@@ -187,9 +189,13 @@ class FastaMachine {
   }
 
   private pushRun(run: string, endIndex: number): void {
+    const before = this.residues;
     this.residues += run.length;
     if (this.residues > this.maxResidues) {
-      this.fail('sequence-too-long', `sequence longer than ${this.maxResidues} residues (a nucleotide or concatenated file?)`, this.lineNo, this.col + endIndex);
+      // The column of the first residue over the limit (not the end of the run, which depends on
+      // where the input was split into chunks).
+      const column = this.col + endIndex - run.length + (this.maxResidues - before) + 1;
+      this.fail('sequence-too-long', `sequence longer than ${this.maxResidues} residues (a nucleotide or concatenated file?)`, this.lineNo, column);
     }
     this.pieces.push(run);
   }
