@@ -5,7 +5,7 @@ import type { Runtime } from '../gpu/runtime.js';
 import type { Checkpoint } from '../../weights/checkpoint.js';
 import { PROTTRANS_LIMITS, planBatches, type BatchLimits } from './batching.js';
 import type { T5Config } from './config.js';
-import { T5Encoder, type LoadProgress } from './t5.js';
+import { T5Encoder, type LoadProgress, type NonFiniteWeights } from './t5.js';
 import { tokenize } from './tokenizer.js';
 
 export interface EmbedOptions extends Partial<BatchLimits> {
@@ -53,12 +53,21 @@ export interface LoadOptions {
    */
   autotune?: boolean;
   tuneStore?: TuneStore;
+  /**
+   * Weights holding NaN or ±Inf (a corrupt or badly converted file) can make embeddings NaN.
+   * Each such tensor is reported by name as it is loaded: with `strict`, as a WeightsError that
+   * stops the load; otherwise through `onWarning` (default console.warn) and the load goes on.
+   */
+  strict?: boolean;
+  onWarning?: (message: string, detail: NonFiniteWeights) => void;
 }
 
 export class ProtT5Model {
   private busy: Promise<unknown> = Promise.resolve();
   private disposed = false;
   private running = 0;
+  /** embed() / embedBatches() calls started and not finished (waiting for the GPU included). */
+  private active = 0;
   /** Batches split in two because they did not fit the device (for tests and logs). */
   splits = 0;
 
@@ -70,7 +79,8 @@ export class ProtT5Model {
   static async fromCheckpoint(rt: Runtime, ckpt: Checkpoint, ownsRuntime: boolean, options: LoadOptions = {}): Promise<ProtT5Model> {
     try {
       const tuner = options.autotune === false ? undefined : new Autotuner(rt, options.tuneStore);
-      return new ProtT5Model(await T5Encoder.load(rt, ckpt, options.onProgress, tuner), ownsRuntime);
+      const checks = { strict: options.strict ?? false, onWarning: options.onWarning ?? ((message: string) => console.warn(message)) };
+      return new ProtT5Model(await T5Encoder.load(rt, ckpt, options.onProgress, tuner, checks), ownsRuntime);
     } finally {
       await ckpt.close();
     }
@@ -93,10 +103,21 @@ export class ProtT5Model {
 
   /**
    * Embeds batch by batch, yielding each batch's results as soon as they are read back
-   * (longest sequences first). For writers that stream results to disk.
+   * (longest sequences first). For writers that stream results to disk. Until the generator
+   * finishes or is closed (return(), as `break` in a for-await loop does) it counts as a
+   * running embed for dispose().
    */
   async *embedBatches(sequences: readonly SequenceInput[], options: EmbedOptions = {}): AsyncGenerator<Embedding[]> {
     if (this.disposed) throw new UsageError('embed() called on a disposed model');
+    this.active++;
+    try {
+      yield* this.batches(sequences, options);
+    } finally {
+      this.active--;
+    }
+  }
+
+  private async *batches(sequences: readonly SequenceInput[], options: EmbedOptions): AsyncGenerator<Embedding[]> {
     const perResidue = options.perResidue ?? false;
     const perProtein = options.perProtein ?? true;
     const lastHidden = options.lastHiddenState ?? false;
@@ -195,10 +216,15 @@ export class ProtT5Model {
     });
   }
 
-  /** Frees the weights (and the device if the model created it). An embed() in flight makes this an error. */
+  /**
+   * Frees the weights (and the device if the model created it). An embed() in flight, or
+   * waiting for its turn, makes this a UsageError (the model stays usable and the calls finish).
+   */
   dispose(): void {
     if (this.disposed) return;
-    if (this.running > 0) throw new UsageError('dispose() called while embed() is running; await it first');
+    if (this.active > 0 || this.running > 0) {
+      throw new UsageError(`dispose() called while ${Math.max(this.active, this.running)} embed() call(s) are running; await them first`, { running: Math.max(this.active, this.running) });
+    }
     this.disposed = true;
     this.encoder.dispose();
     if (this.ownsRuntime) this.encoder.rt.destroy();

@@ -7,7 +7,8 @@ import { DEFAULT_MATMUL_TILE, matmul, type MatmulTile } from '../../kernels/matm
 import { meanpool } from '../../kernels/meanpool.js';
 import { rmsnorm } from '../../kernels/rmsnorm.js';
 import type { Checkpoint } from '../../weights/checkpoint.js';
-import { toFloat32, type DType } from '../../weights/tensor-entry.js';
+import { toFloat32, type DType, type TensorEntry } from '../../weights/tensor-entry.js';
+import { WeightsError } from '../errors.js';
 import type { Autotuner } from '../gpu/autotune.js';
 import type { Runtime } from '../gpu/runtime.js';
 import type { Tensor, TensorDType } from '../tensor.js';
@@ -37,6 +38,57 @@ export interface LoadProgress {
   bytes: number;
 }
 
+/** A weight tensor holding NaN or ±Inf values: where, and how many of each. */
+export interface NonFiniteWeights {
+  tensor: string;
+  file: string;
+  nan: number;
+  inf: number;
+  /** Elements in the tensor. */
+  total: number;
+}
+
+/** What load does about weights holding NaN or ±Inf. */
+export interface WeightChecks {
+  /** Throw a WeightsError naming the first such tensor (default: warn and go on). */
+  strict?: boolean;
+  onWarning?: (message: string, detail: NonFiniteWeights) => void;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Counts the NaN and ±Inf values in a tensor's little-endian bytes in `dtype`: the values
+ * toFloat32 would decode as NaN or ±Inf (all exponent bits set), read from the bits directly
+ * because decoding is slow for F16 (a 16 Mi-element tensor: seconds decoded, tens of ms here).
+ */
+export function countNonFinite(dtype: DType, bytes: Uint8Array): { nan: number; inf: number; total: number } {
+  const width = dtype === 'F32' ? 4 : 2;
+  const [exp, mant] = dtype === 'F32' ? [0x7f800000, 0x007fffff] : dtype === 'F16' ? [0x7c00, 0x03ff] : [0x7f80, 0x007f];
+  const n = Math.floor(bytes.byteLength / width);
+  let nan = 0, inf = 0;
+  const tally = (bits: number): void => {
+    if ((bits & exp) === exp) {
+      if (bits & mant) nan++;
+      else inf++;
+    }
+  };
+  if (LITTLE_ENDIAN && bytes.byteOffset % width === 0) {
+    // One loop per array type keeps each monomorphic (fast).
+    if (width === 4) {
+      const words = new Uint32Array(bytes.buffer, bytes.byteOffset, n);
+      for (let i = 0; i < n; i++) if ((words[i] & exp) === exp) tally(words[i]);
+    } else {
+      const words = new Uint16Array(bytes.buffer, bytes.byteOffset, n);
+      for (let i = 0; i < n; i++) if ((words[i] & exp) === exp) tally(words[i]);
+    }
+  } else {
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < n; i++) tally(width === 4 ? dv.getUint32(i * 4, true) : dv.getUint16(i * 2, true));
+  }
+  return { nan, inf, total: n };
+}
+
 export class T5Encoder {
   private constructor(
     readonly rt: Runtime,
@@ -59,14 +111,25 @@ export class T5Encoder {
    * Uploads every encoder tensor, one at a time (only one tensor's bytes in JS memory at once),
    * then picks kernel variants with `tuner` (defaults without one).
    */
-  static async load(rt: Runtime, ckpt: Checkpoint, onProgress?: (p: LoadProgress) => void, tuner?: Autotuner): Promise<T5Encoder> {
+  static async load(rt: Runtime, ckpt: Checkpoint, onProgress?: (p: LoadProgress) => void, tuner?: Autotuner, checks: WeightChecks = {}): Promise<T5Encoder> {
     const c = ckpt.config;
     const loaded: Tensor[] = [];
     const dtypes = new Set<TensorDType>();
     let count = 0, bytes = 0;
+    // NaN or ±Inf in a weight can make the embeddings NaN: name the tensor before it is uploaded.
+    const check = (entry: TensorEntry, data: Uint8Array): void => {
+      const counts = countNonFinite(entry.dtype, data);
+      if (counts.nan === 0 && counts.inf === 0) return;
+      const d: NonFiniteWeights = { tensor: entry.name, file: entry.file, ...counts };
+      const what = [d.nan ? `${d.nan} NaN` : '', d.inf ? `${d.inf} infinite` : ''].filter(Boolean).join(' and ');
+      const message = `${d.file}: tensor "${d.tensor}" holds ${what} value${d.nan + d.inf > 1 ? 's' : ''} (of ${d.total}): embeddings computed with it may be NaN or infinite`;
+      if (checks.strict) throw new WeightsError(message, { ...d });
+      checks.onWarning?.(message, d);
+    };
     const get = async (name: string): Promise<Tensor> => {
       const entry = ckpt.tensors.get(name)!;
       const data = await entry.read();
+      check(entry, data);
       const t = rt.upload(data, entry.shape, GPU_DTYPE[entry.dtype], name);
       loaded.push(t);
       dtypes.add(t.dtype);
@@ -78,7 +141,9 @@ export class T5Encoder {
       const shared = await get('shared.weight');
       const relName = 'encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight';
       const rel = ckpt.tensors.get(relName)!;
-      const table = relativeBiasTable(toFloat32(rel.dtype, await rel.read()), c.relative_attention_num_buckets, c.num_heads, c.relative_attention_max_distance);
+      const relBytes = await rel.read();
+      check(rel, relBytes);
+      const table = relativeBiasTable(toFloat32(rel.dtype, relBytes), c.relative_attention_num_buckets, c.num_heads, c.relative_attention_max_distance);
       const bias = rt.upload(table, [c.num_heads, 2 * c.relative_attention_max_distance + 1], 'f32', 'relative_bias_table');
       loaded.push(bias);
       onProgress?.({ tensor: relName, loaded: ++count, total: ckpt.tensors.size, bytes });
