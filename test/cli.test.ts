@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readHdf5Embeddings, readHdf5RootAttributes, type Hdf5Embedding } from '../src/cli/hdf5.js';
 import { FileSource } from '../weights/node-files.js';
-import { readSafetensors } from '../weights/safetensors.js';
+import { encodeSafetensors, readSafetensors } from '../weights/safetensors.js';
 import { toFloat32 } from '../weights/tensor-entry.js';
 import { expectClose, fixturesDir, repoRoot, expected } from './helpers.js';
 
@@ -465,6 +465,32 @@ test('a model folder without weights: exit 4, names the folder', async () => {
   copyFileSync(join(TINY, 't5-tiny-f32', 'config.json'), join(model, 'config.json'));
   const r = await fails((d) => ['embed', join(d, 'ok.fa'), '-o', join(d, 'out.safetensors'), '--model', model], 4, [model, 'no weights'], { 'ok.fa': '>a\nMK\n' });
   assert.not.match(r.stderr, /\n\s+at /, 'a known error, not a stack trace');
+});
+
+test('weights with NaN: a warning naming the tensor; with --strict, exit 4 and no output', async () => {
+  const dir = tempDir();
+  const model = join(dir, 'nan-model');
+  mkdirSync(model);
+  copyFileSync(join(TINY, 't5-tiny-f32', 'config.json'), join(model, 'config.json'));
+  const src = await FileSource.open(join(TINY, 't5-tiny-f32', 'model.safetensors'));
+  const st = await readSafetensors(src);
+  const bad = 'encoder.block.1.layer.1.DenseReluDense.wo.weight';
+  const tensors = [];
+  for (const t of st.tensors) {
+    const data = toFloat32(t.dtype, await t.read());
+    if (t.name === bad) data[5] = NaN;
+    tensors.push({ name: t.name, dtype: 'F32' as const, shape: t.shape, data });
+  }
+  await src.close();
+  writeFileSync(join(model, 'model.safetensors'), encodeSafetensors(tensors));
+  writeFileSync(join(dir, 'in.fa'), '>a\nMKV\n');
+  const strict = await prott5(['embed', join(dir, 'in.fa'), '-o', join(dir, 'out.h5'), '--model', model, '--strict']);
+  exits(strict, 4, 'embed --strict with a NaN weight');
+  assert.ok(errorText(strict).includes(bad), `names the tensor: ${errorText(strict)}`);
+  assert.ok(!existsSync(join(dir, 'out.h5')) && !existsSync(join(dir, 'out.h5.partial')), 'no output');
+  const lax = await prott5(['embed', join(dir, 'in.fa'), '-o', join(dir, 'out.h5'), '--model', model, '-q']);
+  assert.ok(lax.stderr.includes('warning') && lax.stderr.includes(bad), `warning names the tensor: ${lax.stderr}`);
+  assert.ok(!existsSync(join(dir, 'out.h5')), 'NaN embeddings are not written');
 });
 
 test('an unknown option: exit 2, names it', async () => {

@@ -24,6 +24,8 @@ export interface EmbedCommand {
   maxBatch: number;
   resume: boolean;
   quiet: boolean;
+  /** Weights holding NaN/Inf are an error (exit 4) instead of a warning. */
+  strict?: boolean;
 }
 
 /** Groups used when both kinds are written to one HDF5 file. */
@@ -64,7 +66,7 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
   const partial = `${out}.partial`;
   const settings = { model: resolve(modelDir), kinds: kinds.join(','), input: cmd.input === '-' ? '<stdin>' : basename(cmd.input) };
 
-  const model = await loadProtT5(modelDir);
+  const model = await loadProtT5(modelDir, { strict: cmd.strict, onWarning: (m) => process.stderr.write(`prott5: warning: ${m}\n`) });
   const cleanup: Array<() => Promise<void> | void> = [() => model.dispose()];
   let interrupted = false;
   const onSigint = () => {

@@ -48,6 +48,7 @@ Options:
       --max-seq-len N    longer sequences run alone (default ${PROTTRANS_LIMITS.maxSeqLen})
       --max-batch N      most sequences in a batch (default ${PROTTRANS_LIMITS.maxBatch})
       --resume           continue OUT.partial left by an interrupted run (HDF5 only)
+      --strict           weights holding NaN or Inf are an error (exit 4), not a warning
   -q, --quiet            no progress on stderr
   -h, --help             this help`,
   convert: CONVERT_HELP,
@@ -77,6 +78,7 @@ async function embed(args: string[]): Promise<number> {
       'max-seq-len': { type: 'string' },
       'max-batch': { type: 'string' },
       resume: { type: 'boolean', default: false },
+      strict: { type: 'boolean', default: false },
       quiet: { type: 'boolean', short: 'q', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -98,6 +100,7 @@ async function embed(args: string[]): Promise<number> {
     maxSeqLen: int('max-seq-len', values['max-seq-len'], PROTTRANS_LIMITS.maxSeqLen),
     maxBatch: int('max-batch', values['max-batch'], PROTTRANS_LIMITS.maxBatch),
     resume: values.resume!,
+    strict: values.strict!,
     quiet: values.quiet!,
   });
 }
