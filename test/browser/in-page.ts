@@ -10,6 +10,7 @@ import {
   BlobFiles, UrlFiles, clearModelCache, createBrowserRuntime, loadProtT5, readSafetensors,
   type Embedding, type Runtime,
 } from '../../src/browser.js';
+import { expectClose, randomArray, rng } from '../numeric.js';
 import { attention } from '../../kernels/attention.js';
 import { matmul, type Epilogue } from '../../kernels/matmul.js';
 import { rmsnorm } from '../../kernels/rmsnorm.js';
@@ -31,51 +32,6 @@ type Check = () => Promise<{ worst?: number; note?: string; data?: Record<string
 const checks = new Map<string, Check>();
 const check = (name: string, fn: Check) => checks.set(name, fn);
 
-// ---- helpers (browser copies of test/helpers.ts, which imports Node modules) -------------
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomArray(n: number, seed: number, scale = 1): Float32Array {
-  const r = rng(seed);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = (r() * 2 - 1) * scale;
-  return out;
-}
-
-function relFrobenius(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`length mismatch: ${a.length} vs ${b.length}`);
-  let num = 0, den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-}
-
-/** Throws with the worst index and its neighbours when the relative error exceeds tol. */
-function expectClose(what: string, got: ArrayLike<number>, want: ArrayLike<number>, tol: number): number {
-  const err = relFrobenius(got, want);
-  if (!(err <= tol)) {
-    let worst = 0, wi = 0;
-    for (let i = 0; i < want.length; i++) {
-      const d = Math.abs(got[i] - want[i]);
-      if (!(d <= worst)) [worst, wi] = [d, i];
-    }
-    const pairs: string[] = [];
-    for (let i = Math.max(0, wi - 2); i < Math.min(want.length, wi + 3); i++) pairs.push(`[${i}] got ${got[i]} want ${want[i]}`);
-    throw new Error(`${what}: relative error ${err.toExponential(3)} > ${tol}; worst |diff| ${worst} at ${wi}\n  ${pairs.join('\n  ')}`);
-  }
-  return err;
-}
 
 const FILE_DTYPE: Record<string, DType> = { f32: 'F32', f16: 'F16', bf16: 'BF16' };
 function asWeights(values: Float32Array, dtype: TensorDType): { bytes: Uint8Array; values: Float32Array } {
