@@ -11,6 +11,7 @@
 // downloaded into <file>.incomplete and renamed into place once its size and, for LFS files,
 // its sha256 (the hub's X-Linked-ETag / ETag) are verified. A cut connection leaves the
 // .incomplete file; the next attempt continues it with a Range request.
+import { describeValue } from './describe.js';
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, openSync, statSync, writeSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
@@ -133,7 +134,7 @@ function shardsOf(indexText: string, where: string): string[] {
   const shards = [...new Set(Object.values(map as Record<string, unknown>))];
   for (const s of shards) {
     if (typeof s !== 'string' || s === '' || s === '.' || s === '..' || /[/\\]/.test(s)) {
-      throw new WeightsError(`${where}: shard name ${JSON.stringify(s)} is not a plain file name`, { file: where, shard: s });
+      throw new WeightsError(`${where}: shard name ${describeValue(s)} is not a plain file name`, { file: where, shard: describeValue(s) });
     }
   }
   return shards as string[];
