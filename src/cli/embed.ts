@@ -1,8 +1,8 @@
 // prott5 embed: FASTA in, HDF5 (ProtTrans layout) or safetensors out, written atomically
 // (a .partial file renamed when complete) and resumable (HDF5) after Ctrl-C or a kill.
 import { createReadStream, existsSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { basename, extname, resolve } from 'node:path';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, extname, resolve } from 'node:path';
 import { IOError, SequenceError, UsageError } from '../errors.js';
 import { downloadProgressLine, resolveModel } from '../../weights/hub.js';
 import type { FastaRecord } from '../model/fasta.js';
@@ -64,6 +64,10 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
   const modelDir = await resolveModel(cmd.model, { onProgress: cmd.quiet ? undefined : downloadProgressLine(process.stderr) });
   const out = resolve(cmd.output);
   const partial = `${out}.partial`;
+  // The output's folder is created if missing (as the quick start's examples/output/ is).
+  await mkdir(dirname(out), { recursive: true }).catch((e: Error) => {
+    throw new IOError(`cannot create the folder of ${out}: ${e.message}`, { file: out }, { cause: e });
+  });
   const settings = { model: resolve(modelDir), kinds: kinds.join(','), input: cmd.input === '-' ? '<stdin>' : basename(cmd.input) };
 
   const model = await loadProtT5(modelDir, { strict: cmd.strict, onWarning: (m) => process.stderr.write(`prott5: warning: ${m}\n`) });
