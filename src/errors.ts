@@ -23,6 +23,11 @@ export class ConfigError extends ProtT5Error {
   override readonly code = 'BAD_CONFIG';
 }
 
+/** The model computed NaN or Inf (weights holding NaN/Inf, or activations beyond float range). */
+export class NumericalError extends ProtT5Error {
+  override readonly code = 'NON_FINITE_OUTPUT';
+}
+
 /** A protein sequence or FASTA record is not valid input. */
 export class SequenceError extends ProtT5Error {
   override readonly code = 'BAD_SEQUENCE';

@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readHdf5Embeddings, readHdf5RootAttributes, type Hdf5Embedding } from '../src/cli/hdf5.js';
@@ -183,6 +183,10 @@ test('quirky FASTA, --per-residue --per-protein: groups, sanitised names, origin
   const r = await prott5(['embed', input, '-o', out, '--model', F32_MODEL, '--per-residue', '--per-protein', '-q']);
   exits(r, 0, 'embed');
   assert.is(r.stdout, '', 'nothing on stdout');
+  // Dawn itself may print an adapter warning from native code when it probes a Vulkan driver it
+  // refuses (lavapipe here); everything the command writes is silenced by -q.
+  const dawn = /^(Warning: .*| - While .*|\s+at .*|)$/;
+  assert.equal(r.stderr.split('\n').filter((l) => !dawn.test(l)), [], '-q: nothing of ours on stderr');
   assert.ok(!existsSync(`${out}.partial`), 'the .partial file is renamed');
   await checkH5('both', await readHdf5Embeddings(out), ['residue', 'protein'], true);
   const root = await readHdf5RootAttributes(out);
@@ -342,6 +346,7 @@ test('device lost mid-run: exit 5 naming it, OUT.partial keeps the finished batc
   const r = await prott5(manyArgs(input, out), { env: { PROTT5_TEST_LOSE_DEVICE_AFTER_BATCHES: '7' } });
   exits(r, 5, 'embed with the device lost after 7 batches');
   assert.match(errorText(r), /device was lost/);
+  assert.match(r.stderr, /kept 7 of 60 finished records in .*out\.h5\.partial; run the same command with --resume/);
   assert.ok(!existsSync(out), 'no OUT after a failure');
   const partial = await readHdf5Embeddings(`${out}.partial`);
   assert.is(partial.size, 2 * 7, 'the 7 finished batches (1 record each, 2 kinds) are kept');
@@ -463,7 +468,8 @@ test('a model folder without weights: exit 4, names the folder', async () => {
   const model = join(dir, 'no-weights');
   mkdirSync(model);
   copyFileSync(join(TINY, 't5-tiny-f32', 'config.json'), join(model, 'config.json'));
-  const r = await fails((d) => ['embed', join(d, 'ok.fa'), '-o', join(d, 'out.safetensors'), '--model', model], 4, [model, 'no weights'], { 'ok.fa': '>a\nMK\n' });
+  // The output's folder (made when missing) is not made for a run that fails before any output.
+  const r = await fails((d) => ['embed', join(d, 'ok.fa'), '-o', join(d, 'new', 'out.safetensors'), '--model', model], 4, [model, 'no weights'], { 'ok.fa': '>a\nMK\n' });
   assert.not.match(r.stderr, /\n\s+at /, 'a known error, not a stack trace');
 });
 
@@ -490,7 +496,42 @@ test('weights with NaN: a warning naming the tensor; with --strict, exit 4 and n
   assert.ok(!existsSync(join(dir, 'out.h5')) && !existsSync(join(dir, 'out.h5.partial')), 'no output');
   const lax = await prott5(['embed', join(dir, 'in.fa'), '-o', join(dir, 'out.h5'), '--model', model, '-q']);
   assert.ok(lax.stderr.includes('warning') && lax.stderr.includes(bad), `warning names the tensor: ${lax.stderr}`);
-  assert.ok(!existsSync(join(dir, 'out.h5')), 'NaN embeddings are not written');
+  // The NaN weight reaches the embedding: checked before writing, exit 4 naming the record.
+  exits(lax, 4, 'embed with a NaN weight, not --strict');
+  assert.match(errorText(lax), /record "a": the perProtein embedding holds NaN or Inf/);
+  assert.ok(!existsSync(join(dir, 'out.h5')) && !existsSync(join(dir, 'out.h5.partial')), 'NaN embeddings are not written, no partial left');
+});
+
+test('two ids that become one HDF5 name (a.1, a_1): exit 3 before any work, names both records and lines', async () => {
+  const fa = '>a.1 first\nMK\n>b\nMK\n>a_1 second\nMKV\n';
+  await fails(embedArgs('clash.fa', 'out.h5'), 3, ['"a_1" (line 5)', '"a.1" (line 1)', 'dataset "a_1"'], { 'clash.fa': fa });
+});
+
+test('one sequence over the buffer cap (PROTT5_MAX_BUFFER_BYTES): exit 6 naming --max-residues, nothing left', async () => {
+  // 512 KiB per buffer holds every weight of t5-tiny and a short record, not the 3,000-token one
+  // (its q alone is 3001 × 128 × 4 bytes; a sequence runs alone past --max-seq-len, so no split helps).
+  const fa = `>short\nMKVLAGG\n>long\n${'MKVLAGGSTRW'.repeat(273).slice(0, 3000)}\n`;
+  const dir = tempDir();
+  writeFileSync(join(dir, 'in.fa'), fa);
+  const r = await prott5(['embed', join(dir, 'in.fa'), '-o', join(dir, 'out.h5'), '--model', F32_MODEL], { env: { PROTT5_MAX_BUFFER_BYTES: String(512 * 1024) } });
+  exits(r, 6, 'embed with a 512 KiB buffer cap');
+  assert.match(errorText(r), /over this device's limit of 0\.5 MiB; lower --max-residues or --max-batch/);
+  assert.equal(readdirSync(dir), ['in.fa'], 'no output and no .partial left');
+});
+
+test('--resume over a partial made from other input records: exit 2, the partial untouched', async () => {
+  const dir = tempDir();
+  const out = join(dir, 'out.h5');
+  writeFileSync(join(dir, 'in.fa'), '>a\nMKV\n>b\nMKVL\n');
+  exits(await prott5(['embed', join(dir, 'in.fa'), '-o', out, '--model', F32_MODEL, '-q']), 0, 'first run');
+  renameSync(out, `${out}.partial`);
+  const bytes = readFileSync(`${out}.partial`);
+  writeFileSync(join(dir, 'in.fa'), '>a\nMKV\n>b\nMKVW\n'); // same ids and file name, one residue changed
+  const r = await prott5(['embed', join(dir, 'in.fa'), '-o', out, '--model', F32_MODEL, '--resume']);
+  exits(r, 2, '--resume with other input');
+  assert.match(errorText(r), /out\.h5\.partial was written for other input records \(from in\.fa\)/);
+  assert.ok(readFileSync(`${out}.partial`).equals(bytes), 'the partial is untouched');
+  assert.ok(!existsSync(out));
 });
 
 test('an unknown option: exit 2, names it', async () => {

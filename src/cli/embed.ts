@@ -1,15 +1,16 @@
 // prott5 embed: FASTA in, HDF5 (ProtTrans layout) or safetensors out, written atomically
 // (a .partial file renamed when complete) and resumable (HDF5) after Ctrl-C or a kill.
+import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
-import { IOError, SequenceError, UsageError } from '../errors.js';
+import { IOError, NumericalError, SequenceError, UsageError } from '../errors.js';
 import { downloadProgressLine, resolveModel } from '../../weights/hub.js';
 import type { FastaRecord } from '../model/fasta.js';
 import { readFasta } from '../model/fasta.js';
 import { loadProtT5 } from '../node.js';
 import type { Embedding } from '../model/prott5.js';
-import { Hdf5EmbeddingWriter, readHdf5RootAttributes } from './hdf5.js';
+import { Hdf5EmbeddingWriter, readHdf5RootAttributes, safeDatasetName } from './hdf5.js';
 import { Progress } from './progress.js';
 import { SafetensorsStreamWriter } from './safetensors-writer.js';
 
@@ -48,6 +49,32 @@ async function readRecords(input: string): Promise<FastaRecord[]> {
 
 type Kind = 'perResidue' | 'perProtein';
 
+/**
+ * HDF5 dataset names are ids with `/` and `.` made `_` (the ProtTrans layout), so two distinct
+ * ids can land on one name (`a.1` and `a_1`). Found here, before any GPU work or file is made.
+ */
+function checkDatasetNames(records: FastaRecord[], input: string): void {
+  const seen = new Map<string, FastaRecord>();
+  for (const r of records) {
+    const name = safeDatasetName(r.id);
+    const other = seen.get(name);
+    if (other) {
+      throw new SequenceError(
+        `${input}: record "${r.id}" (line ${r.line}) and record "${other.id}" (line ${other.line}) both become HDF5 dataset "${name}" (/ and . are written as _); rename one`,
+        { file: input, record: r.id, line: r.line, other: other.id, dataset: name },
+      );
+    }
+    seen.set(name, r);
+  }
+}
+
+/** A fingerprint of the input records (ids and residues), so --resume refuses another input. */
+function recordsDigest(records: FastaRecord[]): string {
+  const h = createHash('sha256');
+  for (const r of records) h.update(`${r.id}\n${r.sequence}\n`);
+  return h.digest('hex');
+}
+
 /** Runs the command; resolves to the exit code (0, or 130 when interrupted). */
 export async function runEmbed(cmd: EmbedCommand): Promise<number> {
   const ext = extname(cmd.output).toLowerCase();
@@ -60,17 +87,21 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
   const progress = new Progress(cmd.quiet);
 
   const records = await readRecords(cmd.input);
+  const inputName = cmd.input === '-' ? '<stdin>' : cmd.input;
+  if (format === 'hdf5') checkDatasetNames(records, inputName);
   // A hub id (owner/name) is downloaded once into the cache; a folder is used as is.
   const modelDir = await resolveModel(cmd.model, { onProgress: cmd.quiet ? undefined : downloadProgressLine(process.stderr) });
   const out = resolve(cmd.output);
   const partial = `${out}.partial`;
-  // The output's folder is created if missing (as the quick start's examples/output/ is).
-  await mkdir(dirname(out), { recursive: true }).catch((e: Error) => {
-    throw new IOError(`cannot create the folder of ${out}: ${e.message}`, { file: out }, { cause: e });
-  });
-  const settings = { model: resolve(modelDir), kinds: kinds.join(','), input: cmd.input === '-' ? '<stdin>' : basename(cmd.input) };
+  const settings = { model: resolve(modelDir), kinds: kinds.join(','), input: basename(inputName), digest: recordsDigest(records) };
 
   const model = await loadProtT5(modelDir, { strict: cmd.strict, onWarning: (m) => process.stderr.write(`prott5: warning: ${m}\n`) });
+  // The output's folder is created if missing (as the quick start's examples/output/ is), once
+  // the input and the model are known to be good, so a failed run leaves no new folder behind.
+  await mkdir(dirname(out), { recursive: true }).catch((e: Error) => {
+    model.dispose();
+    throw new IOError(`cannot create the folder of ${out}: ${e.message}`, { file: out }, { cause: e });
+  });
   const cleanup: Array<() => Promise<void> | void> = [() => model.dispose()];
   let interrupted = false;
   const onSigint = () => {
@@ -80,6 +111,11 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   cleanup.push(() => void process.off('SIGINT', onSigint));
+  let h5: Hdf5EmbeddingWriter | null = null;
+  let st: SafetensorsStreamWriter | null = null;
+  /** Whether this run made (or took over, with --resume) OUT.partial; records it holds. */
+  let ownsPartial = false;
+  let done = 0;
   try {
     const a = model.runtime.adapter;
     progress.note(`model ${cmd.model}: ${model.config.num_layers} layers, d_model ${model.config.d_model}, weights ${[...model.encoder.weightDtypes].join('/')} on ${a.description || a.architecture} (${a.backend})`);
@@ -88,8 +124,6 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
     const shapeOf = (kind: Kind, r: FastaRecord) => (kind === 'perResidue' ? [r.sequence.length, d] : [d]);
 
     // Open the partial output; with --resume, skip what it already holds.
-    let h5: Hdf5EmbeddingWriter | null = null;
-    let st: SafetensorsStreamWriter | null = null;
     let todo = records.map((r, i) => i);
     if (format === 'hdf5') {
       // A partial killed before its first flush is not readable HDF5: nothing in it to keep.
@@ -99,18 +133,24 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
         if (attrs.prott5_model !== settings.model || attrs.prott5_outputs !== settings.kinds) {
           throw new UsageError(`${partial} was written with other settings (model ${String(attrs.prott5_model)}, outputs ${String(attrs.prott5_outputs)}); delete it or run without --resume`);
         }
+        if (attrs.prott5_input_sha256 !== settings.digest) {
+          throw new UsageError(`${partial} was written for other input records (from ${String(attrs.prott5_input)}), not those of ${inputName}; delete it or run without --resume`, { file: partial });
+        }
         h5 = await Hdf5EmbeddingWriter.open(partial, 'a');
+        ownsPartial = true;
         const group = (k: Kind) => (kinds.length > 1 ? GROUPS[k] : undefined);
         todo = todo.filter((i) => !kinds.every((k) => h5!.has(records[i].id, group(k))));
         progress.note(`resuming ${partial}: ${records.length - todo.length} of ${records.length} records already done`);
       } else {
         if (existsSync(partial) && !cmd.resume) progress.note(`starting over: ${partial} exists (use --resume to continue it)`);
-        h5 = await Hdf5EmbeddingWriter.create(partial, { attributes: { prott5_model: settings.model, prott5_outputs: settings.kinds, prott5_input: settings.input } });
+        h5 = await Hdf5EmbeddingWriter.create(partial, { attributes: { prott5_model: settings.model, prott5_outputs: settings.kinds, prott5_input: settings.input, prott5_input_sha256: settings.digest } });
+        ownsPartial = true;
       }
       cleanup.push(() => h5?.close());
     } else {
       const tensors = records.flatMap((r) => kinds.map((k) => ({ name: name(k, r.id), shape: shapeOf(k, r) })));
       st = await SafetensorsStreamWriter.create(partial, tensors, { format: 'prott5-webgpu', model: settings.model, outputs: settings.kinds });
+      ownsPartial = true;
       cleanup.push(() => st?.close());
     }
 
@@ -125,7 +165,7 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
 
     const totalRes = records.reduce((a, r) => a + r.sequence.length, 0);
     let doneRes = totalRes - todo.reduce((a, i) => a + records[i].sequence.length, 0);
-    let done = records.length - todo.length;
+    done = records.length - todo.length;
     const startRes = doneRes;
     let batches = 0;
     const inputs = todo.map((i) => ({ id: records[i].id, sequence: records[i].sequence }));
@@ -138,7 +178,9 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
     })) {
       for (const e of batch) {
         const bad = kinds.find((k) => e[k]!.data.some((v) => !Number.isFinite(v)));
-        if (bad) throw new IOError(`record "${e.id}": the ${bad} embedding holds NaN or Inf; nothing written for it`, { record: e.id });
+        if (bad) {
+          throw new NumericalError(`record "${e.id}": the ${bad} embedding holds NaN or Inf (weights holding NaN/Inf, or values beyond float range); nothing written for it`, { record: e.id, output: bad });
+        }
         await write(e);
         done++;
         doneRes += e.length;
@@ -169,8 +211,21 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
     progress.note(`wrote ${records.length} records to ${out}`);
     return 0;
   } catch (e) {
-    // A safetensors partial cannot be resumed: remove it. An HDF5 partial is kept for --resume.
-    if (format === 'safetensors') await rm(partial, { force: true }).catch(() => undefined);
+    // Nothing half-written is left behind: a safetensors partial cannot be resumed, nor can an
+    // HDF5 partial that holds no finished record, so they are removed. An HDF5 partial holding
+    // finished records is kept for --resume. A partial of another run is never touched.
+    if (ownsPartial && (format === 'safetensors' || done === 0)) {
+      try {
+        h5?.close();
+        await st?.close();
+      } catch {
+        // The partial is removed below; the first error is the one to report.
+      }
+      h5 = st = null;
+      await rm(partial, { force: true }).catch(() => undefined);
+    } else if (ownsPartial) {
+      progress.note(`kept ${done} of ${records.length} finished records in ${partial}; run the same command with --resume to finish`);
+    }
     throw e;
   } finally {
     for (const f of cleanup.reverse()) await f();

@@ -9,7 +9,7 @@ export const EXIT = {
   USAGE: 2,
   /** Bad input sequences or FASTA. */
   BAD_INPUT: 3,
-  /** Bad model: weights or config.json. */
+  /** Bad model: weights or config.json, or a model whose outputs are NaN/Inf. */
   BAD_MODEL: 4,
   /** No usable GPU, or the device failed or was lost. */
   DEVICE: 5,
@@ -26,6 +26,7 @@ const BY_CODE: Record<string, number> = {
   BAD_SEQUENCE: EXIT.BAD_INPUT,
   BAD_WEIGHTS: EXIT.BAD_MODEL,
   BAD_CONFIG: EXIT.BAD_MODEL,
+  NON_FINITE_OUTPUT: EXIT.BAD_MODEL,
   DEVICE_ERROR: EXIT.DEVICE,
   DEVICE_LOST: EXIT.DEVICE,
   OUT_OF_MEMORY: EXIT.OUT_OF_MEMORY,

@@ -78,5 +78,8 @@ export async function createNodeRuntime(options: NodeGpuOptions = {}): Promise<R
     );
   }
   if (icdVar && /swiftshader/i.test(icdVar)) backend = 'dawn/swiftshader';
-  return createRuntime(adapter, backend, options);
+  // PROTT5_MAX_BUFFER_BYTES caps any one buffer below the device's limit (to share a GPU).
+  const cap = Number(process.env.PROTT5_MAX_BUFFER_BYTES);
+  const maxBufferBytes = options.maxBufferBytes ?? (Number.isFinite(cap) && cap > 0 ? cap : undefined);
+  return createRuntime(adapter, backend, { ...options, maxBufferBytes });
 }
