@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createNodeRuntime, loadProtT5, OutOfMemoryError, type Embedding, type ProtT5Model } from '../src/node.js';
+import { createNodeRuntime, DeviceLostError, loadProtT5, OutOfMemoryError, type Embedding, type ProtT5Model } from '../src/node.js';
 import { expectClose, fixturesDir, expected } from './helpers.js';
 import { runtime } from './gpu.js';
 
@@ -115,12 +115,31 @@ test('a batch over the device limits is split in halves by itself and gives the 
       () => assert.unreachable('should not fit'),
       (e: Error) => {
         assert.instance(e, OutOfMemoryError);
-        assert.match(e.message, /max_residues/);
+        assert.match(e.message, /--max-residues or --max-batch \(maxResidues \/ maxBatch in the API\)/);
       },
     );
   } finally {
     model.dispose();
     small.destroy();
+  }
+});
+
+test('the device destroyed while embed() runs: a DeviceLostError, whenever it lands', async () => {
+  const own = await createNodeRuntime();
+  const model = await loadProtT5(join(TINY, 't5-tiny-f32'), { runtime: own, autotune: false });
+  try {
+    // 40 one-sequence batches of 300 residues take seconds here; the loss lands inside one of them.
+    const run = model.embed(Array.from({ length: 40 }, () => cases[4].sequence), { maxBatch: 1 });
+    setTimeout(() => own.device.destroy(), 300);
+    await run.then(
+      () => assert.unreachable('embed must fail once the device is gone'),
+      (e: Error) => {
+        assert.instance(e, DeviceLostError);
+        assert.match(e.message, /device was lost/);
+      },
+    );
+  } finally {
+    model.dispose();
   }
 });
 

@@ -15,6 +15,9 @@ const MAP_READ_MODE = 0x1;
 const UNIFORM_SLOT = 256;
 const UNIFORM_CHUNK = 64 * 1024;
 
+/** What a user can do about a batch that does not fit, in both the CLI's and the API's words. */
+const LOWER_BATCH = 'lower --max-residues or --max-batch (maxResidues / maxBatch in the API), or embed a sequence this long on a larger GPU';
+
 export interface RuntimeOptions {
   /** Cap on any one buffer, below the device's own limit (to share a GPU, or to test the limits). */
   maxBufferBytes?: number;
@@ -54,7 +57,12 @@ export class Runtime {
     this.pool = new BufferPool(device, device.limits.maxBufferSize);
     device.addEventListener('uncapturederror', (ev) => {
       const err = (ev as GPUUncapturedErrorEvent).error;
-      this.pendingError ??= new DeviceError(`GPU error: ${err.message}`);
+      // An allocation the device could not satisfy (over its total memory, not one buffer's
+      // limit, which storageBuffer() checks first): typed so that a batch splits itself.
+      const oom = err.constructor?.name === 'GPUOutOfMemoryError' || (typeof GPUOutOfMemoryError !== 'undefined' && err instanceof GPUOutOfMemoryError);
+      this.pendingError ??= oom
+        ? new OutOfMemoryError(`the GPU ran out of memory: ${err.message}; ${LOWER_BATCH}`)
+        : new DeviceError(`GPU error: ${err.message}`);
     });
     void device.lost.then((info) => {
       this.lostInfo = info;
@@ -86,7 +94,7 @@ export class Runtime {
     const max = this.maxBufferBytes;
     if (bytes > max) {
       throw new OutOfMemoryError(
-        `"${label}" needs a ${(bytes / 2 ** 20).toFixed(1)} MiB buffer, over this device's limit of ${(max / 2 ** 20).toFixed(1)} MiB; lower max_residues or max_batch, or split the sequence`,
+        `"${label}" needs a ${(bytes / 2 ** 20).toFixed(1)} MiB buffer, over this device's limit of ${(max / 2 ** 20).toFixed(1)} MiB; ${LOWER_BATCH}`,
         { label, bytes, limit: max },
       );
     }
@@ -259,6 +267,9 @@ export class Runtime {
       try {
         await staging.mapAsync(MAP_READ_MODE, 0, size);
       } catch (e) {
+        // A device lost while the map was pending rejects the map before device.lost has
+        // resolved: give the lost promise a moment so the error says what happened.
+        await Promise.race([this.device.lost, new Promise((r) => setTimeout(r, 100))]);
         this.check();
         throw new DeviceError(`reading back ${bytes} bytes failed: ${(e as Error).message}`, {}, { cause: e });
       }
