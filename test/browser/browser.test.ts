@@ -6,7 +6,8 @@
 // alone: `npm run test:browser`). Without Chromium every browser test fails, loudly.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -43,8 +44,8 @@ test('dist/browser.js and dist/web/app.js import no node: module and no webgpu',
 test('package.json: an app bundled for the web gets dist/browser.js, Node gets dist/node.js', async () => {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
   const dot = pkg.exports['.'];
-  assert.is(dot.browser, './dist/browser.js');
-  assert.is(dot.node, './dist/node.js');
+  assert.is(dot.browser.default, './dist/browser.js');
+  assert.is(dot.node.default, './dist/node.js');
   assert.ok(Object.keys(dot).indexOf('browser') < Object.keys(dot).indexOf('node'), 'browser must come before node (first match wins)');
   // What a web bundler resolves for `import ... from 'prott5-webgpu'` (self-reference by name).
   const { build } = await import('esbuild');
@@ -58,6 +59,41 @@ test('package.json: an app bundled for the web gets dist/browser.js, Node gets d
   };
   assert.equal(await resolved('browser'), ['dist/browser.js']);
   assert.equal(await resolved('node'), ['dist/node.js']);
+});
+
+test('package.json types: a web app type-checks against the browser API, a Node app against the Node API', () => {
+  // Two tiny apps inside the package (so 'prott5-webgpu' resolves to this package by name),
+  // type-checked by tsc against dist/types: each uses what only its own entry exports.
+  const dir = join(ROOT, 'build', 'types-check');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const apps = {
+    web: {
+      code: "import { loadProtT5, UrlFiles, BlobFiles } from 'prott5-webgpu';\nexport const m = loadProtT5(new UrlFiles('https://example.org/model/'));\nexport const b: typeof BlobFiles = BlobFiles;\n",
+      options: { module: 'ESNext', moduleResolution: 'Bundler', customConditions: ['browser'] },
+    },
+    node: {
+      code: "import { loadProtT5, FileTuneStore } from 'prott5-webgpu';\nexport const m = loadProtT5('/models/prot_t5', { tuneStore: new FileTuneStore() });\n",
+      options: { module: 'NodeNext', moduleResolution: 'NodeNext' },
+    },
+  };
+  for (const [name, app] of Object.entries(apps)) {
+    writeFileSync(join(dir, `${name}.ts`), app.code);
+    writeFileSync(join(dir, `tsconfig.${name}.json`), JSON.stringify({
+      compilerOptions: { ...app.options, target: 'ES2022', strict: true, noEmit: true, lib: ['ES2022', 'DOM'], types: ['node', '@webgpu/types'] },
+      files: [`${name}.ts`],
+    }));
+    const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, `tsconfig.${name}.json`)], { encoding: 'utf8' });
+    assert.is(r.status, 0, `the ${name} app does not type-check:\n${r.stdout}${r.stderr}`);
+  }
+  // And the other way round fails: the browser-only class is not in the Node types.
+  writeFileSync(join(dir, 'wrong.ts'), "import { UrlFiles } from 'prott5-webgpu';\nexport const u = UrlFiles;\n");
+  writeFileSync(join(dir, 'tsconfig.wrong.json'), JSON.stringify({
+    compilerOptions: { ...apps.node.options, target: 'ES2022', strict: true, noEmit: true, lib: ['ES2022', 'DOM'], types: ['node', '@webgpu/types'] },
+    files: ['wrong.ts'],
+  }));
+  const wrong = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.wrong.json')], { encoding: 'utf8' });
+  assert.match(wrong.stdout, /has no exported member 'UrlFiles'/);
 });
 
 // ---- UrlFiles against awkward servers (Node's fetch; no browser needed) ----------------------
