@@ -37,6 +37,16 @@ const state = {
   cutAfter: null as number | null,
   wrongSha: false,
   ignoreRange: false,
+  /** X-Linked-Size the hub announces instead of the real size. */
+  linkedSize: null as number | null,
+  /** The CDN sends no Content-Length (chunked): the size known is X-Linked-Size or Content-Range's. */
+  chunked: false,
+  /** Bytes of junk the CDN sends after the file's bytes. */
+  extra: 0,
+  /** Bytes the CDN leaves off the end of the body (then ends the response cleanly). */
+  short: 0,
+  /** Answers a Range request with a 206 carrying this Content-Range (none if null) and the whole file. */
+  rangeAnswer: null as ((from: number, size: number) => string | null) | null,
 };
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -55,12 +65,20 @@ function serveBytes(req: IncomingMessage, res: ServerResponse, hit: Hit, bytes: 
       return;
     }
     hit.status = 206;
-    res.writeHead(206, { ...headers, 'content-range': `bytes ${from}-${bytes.length - 1}/${bytes.length}`, 'content-length': bytes.length - from });
+    let contentRange: string | null = `bytes ${from}-${bytes.length - 1}/${bytes.length}`;
+    if (state.rangeAnswer) {
+      contentRange = state.rangeAnswer(from, bytes.length);
+      from = 0;
+    }
+    if (contentRange !== null) headers['content-range'] = contentRange;
   } else {
     hit.status = 200;
-    res.writeHead(200, { ...headers, 'content-length': bytes.length });
   }
-  const body = bytes.subarray(from);
+  let body = bytes.subarray(from);
+  if (weights && state.short > 0) body = body.subarray(0, Math.max(0, body.length - state.short));
+  if (weights && state.extra > 0) body = Buffer.concat([body, Buffer.alloc(state.extra, 0x5a)]);
+  if (!(weights && state.chunked)) headers['content-length'] = body.length;
+  res.writeHead(hit.status, headers);
   if (weights && state.cutAfter !== null) {
     const n = state.cutAfter;
     state.cutAfter = null;
@@ -90,7 +108,7 @@ function handler(server: 'hub' | 'cdn') {
     if (hub && isWeights(file)) {
       // LFS: the hub answers with a redirect naming the sha256 and size; the CDN has the bytes.
       hit.status = 302;
-      res.writeHead(302, { location: `${cdnUrl}/blobs/${repo}/${file}`, 'x-linked-etag': `"${sum}"`, 'x-linked-size': bytes.length, etag: `"${sum}"` });
+      res.writeHead(302, { location: `${cdnUrl}/blobs/${repo}/${file}`, 'x-linked-etag': `"${sum}"`, 'x-linked-size': state.linkedSize ?? bytes.length, etag: `"${sum}"` });
       res.end();
       return;
     }
@@ -112,6 +130,11 @@ const reset = () => {
   state.cutAfter = null;
   state.wrongSha = false;
   state.ignoreRange = false;
+  state.linkedSize = null;
+  state.chunked = false;
+  state.extra = 0;
+  state.short = 0;
+  state.rangeAnswer = null;
 };
 const sameBytes = (a: string, b: string) => Buffer.compare(readFileSync(a), readFileSync(b)) === 0;
 const F16 = REPOS['hubtest/tiny-f16'];
@@ -270,6 +293,164 @@ test('a wrong sha256 is an error and nothing is put in place', async () => {
   assert.not.ok(existsSync(join(dir, 'model.safetensors')));
   assert.not.ok(existsSync(join(dir, 'model.safetensors.incomplete')), 'the corrupt download is deleted');
   assert.not.ok(existsSync(join(dir, '.download.lock')), 'the lock is released');
+});
+
+/** Awaits p, asserts it rejects with an IOError whose message holds every fragment; returns the error. */
+async function downloadFails(p: Promise<unknown>, ...fragments: string[]): Promise<IOError> {
+  let err: unknown;
+  try {
+    await p;
+  } catch (e) {
+    err = e;
+  }
+  assert.instance(err, IOError, 'an IOError');
+  for (const f of fragments) assert.ok((err as Error).message.includes(f), `message ${JSON.stringify((err as Error).message)} lacks ${JSON.stringify(f)}`);
+  return err as IOError;
+}
+
+const F16_BYTES = readFileSync(join(F16, 'model.safetensors'));
+const cdnStatuses = () => state.log.filter((h) => h.server === 'cdn').map((h) => [h.range, h.status]);
+/** True when the file holds a prefix of the real model.safetensors (and no more than it). */
+const isPrefix = (path: string) => {
+  const b = readFileSync(path);
+  return b.length <= F16_BYTES.length && Buffer.compare(b, F16_BYTES.subarray(0, b.length)) === 0;
+};
+
+test("the hub's X-Linked-Size differing from the size served: IOError naming the file and both sizes; nothing put in place", async () => {
+  for (const announced of [F16_SIZE + 10, F16_SIZE - 10]) {
+    reset();
+    const cache = freshCache();
+    const dir = hubCacheDir('hubtest/tiny-f16', { cacheDir: cache });
+    state.linkedSize = announced;
+    const e = await downloadFails(downloadModel('hubtest/tiny-f16', { endpoint: hubUrl, cacheDir: cache }), `the hub says model.safetensors is ${announced} bytes but the download is ${F16_SIZE}`);
+    assert.is(e.context.file, 'model.safetensors');
+    assert.equal(cdnStatuses(), [[undefined, 200]], 'not retried');
+    assert.ok(existsSync(join(dir, 'config.json')));
+    assert.not.ok(existsSync(join(dir, 'model.safetensors')));
+    assert.not.ok(existsSync(join(dir, 'model.safetensors.incomplete')), 'nothing is written');
+    assert.not.ok(existsSync(join(dir, '.download.lock')), 'the lock is released');
+  }
+  // Continuing a partial: the 206's Content-Range total is not the announced size; the partial is left as it was.
+  reset();
+  const cache = freshCache();
+  const dir = hubCacheDir('hubtest/tiny-f16', { cacheDir: cache });
+  const partial = join(dir, 'model.safetensors.incomplete');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(partial, F16_BYTES.subarray(0, 1234));
+  state.linkedSize = F16_SIZE + 10;
+  const e = await downloadFails(downloadModel('hubtest/tiny-f16', { endpoint: hubUrl, cacheDir: cache }), `the hub says model.safetensors is ${F16_SIZE + 10} bytes but the download is ${F16_SIZE}`);
+  assert.is(e.context.file, 'model.safetensors');
+  assert.equal(cdnStatuses(), [['bytes=1234-', 206]]);
+  assert.not.ok(existsSync(join(dir, 'model.safetensors')));
+  assert.is(statSync(partial).size, 1234, 'nothing is appended to the partial');
+  assert.ok(isPrefix(partial));
+});
+
+test('a server sending more bytes than announced: IOError naming the file; no more than the announced size is written, and that partial is continued and verified by the next run', async () => {
+  // A 200 with no Content-Length (the size known is X-Linked-Size), then a 206 whose body runs past its Content-Range.
+  for (const resume of [false, true]) {
+    reset();
+    const cache = freshCache();
+    const dir = hubCacheDir('hubtest/tiny-f16', { cacheDir: cache });
+    const partial = join(dir, 'model.safetensors.incomplete');
+    if (resume) {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(partial, F16_BYTES.subarray(0, 1234));
+    }
+    state.extra = 7;
+    state.chunked = !resume;
+    const e = await downloadFails(downloadModel('hubtest/tiny-f16', { endpoint: hubUrl, cacheDir: cache }), `the server sent more than the ${F16_SIZE} bytes of model.safetensors`);
+    assert.is(e.context.file, 'model.safetensors');
+    assert.equal(cdnStatuses(), [resume ? ['bytes=1234-', 206] : [undefined, 200]], 'not retried');
+    assert.not.ok(existsSync(join(dir, 'model.safetensors')));
+    assert.not.ok(existsSync(join(dir, '.download.lock')));
+    assert.ok(isPrefix(partial), `the partial (${statSync(partial).size} bytes) holds no byte past the announced ${F16_SIZE}`);
+
+    reset();
+    await downloadModel('hubtest/tiny-f16', { endpoint: hubUrl, cacheDir: cache });
+    assert.ok(sameBytes(join(dir, 'model.safetensors'), join(F16, 'model.safetensors')));
+    assert.not.ok(existsSync(partial));
+  }
+});
+
+test('a 206 whose Content-Range is not the range asked: IOError naming the file; the partial is deleted and the download starts over', async () => {
+  const answers: Array<(from: number, size: number) => string | null> = [
+    (_from, size) => `bytes 0-${size - 1}/${size}`,
+    (from, size) => `bytes ${from - 1000}-${size - 1}/${size}`,
+    (from, size) => `bytes ${from + 1}-${size - 1}/${size}`,
+    () => null,
+    (_from, size) => `bytes */${size}`,
+  ];
+  for (const answer of answers) {
+    reset();
+    const cache = freshCache();
+    const dir = hubCacheDir('hubtest/tiny-f16', { cacheDir: cache });
+    const partial = join(dir, 'model.safetensors.incomplete');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(partial, F16_BYTES.subarray(0, 1234));
+    state.rangeAnswer = answer;
+    const e = await downloadFails(downloadModel('hubtest/tiny-f16', { endpoint: hubUrl, cacheDir: cache, retries: 0 }), 'Range request for model.safetensors', 'not bytes 1234-');
+    const sent = answer(1234, F16_SIZE);
+    assert.ok(e.message.includes(sent === null ? 'with no Content-Range' : `with "${sent}"`), e.message);
+    assert.is(e.context.file, 'model.safetensors');
+    assert.equal(cdnStatuses(), [['bytes=1234-', 206]]);
+    assert.not.ok(existsSync(join(dir, 'model.safetensors')));
+    assert.not.ok(existsSync(partial), 'the partial is deleted');
+  }
+  // With retries (the default) the same call starts over, without a Range.
+  reset();
+  const cache = freshCache();
+  const dir = hubCacheDir('hubtest/tiny-f16', { cacheDir: cache });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'model.safetensors.incomplete'), F16_BYTES.subarray(0, 1234));
+  state.rangeAnswer = answers[0];
+  await downloadModel('hubtest/tiny-f16', { endpoint: hubUrl, cacheDir: cache });
+  assert.equal(cdnStatuses(), [['bytes=1234-', 206], [undefined, 200]]);
+  assert.ok(sameBytes(join(dir, 'model.safetensors'), join(F16, 'model.safetensors')));
+});
+
+test('the final size check: a body ending cleanly short of the announced size is an IOError naming the file and both sizes; the partial is kept and continued', async () => {
+  reset();
+  const cache = freshCache();
+  const dir = hubCacheDir('hubtest/tiny-f16', { cacheDir: cache });
+  const partial = join(dir, 'model.safetensors.incomplete');
+  state.chunked = true;
+  state.short = 1000;
+  const e = await downloadFails(
+    downloadModel('hubtest/tiny-f16', { endpoint: hubUrl, cacheDir: cache, retries: 0 }),
+    `closed after ${F16_SIZE - 1000} of ${F16_SIZE} bytes of model.safetensors`,
+    `run again to continue from ${partial}`,
+  );
+  assert.equal([e.context.file, e.context.done, e.context.total], ['model.safetensors', F16_SIZE - 1000, F16_SIZE]);
+  assert.not.ok(existsSync(join(dir, 'model.safetensors')));
+  assert.is(statSync(partial).size, F16_SIZE - 1000);
+  assert.ok(isPrefix(partial));
+
+  reset();
+  await downloadModel('hubtest/tiny-f16', { endpoint: hubUrl, cacheDir: cache, retries: 0 });
+  assert.equal(cdnStatuses(), [[`bytes=${F16_SIZE - 1000}-`, 206]]);
+  assert.ok(sameBytes(join(dir, 'model.safetensors'), join(F16, 'model.safetensors')));
+  assert.not.ok(existsSync(partial));
+});
+
+test('an .incomplete file longer than the file (416 naming a smaller size): deleted, and the download starts over', async () => {
+  const long = Buffer.concat([F16_BYTES, Buffer.alloc(5, 0x5a)]);
+  reset();
+  const cache = freshCache();
+  const dir = hubCacheDir('hubtest/tiny-f16', { cacheDir: cache });
+  const partial = join(dir, 'model.safetensors.incomplete');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(partial, long);
+  const e = await downloadFails(downloadModel('hubtest/tiny-f16', { endpoint: hubUrl, cacheDir: cache, retries: 0 }), `refused to continue model.safetensors at byte ${F16_SIZE + 5}`);
+  assert.is(e.context.file, 'model.safetensors');
+  assert.not.ok(existsSync(join(dir, 'model.safetensors')));
+  assert.not.ok(existsSync(partial), 'the partial is deleted');
+
+  reset();
+  writeFileSync(partial, long);
+  await downloadModel('hubtest/tiny-f16', { endpoint: hubUrl, cacheDir: cache });
+  assert.equal(cdnStatuses(), [[`bytes=${F16_SIZE + 5}-`, 416], [undefined, 200]]);
+  assert.ok(sameBytes(join(dir, 'model.safetensors'), join(F16, 'model.safetensors')));
 });
 
 test('pytorch_model.bin after 404s for model.safetensors and the index; the token goes to the hub, not the CDN', async () => {

@@ -373,7 +373,7 @@ async function fetchOnce(ctx: FetchContext, file: string, needed: Needed): Promi
       const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(String(res.headers['content-range'] ?? ''));
       if (!m || Number(m[1]) !== start) {
         await rm(partial, { force: true });
-        throw new CutTransfer(`${finalUrl}: the server answered the Range request for ${file} with "${res.headers['content-range']}", not bytes ${start}-; starting over`, { file, url });
+        throw new CutTransfer(`${finalUrl}: the server answered the Range request for ${file} with ${res.headers['content-range'] === undefined ? 'no Content-Range' : `"${res.headers['content-range']}"`}, not bytes ${start}-; starting over`, { file, url });
       }
       from = start;
       total = m[3] === '*' ? linkedSize : Number(m[3]);
