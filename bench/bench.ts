@@ -1,4 +1,4 @@
-// npm run bench [-- --json FILE] [--md FILE] [--quick]
+// npm run bench [-- --json FILE] [--md FILE] [--quick], or prott5 bench [same options]
 // Kernel and end-to-end benchmarks on this machine's adapter. Correctness first (each kernel
 // variant is checked by the autotuner against the float64 reference), then median time,
 // GFLOP/s or GB/s, and the napkin-math floor from the adapter's measured ceilings.
@@ -22,17 +22,6 @@ import { matmul } from '../kernels/matmul.js';
 import { loadTfjs, medianMs, tfjsLayer, tfjsMatmulMs } from './peers.js';
 import copySrc from './copy.wgsl';
 import peakSrc from './peak.wgsl';
-
-const args = process.argv.slice(2);
-const quick = args.includes('--quick');
-const jsonPath = args.includes('--json') ? args[args.indexOf('--json') + 1] : null;
-const mdPath = args.includes('--md') ? args[args.indexOf('--md') + 1] : null;
-const results: Record<string, Record<string, number | string | null>> = {};
-const lines: string[] = [];
-const log = (s: string) => {
-  console.log(s);
-  lines.push(s);
-};
 
 async function median(rt: Runtime, reps: number, record: () => Promise<void>): Promise<number> {
   await rt.time(record); // warm-up: compiles pipelines
@@ -89,177 +78,189 @@ function randomCheckpoint(config: T5Config, dtype: 'F16' | 'F32' = 'F16'): Check
 
 const XL_LAYER: T5Config = { d_model: 1024, d_ff: 16384, d_kv: 128, num_heads: 32, num_layers: 1, vocab_size: 128, relative_attention_num_buckets: 32, relative_attention_max_distance: 128, layer_norm_epsilon: 1e-6 };
 
-const rt = await createNodeRuntime();
-const a = rt.adapter;
-log(`# prott5-webgpu bench\n`);
-log(`adapter: ${a.description} (${a.vendor}/${a.architecture}, ${a.backend}); timing: ${rt.device.features.has('timestamp-query') ? 'GPU timestamps' : 'wall clock'}`);
-log(`node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${new Date().toISOString().slice(0, 10)}\n`);
-
-const ceil = await ceilings(rt);
-log(`ceilings: ${ceil.gflops.toFixed(2)} GFLOP/s (independent vec4 FMAs), ${ceil.gbps.toFixed(2)} GB/s (vec4 copy)\n`);
-results.ceilings = { gflops: ceil.gflops, gbps: ceil.gbps };
-
-// ---- matmul at ProtT5-XL shapes (rows scaled down) ----
-const M = quick ? 64 : 128;
-log(`## matmul, f16 weights, M = ${M} rows\n`);
-log('| shape (N×K) | variant | ms | GFLOP/s | floor ms | % of ceiling |');
-log('| --- | --- | --- | --- | --- | --- |');
-const tuneStore = new MemoryTuneStore();
-const tuner = new Autotuner(rt, tuneStore, { rows: M, reps: quick ? 1 : 2 });
-let bestMatmul = 0;
-for (const [N, K] of [[4096, 1024], [1024, 4096], ...(quick ? [] : [[16384, 1024]])] as Array<[number, number]>) {
-  const tuned = await tuner.matmul(N, K, 'f16');
-  const flops = 2 * M * N * K;
-  const bytes = N * K * 2 + M * K * 4 + M * N * 4;
-  const floor = Math.max(flops / ceil.gflops / 1e6, bytes / ceil.gbps / 1e6);
-  for (const t of tuned.timings) {
-    if (!t.ok) {
-      log(`| ${N}×${K} | ${t.variant} | failed check | | | |`);
-      continue;
-    }
-    const g = flops / t.ms / 1e6;
-    const chosen = t.variant === matmulVariantName('f16', 'none', tuned.choice);
-    if (chosen) bestMatmul = Math.max(bestMatmul, g);
-    log(`| ${N}×${K} | ${t.variant}${chosen ? ' (chosen)' : ''} | ${t.ms.toFixed(1)} | ${g.toFixed(2)} | ${floor.toFixed(1)} | ${((100 * g) / ceil.gflops).toFixed(0)}% |`);
-  }
-}
-results.matmul = { ours_gflops: bestMatmul, tfjs_gflops: null, candidates: MATMUL_CANDIDATES.length };
-log('');
-
-// ---- attention ----
-{
-  const L = quick ? 256 : 512, H = 2, DK = 128, R = 128;
-  log(`## attention, L = ${L}, ${H} heads of d_kv ${DK}\n`);
-  const res = await tuner.attention(DK, H);
-  log('| variant | ms (L=64 check size) | ok |');
-  log('| --- | --- | --- |');
-  for (const t of res.timings) log(`| ${t.variant} | ${t.ok ? t.ms.toFixed(2) : '—'} | ${t.ok} |`);
-  const shape = [1, L, H * DK];
-  const mk = (l: string) => rt.upload(new Float32Array(L * H * DK).map((_, i) => Math.sin(i) * 0.3), shape, 'f32', l);
-  const q = mk('q'), k = mk('k'), v = mk('v'), out = rt.empty(shape, 'f32', 'o');
-  const bias = rt.upload(new Float32Array(H * (2 * R + 1)), [H, 2 * R + 1], 'f32', 'bias'), lengths = rt.upload(Uint32Array.of(L), [1], 'u32', 'len');
-  const tile: AttentionTile = res.choice;
-  const ms = await median(rt, quick ? 1 : 3, () => attention(rt, { q, k, v, bias, lengths, out, heads: H, tile }));
-  const flops = 4 * L * L * DK * H;
-  log(`\nchosen ${JSON.stringify(tile)}: ${ms.toFixed(1)} ms, ${(flops / ms / 1e6).toFixed(2)} GFLOP/s, floor ${(flops / ceil.gflops / 1e6).toFixed(1)} ms\n`);
-  results.attention = { L, ms, gflops: flops / ms / 1e6 };
-  for (const t of [q, k, v, out, bias, lengths]) t.release();
-}
-
-// ---- one ProtT5-XL-shaped encoder layer, end to end ----
-{
-  const lengths = quick ? [40, 23] : [100, 60];
-  log(`## ProtT5-XL-shaped encoder layer (1 of 24, random f16 weights), batch of ${lengths.join(' + ')} residues\n`);
-  rt.pool.trim();
-  const before = rt.pool.liveBytes;
-  // The variants chosen above (same store), so the layer runs what a real model would.
-  const model = await ProtT5Model.fromCheckpoint(rt, randomCheckpoint(XL_LAYER), false, { tuneStore });
-  const weights = rt.pool.liveBytes - before;
-  rt.pool.resetPeak();
-  const seqs = lengths.map((n) => 'MKTAYIAKQRQISFVKSHFSRQ'.repeat(10).slice(0, n));
-  await model.embed(seqs); // warm-up
-  const t0 = performance.now();
-  await model.embed(seqs);
-  const ms = performance.now() - t0;
-  const tokens = lengths.reduce((x, y) => x + y + 1, 0);
-  const flopsPerToken = 2 * (4 * 1024 * 4096 + 2 * 1024 * 16384);
-  const peakAct = rt.pool.peakBytes - before - weights;
-  log(`${ms.toFixed(0)} ms per layer for ${tokens} tokens: ${((tokens / ms) * 1000).toFixed(1)} tokens/s per layer, ${((tokens / ms) * 1000 / 24).toFixed(2)} residues/s for the 24-layer model; floor ${((tokens * flopsPerToken) / ceil.gflops / 1e6).toFixed(0)} ms`);
-  log(`weights ${(weights / 2 ** 20).toFixed(0)} MiB per layer; activations peak ${(peakAct / 2 ** 20).toFixed(1)} MiB, ${(peakAct / tokens / 1024).toFixed(1)} KiB per token\n`);
-  results.layer = { f16_batch_ms: ms, ours_ms: null, tfjs_ms: null, tokens, bytes_per_token: peakAct / tokens };
-  model.dispose();
-}
-
-// ---- peers: tfjs-backend-webgpu on the same adapter, same shapes, f32 on both sides ----
-{
-  log(`## peers: tfjs-backend-webgpu on the same adapter (f32 weights on both sides, wall clock with readback)\n`);
-  const tf = await loadTfjs(log);
-  if (tf) {
-    const [N, K] = [4096, 1024];
-    const tile = (await tuner.matmul(N, K, 'f32')).choice;
-    const x = rt.upload(new Float32Array(M * K).map((_, i) => Math.sin(i)), [M, K], 'f32', 'x');
-    const w = rt.upload(new Float32Array(N * K).map((_, i) => Math.cos(i) * 0.01), [N, K], 'f32', 'w');
-    const y = rt.empty([M, N], 'f32', 'y');
-    const reps = quick ? 1 : 3;
-    const ours = await medianMs(reps, async () => {
-      await matmul(rt, { x, w, y, tile });
-      await rt.read(y);
-    });
-    const theirs = await tfjsMatmulMs(tf, M, N, K, reps);
-    for (const t of [x, w, y]) t.release();
-    const g = (ms: number) => (2 * M * N * K) / ms / 1e6;
-    log('| matmul f32 ' + `${M}×${N}×${K}` + ' | ms | GFLOP/s |');
-    log('| --- | --- | --- |');
-    log(`| prott5-webgpu (${matmulVariantName('f32', 'none', tile)}) | ${ours.toFixed(1)} | ${g(ours).toFixed(2)} |`);
-    log(`| tfjs-backend-webgpu | ${theirs.toFixed(1)} | ${g(theirs).toFixed(2)} |`);
-    log(`\nours / tfjs speed: ${(theirs / ours).toFixed(2)}×\n`);
-    results.matmul.tfjs_gflops = g(theirs);
-    results.matmul.ours_f32_gflops = g(ours);
-
-    // One ProtT5-XL-shaped layer (+ embedding and final norm), the same f32 weights.
-    const L = quick ? 24 : 48;
-    const ckpt = randomCheckpoint(XL_LAYER, 'F32');
-    const get = async (n: string) => toFloat32('F32', await ckpt.tensors.get(n)!.read());
-    const p = 'encoder.block.0.layer.';
-    const seq = 'MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ'.repeat(4).slice(0, L - 1);
-    const ids = tokenize(seq);
-    const shared = await get('shared.weight');
-    const D = XL_LAYER.d_model;
-    const h0 = new Float32Array(L * D);
-    ids.forEach((id, t) => h0.set(shared.subarray(id * D, (id + 1) * D), t * D));
-    const lw = {
-      d_model: D, d_ff: XL_LAYER.d_ff, heads: XL_LAYER.num_heads, d_kv: XL_LAYER.d_kv, R: 128,
-      ln0: await get(`${p}0.layer_norm.weight`), q: await get(`${p}0.SelfAttention.q.weight`), k: await get(`${p}0.SelfAttention.k.weight`),
-      v: await get(`${p}0.SelfAttention.v.weight`), o: await get(`${p}0.SelfAttention.o.weight`), ln1: await get(`${p}1.layer_norm.weight`),
-      wi: await get(`${p}1.DenseReluDense.wi.weight`), wo: await get(`${p}1.DenseReluDense.wo.weight`),
-      biasTable: relativeBiasTable(await get(`${p}0.SelfAttention.relative_attention_bias.weight`), 32, XL_LAYER.num_heads, 128),
-    };
-    const tfl = await tfjsLayer(tf, lw, h0, L);
-    const tfOut = rmsnormRef(tfl.out, await get('encoder.final_layer_norm.weight'), L, D, 1e-6);
-    const model = await ProtT5Model.fromCheckpoint(rt, ckpt, false, { tuneStore });
-    await model.embed([seq], { lastHiddenState: true, perProtein: false });
-    const t0 = performance.now();
-    const [e] = await model.embed([seq], { lastHiddenState: true, perProtein: false });
-    const oursMs = performance.now() - t0;
-    model.dispose();
-    let num = 0, den = 0;
-    for (let i = 0; i < tfOut.length; i++) {
-      num += (e.lastHiddenState!.data[i] - tfOut[i]) ** 2;
-      den += tfOut[i] ** 2;
-    }
-    const err = Math.sqrt(num / den);
-    log(`| ProtT5-XL-shaped layer, ${L} tokens | ms |`);
-    log('| --- | --- |');
-    log(`| prott5-webgpu | ${oursMs.toFixed(0)} |`);
-    log(`| tfjs-backend-webgpu (tfjs ops, L×L scores) | ${tfl.ms.toFixed(0)} |`);
-    log(`\nours / tfjs speed: ${(tfl.ms / oursMs).toFixed(2)}×; outputs agree to relative error ${err.toExponential(2)}\n`);
-    results.layer.tfjs_ms = tfl.ms;
-    results.layer.ours_ms = oursMs;
-    results.layer.peer_tokens = L;
-    results.layer.rel_err_vs_tfjs = err;
-  }
-}
-
-// ---- memory: linear in L ----
-{
-  const narrow: T5Config = { d_model: 64, d_ff: 128, d_kv: 32, num_heads: 2, num_layers: 1, vocab_size: 128, relative_attention_num_buckets: 32, relative_attention_max_distance: 128, layer_norm_epsilon: 1e-6 };
-  const L = quick ? 2048 : 8192;
-  log(`## memory, one sequence of L and 2L (narrow model: d_model 64, 1 layer)\n`);
-  const model = await ProtT5Model.fromCheckpoint(rt, randomCheckpoint(narrow), false, { autotune: false });
-  const peakFor = async (n: number) => {
-    rt.pool.trim();
-    rt.pool.resetPeak();
-    const base = rt.pool.liveBytes;
-    await model.embed(['A'.repeat(n)], { maxSeqLen: n, maxResidues: n + 1 });
-    return rt.pool.peakBytes - base;
+/** Runs every benchmark, printing as it goes; `args` as on the command line. */
+export async function runBench(args: string[]): Promise<void> {
+  const quick = args.includes('--quick');
+  const jsonPath = args.includes('--json') ? args[args.indexOf('--json') + 1] : null;
+  const mdPath = args.includes('--md') ? args[args.indexOf('--md') + 1] : null;
+  const results: Record<string, Record<string, number | string | null>> = {};
+  const lines: string[] = [];
+  const log = (s: string) => {
+    console.log(s);
+    lines.push(s);
   };
-  const p1 = await peakFor(L), p2 = await peakFor(2 * L);
-  log(`L = ${L}: ${(p1 / 2 ** 20).toFixed(1)} MiB; 2L = ${2 * L}: ${(p2 / 2 ** 20).toFixed(1)} MiB; ratio ${(p2 / p1).toFixed(2)} (2.0 is linear, 4.0 quadratic)\n`);
-  results.memory = { L, peak_L: p1, peak_2L: p2, ratio_2L_over_L: p2 / p1 };
-  model.dispose();
-}
 
-rt.destroy();
-if (jsonPath) writeFileSync(jsonPath, JSON.stringify(results, null, 2));
-if (mdPath) writeFileSync(mdPath, `${lines.join('\n')}\n`);
-process.exit(0);
+  const rt = await createNodeRuntime();
+  const a = rt.adapter;
+  log(`# prott5-webgpu bench\n`);
+  log(`adapter: ${a.description} (${a.vendor}/${a.architecture}, ${a.backend}); timing: ${rt.device.features.has('timestamp-query') ? 'GPU timestamps' : 'wall clock'}`);
+  log(`node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${new Date().toISOString().slice(0, 10)}\n`);
+
+  const ceil = await ceilings(rt);
+  log(`ceilings: ${ceil.gflops.toFixed(2)} GFLOP/s (independent vec4 FMAs), ${ceil.gbps.toFixed(2)} GB/s (vec4 copy)\n`);
+  results.ceilings = { gflops: ceil.gflops, gbps: ceil.gbps };
+
+  // ---- matmul at ProtT5-XL shapes (rows scaled down) ----
+  const M = quick ? 64 : 128;
+  log(`## matmul, f16 weights, M = ${M} rows\n`);
+  log('| shape (N×K) | variant | ms | GFLOP/s | floor ms | % of ceiling |');
+  log('| --- | --- | --- | --- | --- | --- |');
+  const tuneStore = new MemoryTuneStore();
+  const tuner = new Autotuner(rt, tuneStore, { rows: M, reps: quick ? 1 : 2 });
+  let bestMatmul = 0;
+  for (const [N, K] of [[4096, 1024], [1024, 4096], ...(quick ? [] : [[16384, 1024]])] as Array<[number, number]>) {
+    const tuned = await tuner.matmul(N, K, 'f16');
+    const flops = 2 * M * N * K;
+    const bytes = N * K * 2 + M * K * 4 + M * N * 4;
+    const floor = Math.max(flops / ceil.gflops / 1e6, bytes / ceil.gbps / 1e6);
+    for (const t of tuned.timings) {
+      if (!t.ok) {
+        log(`| ${N}×${K} | ${t.variant} | failed check | | | |`);
+        continue;
+      }
+      const g = flops / t.ms / 1e6;
+      const chosen = t.variant === matmulVariantName('f16', 'none', tuned.choice);
+      if (chosen) bestMatmul = Math.max(bestMatmul, g);
+      log(`| ${N}×${K} | ${t.variant}${chosen ? ' (chosen)' : ''} | ${t.ms.toFixed(1)} | ${g.toFixed(2)} | ${floor.toFixed(1)} | ${((100 * g) / ceil.gflops).toFixed(0)}% |`);
+    }
+  }
+  results.matmul = { ours_gflops: bestMatmul, tfjs_gflops: null, candidates: MATMUL_CANDIDATES.length };
+  log('');
+
+  // ---- attention ----
+  {
+    const L = quick ? 256 : 512, H = 2, DK = 128, R = 128;
+    log(`## attention, L = ${L}, ${H} heads of d_kv ${DK}\n`);
+    const res = await tuner.attention(DK, H);
+    log('| variant | ms (L=64 check size) | ok |');
+    log('| --- | --- | --- |');
+    for (const t of res.timings) log(`| ${t.variant} | ${t.ok ? t.ms.toFixed(2) : '—'} | ${t.ok} |`);
+    const shape = [1, L, H * DK];
+    const mk = (l: string) => rt.upload(new Float32Array(L * H * DK).map((_, i) => Math.sin(i) * 0.3), shape, 'f32', l);
+    const q = mk('q'), k = mk('k'), v = mk('v'), out = rt.empty(shape, 'f32', 'o');
+    const bias = rt.upload(new Float32Array(H * (2 * R + 1)), [H, 2 * R + 1], 'f32', 'bias'), lengths = rt.upload(Uint32Array.of(L), [1], 'u32', 'len');
+    const tile: AttentionTile = res.choice;
+    const ms = await median(rt, quick ? 1 : 3, () => attention(rt, { q, k, v, bias, lengths, out, heads: H, tile }));
+    const flops = 4 * L * L * DK * H;
+    log(`\nchosen ${JSON.stringify(tile)}: ${ms.toFixed(1)} ms, ${(flops / ms / 1e6).toFixed(2)} GFLOP/s, floor ${(flops / ceil.gflops / 1e6).toFixed(1)} ms\n`);
+    results.attention = { L, ms, gflops: flops / ms / 1e6 };
+    for (const t of [q, k, v, out, bias, lengths]) t.release();
+  }
+
+  // ---- one ProtT5-XL-shaped encoder layer, end to end ----
+  {
+    const lengths = quick ? [40, 23] : [100, 60];
+    log(`## ProtT5-XL-shaped encoder layer (1 of 24, random f16 weights), batch of ${lengths.join(' + ')} residues\n`);
+    rt.pool.trim();
+    const before = rt.pool.liveBytes;
+    // The variants chosen above (same store), so the layer runs what a real model would.
+    const model = await ProtT5Model.fromCheckpoint(rt, randomCheckpoint(XL_LAYER), false, { tuneStore });
+    const weights = rt.pool.liveBytes - before;
+    rt.pool.resetPeak();
+    const seqs = lengths.map((n) => 'MKTAYIAKQRQISFVKSHFSRQ'.repeat(10).slice(0, n));
+    await model.embed(seqs); // warm-up
+    const t0 = performance.now();
+    await model.embed(seqs);
+    const ms = performance.now() - t0;
+    const tokens = lengths.reduce((x, y) => x + y + 1, 0);
+    const flopsPerToken = 2 * (4 * 1024 * 4096 + 2 * 1024 * 16384);
+    const peakAct = rt.pool.peakBytes - before - weights;
+    log(`${ms.toFixed(0)} ms per layer for ${tokens} tokens: ${((tokens / ms) * 1000).toFixed(1)} tokens/s per layer, ${((tokens / ms) * 1000 / 24).toFixed(2)} residues/s for the 24-layer model; floor ${((tokens * flopsPerToken) / ceil.gflops / 1e6).toFixed(0)} ms`);
+    log(`weights ${(weights / 2 ** 20).toFixed(0)} MiB per layer; activations peak ${(peakAct / 2 ** 20).toFixed(1)} MiB, ${(peakAct / tokens / 1024).toFixed(1)} KiB per token\n`);
+    results.layer = { f16_batch_ms: ms, ours_ms: null, tfjs_ms: null, tokens, bytes_per_token: peakAct / tokens };
+    model.dispose();
+  }
+
+  // ---- peers: tfjs-backend-webgpu on the same adapter, same shapes, f32 on both sides ----
+  {
+    log(`## peers: tfjs-backend-webgpu on the same adapter (f32 weights on both sides, wall clock with readback)\n`);
+    const tf = await loadTfjs(log);
+    if (tf) {
+      const [N, K] = [4096, 1024];
+      const tile = (await tuner.matmul(N, K, 'f32')).choice;
+      const x = rt.upload(new Float32Array(M * K).map((_, i) => Math.sin(i)), [M, K], 'f32', 'x');
+      const w = rt.upload(new Float32Array(N * K).map((_, i) => Math.cos(i) * 0.01), [N, K], 'f32', 'w');
+      const y = rt.empty([M, N], 'f32', 'y');
+      const reps = quick ? 1 : 3;
+      const ours = await medianMs(reps, async () => {
+        await matmul(rt, { x, w, y, tile });
+        await rt.read(y);
+      });
+      const theirs = await tfjsMatmulMs(tf, M, N, K, reps);
+      for (const t of [x, w, y]) t.release();
+      const g = (ms: number) => (2 * M * N * K) / ms / 1e6;
+      log('| matmul f32 ' + `${M}×${N}×${K}` + ' | ms | GFLOP/s |');
+      log('| --- | --- | --- |');
+      log(`| prott5-webgpu (${matmulVariantName('f32', 'none', tile)}) | ${ours.toFixed(1)} | ${g(ours).toFixed(2)} |`);
+      log(`| tfjs-backend-webgpu | ${theirs.toFixed(1)} | ${g(theirs).toFixed(2)} |`);
+      log(`\nours / tfjs speed: ${(theirs / ours).toFixed(2)}×\n`);
+      results.matmul.tfjs_gflops = g(theirs);
+      results.matmul.ours_f32_gflops = g(ours);
+
+      // One ProtT5-XL-shaped layer (+ embedding and final norm), the same f32 weights.
+      const L = quick ? 24 : 48;
+      const ckpt = randomCheckpoint(XL_LAYER, 'F32');
+      const get = async (n: string) => toFloat32('F32', await ckpt.tensors.get(n)!.read());
+      const p = 'encoder.block.0.layer.';
+      const seq = 'MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ'.repeat(4).slice(0, L - 1);
+      const ids = tokenize(seq);
+      const shared = await get('shared.weight');
+      const D = XL_LAYER.d_model;
+      const h0 = new Float32Array(L * D);
+      ids.forEach((id, t) => h0.set(shared.subarray(id * D, (id + 1) * D), t * D));
+      const lw = {
+        d_model: D, d_ff: XL_LAYER.d_ff, heads: XL_LAYER.num_heads, d_kv: XL_LAYER.d_kv, R: 128,
+        ln0: await get(`${p}0.layer_norm.weight`), q: await get(`${p}0.SelfAttention.q.weight`), k: await get(`${p}0.SelfAttention.k.weight`),
+        v: await get(`${p}0.SelfAttention.v.weight`), o: await get(`${p}0.SelfAttention.o.weight`), ln1: await get(`${p}1.layer_norm.weight`),
+        wi: await get(`${p}1.DenseReluDense.wi.weight`), wo: await get(`${p}1.DenseReluDense.wo.weight`),
+        biasTable: relativeBiasTable(await get(`${p}0.SelfAttention.relative_attention_bias.weight`), 32, XL_LAYER.num_heads, 128),
+      };
+      const tfl = await tfjsLayer(tf, lw, h0, L);
+      const tfOut = rmsnormRef(tfl.out, await get('encoder.final_layer_norm.weight'), L, D, 1e-6);
+      const model = await ProtT5Model.fromCheckpoint(rt, ckpt, false, { tuneStore });
+      await model.embed([seq], { lastHiddenState: true, perProtein: false });
+      const t0 = performance.now();
+      const [e] = await model.embed([seq], { lastHiddenState: true, perProtein: false });
+      const oursMs = performance.now() - t0;
+      model.dispose();
+      let num = 0, den = 0;
+      for (let i = 0; i < tfOut.length; i++) {
+        num += (e.lastHiddenState!.data[i] - tfOut[i]) ** 2;
+        den += tfOut[i] ** 2;
+      }
+      const err = Math.sqrt(num / den);
+      log(`| ProtT5-XL-shaped layer, ${L} tokens | ms |`);
+      log('| --- | --- |');
+      log(`| prott5-webgpu | ${oursMs.toFixed(0)} |`);
+      log(`| tfjs-backend-webgpu (tfjs ops, L×L scores) | ${tfl.ms.toFixed(0)} |`);
+      log(`\nours / tfjs speed: ${(tfl.ms / oursMs).toFixed(2)}×; outputs agree to relative error ${err.toExponential(2)}\n`);
+      results.layer.tfjs_ms = tfl.ms;
+      results.layer.ours_ms = oursMs;
+      results.layer.peer_tokens = L;
+      results.layer.rel_err_vs_tfjs = err;
+    }
+  }
+
+  // ---- memory: linear in L ----
+  {
+    const narrow: T5Config = { d_model: 64, d_ff: 128, d_kv: 32, num_heads: 2, num_layers: 1, vocab_size: 128, relative_attention_num_buckets: 32, relative_attention_max_distance: 128, layer_norm_epsilon: 1e-6 };
+    const L = quick ? 2048 : 8192;
+    log(`## memory, one sequence of L and 2L (narrow model: d_model 64, 1 layer)\n`);
+    const model = await ProtT5Model.fromCheckpoint(rt, randomCheckpoint(narrow), false, { autotune: false });
+    const peakFor = async (n: number) => {
+      rt.pool.trim();
+      rt.pool.resetPeak();
+      const base = rt.pool.liveBytes;
+      await model.embed(['A'.repeat(n)], { maxSeqLen: n, maxResidues: n + 1 });
+      return rt.pool.peakBytes - base;
+    };
+    const p1 = await peakFor(L), p2 = await peakFor(2 * L);
+    log(`L = ${L}: ${(p1 / 2 ** 20).toFixed(1)} MiB; 2L = ${2 * L}: ${(p2 / 2 ** 20).toFixed(1)} MiB; ratio ${(p2 / p1).toFixed(2)} (2.0 is linear, 4.0 quadratic)\n`);
+    results.memory = { L, peak_L: p1, peak_2L: p2, ratio_2L_over_L: p2 / p1 };
+    model.dispose();
+  }
+
+  rt.destroy();
+  if (jsonPath) writeFileSync(jsonPath, JSON.stringify(results, null, 2));
+  if (mdPath) writeFileSync(mdPath, `${lines.join('\n')}\n`);
+}

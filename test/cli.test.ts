@@ -230,6 +230,28 @@ test('.safetensors output: per_protein/ID and per_residue/ID tensors (ids unsani
   }
 });
 
+test('.safetensors output, default and --per-residue alone: one tensor per record named by its bare id', async () => {
+  const dir = tempDir();
+  const input = writeQuirky(dir, false);
+  const records = RECORDS.filter((x) => x.case !== 4);
+  for (const [flag, k] of [[[], 'protein'], [['--per-residue'], 'residue']] as const) {
+    const out = join(dir, `${k}.safetensors`);
+    exits(await prott5(['embed', input, '-o', out, '--model', F32_MODEL, '-q', ...flag]), 0, `embed ${flag.join(' ')}`);
+    const src = await FileSource.open(out);
+    try {
+      const st = await readSafetensors(src);
+      assert.equal(st.tensors.map((t) => t.name).sort(), records.map((x) => x.id).sort());
+      for (const x of records) {
+        const t = st.tensors.find((e) => e.name === x.id)!;
+        assert.equal(t.shape, k === 'residue' ? [cases[x.case].length, D] : [D]);
+        await close(`safetensors ${k} ${t.name}`, toFloat32(t.dtype, await t.read()), `F32.${k}.${x.case}`);
+      }
+    } finally {
+      await src.close();
+    }
+  }
+});
+
 test('"-" reads the FASTA from standard input', async () => {
   const dir = tempDir();
   const out = join(dir, 'out.h5');
@@ -546,10 +568,13 @@ test('--max-batch 0: exit 2, names the option', async () => {
   await fails(embedArgs('ok.fa', 'out.h5', '--max-batch', '0'), 2, ['--max-batch', '"0"'], { 'ok.fa': '>a\nMK\n' });
 });
 
-test('--help for the command, embed and info: exit 0 with usage; no command: exit 2', async () => {
-  const [main, embed, info, none] = await Promise.all([
-    prott5(['--help']), prott5(['embed', '--help']), prott5(['info', '--help']), prott5([]),
+test('--help for the command, embed, info and bench: exit 0 with usage; no command: exit 2', async () => {
+  const [main, embed, info, none, bench] = await Promise.all([
+    prott5(['--help']), prott5(['embed', '--help']), prott5(['info', '--help']), prott5([]), prott5(['bench', '--help']),
   ]);
+  exits(bench, 0, 'bench --help');
+  assert.match(bench.stdout, /Usage: prott5 bench \[--quick\] \[--json FILE\] \[--md FILE\]/);
+  assert.match(main.stdout, /bench +benchmark/);
   exits(main, 0, '--help');
   assert.match(main.stdout, /Usage: prott5 <command>/);
   assert.match(main.stdout, /embed/);

@@ -1,4 +1,4 @@
-// The prott5 command: embed, convert, info. `prott5 <command> --help` for each.
+// The prott5 command: embed, convert, info, bench. `prott5 <command> --help` for each.
 import { parseArgs } from 'node:util';
 import { ProtT5Error, UsageError } from '../errors.js';
 import { cachedChoices } from '../gpu/autotune.js';
@@ -18,6 +18,7 @@ Commands:
   embed     embed the records of a FASTA file (HDF5 or safetensors out)
   convert   convert weights (PyTorch .bin, a model folder) to safetensors
   info      show the GPU adapter, its features and limits
+  bench     benchmark the kernels and a ProtT5-XL-shaped layer on this GPU
 
 Run "prott5 <command> --help" for a command's options.
 Exit codes: 0 ok, 1 internal error, 2 bad command line, 3 bad sequence/FASTA, 4 bad model
@@ -52,6 +53,18 @@ Options:
   -q, --quiet            no progress on stderr
   -h, --help             this help`,
   convert: CONVERT_HELP,
+  bench: `Usage: prott5 bench [--quick] [--json FILE] [--md FILE]
+
+Measures this adapter's arithmetic and copy ceilings, then times every matmul and attention
+variant (each checked against a float64 reference first) at ProtT5-XL shapes, an XL-shaped
+encoder layer, memory for one sequence of L and 2L, and tfjs-backend-webgpu on the same
+adapter where it is installed. Prints a markdown table with the napkin-math floor beside each
+measurement. Takes minutes on a GPU, tens of minutes on the SwiftShader CPU driver.
+
+Options:
+  --quick       smaller shapes, fewer repetitions
+  --json FILE   also write the numbers as JSON (matmul.ours_gflops, layer.ours_ms, ...)
+  --md FILE     also write the markdown report`,
   info: `Usage: prott5 info [--json]
 
 Shows the WebGPU adapter the engine would use (hardware, or the SwiftShader CPU fallback),
@@ -105,6 +118,22 @@ async function embed(args: string[]): Promise<number> {
   });
 }
 
+async function bench(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { quick: { type: 'boolean', default: false }, json: { type: 'string' }, md: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+  });
+  if (values.help) {
+    console.log(HELP.bench);
+    return EXIT.OK;
+  }
+  // Loaded only for this command; tfjs (the peer) is a dev dependency, imported by the bench
+  // only if installed.
+  const { runBench } = await import('../../bench/bench.js');
+  await runBench([...(values.quick ? ['--quick'] : []), ...(values.json ? ['--json', values.json] : []), ...(values.md ? ['--md', values.md] : [])]);
+  return EXIT.OK;
+}
+
 async function info(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } });
   if (values.help) {
@@ -149,6 +178,8 @@ export async function main(argv: string[]): Promise<number> {
         return await convertCommand(rest);
       case 'info':
         return await info(rest);
+      case 'bench':
+        return await bench(rest);
       case undefined:
       case '-h':
       case '--help':
