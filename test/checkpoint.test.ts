@@ -3,7 +3,8 @@
 // malformed files, plus an encode → read round trip.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { encoderTensorShapes, openCheckpoint, type Checkpoint } from '../weights/checkpoint.js';
@@ -214,6 +215,110 @@ test('a sharded folder copied from the fixture opens', async () => {
     await ck.close();
   }
   assert.is(files.live, 0);
+});
+
+let hubCaches = 0;
+/**
+ * A folder laid out like the Hugging Face hub cache from `src`'s files: blobs/<sha256> holds each
+ * file's bytes and snapshots/<rev>/<file> is a relative symlink to ../../blobs/<sha256>.
+ */
+function hubSnapshot(src: string, files: string[]): { snapshot: string; blobs: Record<string, string> } {
+  const repo = join(ROOT, `hub-${hubCaches++}`, 'models--owner--tiny');
+  const snapshot = join(repo, 'snapshots', 'c0ffee0123456789abcdef0123456789abcdef01');
+  mkdirSync(join(repo, 'blobs'), { recursive: true });
+  mkdirSync(snapshot, { recursive: true });
+  const blobs: Record<string, string> = {};
+  for (const f of files) {
+    const bytes = readFileSync(join(src, f));
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    writeFileSync(join(repo, 'blobs', sha), bytes);
+    symlinkSync(join('..', '..', 'blobs', sha), join(snapshot, f));
+    blobs[f] = join(repo, 'blobs', sha);
+  }
+  return { snapshot, blobs };
+}
+
+/** Both checkpoints hold the same tensors: names, dtypes, shapes and bytes. */
+async function sameTensors(got: Checkpoint, want: Checkpoint): Promise<void> {
+  assert.equal([...got.tensors.keys()].sort(), [...want.tensors.keys()].sort());
+  for (const [name, w] of want.tensors) {
+    const g = got.tensors.get(name)!;
+    assert.is(g.dtype, w.dtype, name);
+    assert.equal([...g.shape], [...w.shape], name);
+    assert.equal(await g.read(), await w.read(), name);
+  }
+}
+
+test('a hub-cache snapshot whose files are symlinks into blobs/ opens like the real folder (single file and sharded)', async () => {
+  const sharded = join(TINY, 't5-tiny-sharded');
+  const shards = ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'];
+  for (const [src, files] of [
+    [F32, ['config.json', 'model.safetensors']],
+    [sharded, ['config.json', 'model.safetensors.index.json', ...shards]],
+  ] as const) {
+    const { snapshot } = hubSnapshot(src, [...files]);
+    for (const f of files) assert.ok(lstatSync(join(snapshot, f)).isSymbolicLink(), `${f} is a symlink`);
+    const files0 = new TrackingFiles(snapshot);
+    const ck = await openCheckpoint(files0);
+    const real = await openCheckpoint(new DirectoryFiles(src));
+    const plain = await openCheckpoint(new DirectoryFiles(F32));
+    try {
+      await sameTensors(ck, real);
+      await sameTensors(ck, plain);
+      assert.equal(ck.config, real.config);
+      // The files are named by their place in the snapshot folder, not by the blob they point at.
+      const weights = files.filter((f) => f.endsWith('.safetensors'));
+      assert.equal(ck.files, weights.map((f) => join(resolve(snapshot), f)));
+    } finally {
+      await ck.close();
+      await real.close();
+      await plain.close();
+    }
+    assert.is(files0.live, 0);
+  }
+  // A dangling symlink (its blob not downloaded yet) is a missing shard, named.
+  const { snapshot, blobs } = hubSnapshot(sharded, ['config.json', 'model.safetensors.index.json', ...shards]);
+  rmSync(blobs[shards[1]]);
+  const e = await openFails(snapshot, WeightsError, `"${shards[1]}"`, 'missing', 'model.safetensors.index.json');
+  assert.is(e.context.file, shards[1]);
+});
+
+test('in a symlinked hub-cache snapshot, shard names leaving the folder are still refused (even naming a real blob)', async () => {
+  const sharded = join(TINY, 't5-tiny-sharded');
+  const shards = ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'];
+  const names = (await fixture()).map((t) => t.name);
+  // A complete, valid checkpoint in each snapshot's blobs/: only the name check can refuse it.
+  const wholeBytes = readFileSync(join(F32, 'model.safetensors'));
+  const sha = createHash('sha256').update(wholeBytes).digest('hex');
+  const realOpen = FileSource.open;
+  const opened: string[] = [];
+  FileSource.open = async (path: string) => {
+    opened.push(resolve(path));
+    return realOpen.call(FileSource, path);
+  };
+  try {
+    for (const name of [`../../blobs/${sha}`, `..${sep}..${sep}blobs${sep}${sha}`, 'ABSOLUTE', `../../../models--owner--tiny/blobs/${sha}`, `sub/../../../blobs/${sha}`]) {
+      const { snapshot } = hubSnapshot(sharded, ['config.json', ...shards]);
+      const whole = join(snapshot, '..', '..', 'blobs', sha);
+      writeFileSync(whole, wholeBytes);
+      const shard = name === 'ABSOLUTE' ? whole : name;
+      writeFileSync(join(snapshot, 'model.safetensors.index.json'), JSON.stringify({ weight_map: Object.fromEntries(names.map((n) => [n, shard])) }));
+      if (!shard.startsWith('sub/')) assert.ok(existsSync(resolve(snapshot, shard)), `${shard} exists, seen from the snapshot`);
+      opened.length = 0;
+      const files = new TrackingFiles(snapshot);
+      const e = await rejects(openCheckpoint(files), WeightsError, 'model.safetensors.index.json', 'not a plain file name', JSON.stringify(shard));
+      assert.is(e.context.shard, shard);
+      assert.is(files.live, 0);
+      assert.ok(opened.length > 0, 'the spy sees DirectoryFiles opening files');
+      for (const p of opened) assert.ok(p.startsWith(resolve(snapshot) + sep), `${shard}: opened ${p}, outside ${snapshot}`);
+      assert.not.ok(files.asked.includes(shard), `${shard}: asked the ModelFiles for it`);
+    }
+    // And a DirectoryFiles over the snapshot refuses such a name itself, symlinks or not.
+    const { snapshot } = hubSnapshot(F32, ['config.json', 'model.safetensors']);
+    await rejects(new DirectoryFiles(snapshot).open(`../../blobs/${sha}`), IOError, 'not a plain file name');
+  } finally {
+    FileSource.open = realOpen;
+  }
 });
 
 // ---- openCheckpoint: damaged folders ------------------------------------------------------------
