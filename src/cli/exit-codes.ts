@@ -15,7 +15,7 @@ export const EXIT = {
   DEVICE: 5,
   /** A buffer would exceed the device's limits. */
   OUT_OF_MEMORY: 6,
-  /** Reading or writing a file failed. */
+  /** Reading or writing a file failed, or a download from the hub did. */
   IO: 7,
   /** Interrupted (Ctrl-C); the partial output is kept for --resume. */
   INTERRUPTED: 130,

@@ -22,7 +22,7 @@ Commands:
 
 Run "prott5 <command> --help" for a command's options.
 Exit codes: 0 ok, 1 internal error, 2 bad command line, 3 bad sequence/FASTA, 4 bad model
-(weights or config), 5 GPU device error, 6 out of GPU memory, 7 file I/O error, 130 interrupted.`,
+(weights or config), 5 GPU device error, 6 out of GPU memory, 7 file I/O or download error, 130 interrupted.`,
   embed: `Usage: prott5 embed INPUT.fasta -o OUT.h5 --model DIR|OWNER/NAME [options]
 
 Embeds every record of INPUT.fasta ("-" reads standard input) with the ProtT5 encoder.
