@@ -5,6 +5,7 @@
  * (as ProtTrans' prott5_embedder.py does), shape `[1024]` per protein or `[L, 1024]` per residue,
  * with the original FASTA header as a variable-length UTF-8 string attribute `original_id`.
  * When both kinds go into one file they sit in groups (e.g. `per_residue/`, `per_protein/`).
+ * These rules live in src/hdf5-layout.ts, shared with the demo page's HDF5 download.
  * Readers: h5py (`f[name][()]`, `f[name].attrs['original_id']`), h5dump, bio_embeddings tools.
  *
  * h5wasm facts this module relies on (h5wasm 0.10.3, checked by test/hdf5.test.ts):
@@ -22,6 +23,9 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Dataset as H5Dataset, File as H5File, Group as H5Group } from 'h5wasm/node';
 import { IOError, SequenceError, UsageError } from '../errors.js';
+import { ORIGINAL_ID_ATTRIBUTE, idFromOriginalId, safeDatasetName, summarizeHdf5Error } from '../hdf5-layout.js';
+
+export { safeDatasetName, summarizeHdf5Error };
 
 type H5Lib = (typeof import('h5wasm/node'))['default'];
 
@@ -46,18 +50,6 @@ function loadH5(): Promise<H5Lib> {
   return loading;
 }
 
-/** Shortens an HDF5-DIAG trace to its first and last frames: "H5Fopen(): ...; H5FD__sec2_open(): ...". */
-export function summarizeHdf5Error(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  const frames: string[] = [];
-  for (const line of text.split('\n')) {
-    const m = /#\d+:.* in ([\w.]+\(\)): (.*)$/.exec(line);
-    if (m) frames.push(`${m[1]}: ${m[2].trim()}`);
-  }
-  if (frames.length === 0) return text.split('\n')[0].replace(/^Error: /, '');
-  return frames.length === 1 ? frames[0] : `${frames[0]}; ${frames[frames.length - 1]}`;
-}
-
 /** Runs an h5wasm call, turning its errors into IOError naming the file and what was being done. */
 function h5call<T>(file: string, what: string, fn: () => T, details: Record<string, unknown> = {}): T {
   try {
@@ -66,16 +58,6 @@ function h5call<T>(file: string, what: string, fn: () => T, details: Record<stri
     if (err instanceof IOError || err instanceof UsageError || err instanceof SequenceError) throw err;
     throw new IOError(`${file}: ${what} failed: ${summarizeHdf5Error(err)}`, { file, ...details }, { cause: err });
   }
-}
-
-/**
- * The HDF5 dataset name ProtTrans uses for an id: `/` and `.` become `_`. Also `\0` (which would
- * truncate the C string) becomes `_`, and an empty id becomes `_`, so the result is always a
- * single, non-empty link name. Idempotent: safeDatasetName(safeDatasetName(x)) === safeDatasetName(x).
- */
-export function safeDatasetName(id: string): string {
-  const name = id.replace(/[/.\0]/g, '_');
-  return name.length === 0 ? '_' : name;
 }
 
 export interface Hdf5OpenOptions {
@@ -217,12 +199,11 @@ export class Hdf5EmbeddingWriter {
 
   private entryOf(ds: H5Dataset, name: string): Entry {
     let header = name;
-    if (Object.prototype.hasOwnProperty.call(ds.attrs, 'original_id')) {
-      const v = h5call(this.path, `reading ${ds.path} attribute original_id`, () => ds.get_attribute('original_id', false));
+    if (Object.prototype.hasOwnProperty.call(ds.attrs, ORIGINAL_ID_ATTRIBUTE)) {
+      const v = h5call(this.path, `reading ${ds.path} attribute ${ORIGINAL_ID_ATTRIBUTE}`, () => ds.get_attribute(ORIGINAL_ID_ATTRIBUTE, false));
       if (typeof v === 'string') header = v;
     }
-    const id = header.trim().split(/\s/, 1)[0] || name;
-    return { id, header };
+    return { id: idFromOriginalId(header, name), header };
   }
 
   private open_(): H5File {
@@ -277,7 +258,7 @@ export class Hdf5EmbeddingWriter {
     const name = safeDatasetName(id);
     const ds = h5call(this.path, `writing dataset ${full}`, () => parent.create_dataset({ name, data, shape: [...shape] }), { record: id, dataset: full });
     this.index.set(full, { id, header: originalHeader }); // the name is taken from here on, even if the attribute fails
-    h5call(this.path, `writing attribute original_id of ${full}`, () => ds.create_attribute('original_id', originalHeader), { record: id, dataset: full });
+    h5call(this.path, `writing attribute ${ORIGINAL_ID_ATTRIBUTE} of ${full}`, () => ds.create_attribute(ORIGINAL_ID_ATTRIBUTE, originalHeader), { record: id, dataset: full });
     if (this.flushEvery > 0 && ++this.unflushed >= this.flushEvery) this.flush();
     return full;
   }

@@ -1,0 +1,83 @@
+/**
+ * The HDF5 embeddings layout (ProtTrans / bio_embeddings), as rules without any I/O: shared by
+ * the CLI's writer (src/cli/hdf5.ts, h5wasm/node on disk) and the demo page's download
+ * (web/hdf5-download.ts, h5wasm's in-memory filesystem), so both write the same file. No Node
+ * import and no h5wasm import here: the page bundles this module.
+ *
+ * - One float32 dataset per record, named safeDatasetName(id): `/`, `.` (and `\0`) become `_`.
+ * - Shape `[d_model]` per protein, `[L, d_model]` per residue.
+ * - The full FASTA header in a variable-length UTF-8 string attribute `original_id`.
+ * - One kind of embedding in a file: datasets at the root. Both kinds: groups `per_residue/` and
+ *   `per_protein/`, each holding one dataset per record.
+ *
+ * Also summarizeHdf5Error, which both use to shorten h5wasm's HDF5-DIAG traces.
+ */
+
+/** The two kinds of embedding a file can hold, in the order the CLI names them (`prott5_outputs`). */
+export type EmbeddingKind = 'perResidue' | 'perProtein';
+export const EMBEDDING_KINDS: readonly EmbeddingKind[] = ['perResidue', 'perProtein'];
+
+/** The group each kind goes in when a file holds both kinds. */
+export const HDF5_GROUPS = { perResidue: 'per_residue', perProtein: 'per_protein' } as const;
+
+/** The dataset attribute that holds the record's full FASTA header. */
+export const ORIGINAL_ID_ATTRIBUTE = 'original_id';
+
+/**
+ * The HDF5 dataset name ProtTrans uses for an id: `/` and `.` become `_`. Also `\0` (which would
+ * truncate the C string) becomes `_`, and an empty id becomes `_`, so the result is always a
+ * single, non-empty link name. Idempotent: safeDatasetName(safeDatasetName(x)) === safeDatasetName(x).
+ */
+export function safeDatasetName(id: string): string {
+  const name = id.replace(/[/.\0]/g, '_');
+  return name.length === 0 ? '_' : name;
+}
+
+/** The kinds of a file, in the canonical order (perResidue, perProtein), without repeats. */
+export function orderKinds(kinds: Iterable<EmbeddingKind>): EmbeddingKind[] {
+  const set = new Set(kinds);
+  return EMBEDDING_KINDS.filter((k) => set.has(k));
+}
+
+/** The group a kind's datasets go in: none (the root) when the file holds one kind only. */
+export function hdf5Group(kind: EmbeddingKind, kinds: readonly EmbeddingKind[]): string | undefined {
+  return new Set(kinds).size > 1 ? HDF5_GROUPS[kind] : undefined;
+}
+
+/** The dataset's path in the file: `name` or `group/name`. */
+export function hdf5DatasetPath(id: string, kind: EmbeddingKind, kinds: readonly EmbeddingKind[]): string {
+  const group = hdf5Group(kind, kinds);
+  const name = safeDatasetName(id);
+  return group === undefined ? name : `${group}/${name}`;
+}
+
+/** The record id a stored `original_id` header stands for (its first word), else the dataset name. */
+export function idFromOriginalId(header: string, datasetName: string): string {
+  return header.trim().split(/\s/, 1)[0] || datasetName;
+}
+
+/** The first two ids that become the same dataset name (e.g. `a.1` and `a_1`), or null. */
+export function findDatasetNameClash(ids: Iterable<string>): { name: string; first: string; second: string; firstIndex: number; secondIndex: number } | null {
+  const seen = new Map<string, { id: string; index: number }>();
+  let index = 0;
+  for (const id of ids) {
+    const name = safeDatasetName(id);
+    const other = seen.get(name);
+    if (other) return { name, first: other.id, second: id, firstIndex: other.index, secondIndex: index };
+    seen.set(name, { id, index });
+    index++;
+  }
+  return null;
+}
+
+/** Shortens an HDF5-DIAG trace to its first and last frames: "H5Fopen(): ...; H5FD__sec2_open(): ...". */
+export function summarizeHdf5Error(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  const frames: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = /#\d+:.* in ([\w.]+\(\)): (.*)$/.exec(line);
+    if (m) frames.push(`${m[1]}: ${m[2].trim()}`);
+  }
+  if (frames.length === 0) return text.split('\n')[0].replace(/^Error: /, '');
+  return frames.length === 1 ? frames[0] : `${frames[0]}; ${frames[frames.length - 1]}`;
+}
