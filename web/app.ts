@@ -1,6 +1,7 @@
 // The demo page: choose a model (the random-weight demo model, a URL, or local files), paste or
 // drop FASTA, embed with a progress bar, then a results table, a per-residue heatmap, a PCA
-// scatter of the per-protein embeddings, and a safetensors download. Every failure ends in a
+// scatter of the per-protein embeddings, and downloads: safetensors, or HDF5 in the ProtTrans
+// layout (h5wasm, loaded only when asked for: see hdf5-download.ts). Every failure ends in a
 // visible message (the #error banner), never a blank page. body[data-state] tells tests (and
 // CSS) where the page is: starting, ready, no-webgpu, loading, embedding, done, error.
 import {
@@ -9,6 +10,7 @@ import {
   type FastaRecord, type ModelFiles, type ProtT5Model, type Runtime,
 } from '../src/browser.js';
 import { drawHeatmap, drawScatter, pca2 } from './plots.js';
+import { encodeHdf5Embeddings } from './hdf5-download.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -74,7 +76,7 @@ function clearError(): void {
 
 function setBusy(busy: boolean): void {
   state.busy = busy;
-  for (const id of ['load-model', 'run', 'download']) ($(id) as HTMLButtonElement).disabled = busy || (state.noGpu && id !== 'download');
+  for (const id of ['load-model', 'run', 'download', 'download-h5']) ($(id) as HTMLButtonElement).disabled = busy || (state.noGpu && !id.startsWith('download'));
 }
 
 // ---- model ------------------------------------------------------------------------------
@@ -318,6 +320,27 @@ function drawScatterPlot(): void {
     : `Per-protein embeddings of ${rs.length} proteins on their first two principal components (computed in this page). Click a point.`;
 }
 
+/** What the downloads say about where they came from. */
+function provenance(): Record<string, string> {
+  return {
+    format: 'prott5-webgpu embeddings',
+    model: state.modelLabel,
+    random_weights: String(state.modelIsDemo),
+    created: new Date().toISOString(),
+  };
+}
+
+function saveFile(bytes: Uint8Array, name: string, type: string): void {
+  const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 function download(): void {
   if (!state.results.length) throw new UsageError('nothing to download yet: run the embedding first');
   const tensors: Array<{ name: string; dtype: 'F32'; shape: number[]; data: Float32Array }> = [];
@@ -325,20 +348,25 @@ function download(): void {
   for (const r of state.results) {
     if (r.perResidue) tensors.push({ name: `per_residue/${r.id}`, dtype: 'F32', shape: [r.length, r.perProtein.length], data: r.perResidue });
   }
-  const bytes = encodeSafetensors(tensors, {
-    format: 'prott5-webgpu embeddings',
-    model: state.modelLabel,
-    random_weights: String(state.modelIsDemo),
-    created: new Date().toISOString(),
-  });
-  const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type: 'application/octet-stream' }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = 'embeddings.safetensors';
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  saveFile(encodeSafetensors(tensors, provenance()), 'embeddings.safetensors', 'application/octet-stream');
+}
+
+/** HDF5 in the ProtTrans layout, as `prott5 embed -o embeddings.h5` writes it. */
+async function downloadHdf5(): Promise<void> {
+  if (!state.results.length) throw new UsageError('nothing to download yet: run the embedding first');
+  const status = $('download-status');
+  status.textContent = 'writing HDF5 (the first time loads the HDF5 library, about 4 MB)…';
+  try {
+    const bytes = await encodeHdf5Embeddings(
+      state.results.map((r) => ({ id: r.id, header: r.header, length: r.length, perProtein: r.perProtein, perResidue: r.perResidue })),
+      { prott5_model: state.modelLabel, random_weights: String(state.modelIsDemo), created: new Date().toISOString() },
+    );
+    saveFile(bytes, 'embeddings.h5', 'application/x-hdf5');
+    status.textContent = `embeddings.h5: ${mb(bytes.length)}`;
+  } catch (e) {
+    status.textContent = 'HDF5 download failed';
+    throw e;
+  }
 }
 
 // ---- wiring -----------------------------------------------------------------------------
@@ -373,6 +401,7 @@ function wire(): void {
   }));
   $('run').addEventListener('click', action('Embedding failed', run));
   $('download').addEventListener('click', action('Download failed', download));
+  $('download-h5').addEventListener('click', action('HDF5 download failed', downloadHdf5));
   $('load-example').addEventListener('click', action('Could not load the example', async () => {
     const res = await fetch(new URL('examples/sample.fasta', location.href));
     if (!res.ok) throw new IOError(`examples/sample.fasta: HTTP ${res.status}`);

@@ -7,16 +7,20 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { startServer, type StaticServer } from '../../web/serve.mjs';
 import { loadProtT5, parseFasta, type ProtT5Model } from '../../src/node.js';
+import { Hdf5EmbeddingWriter, readHdf5Embeddings, readHdf5RootAttributes } from '../../src/cli/hdf5.js';
+import { hdf5Group, safeDatasetName, type EmbeddingKind } from '../../src/hdf5-layout.js';
+import { SequenceError, UsageError } from '../../src/errors.js';
+import { encodeHdf5Embeddings, MAX_HDF5_DOWNLOAD_BYTES, type Hdf5Record } from '../../web/hdf5-download.js';
 import { readSafetensors } from '../../weights/safetensors.js';
 import { MemorySource } from '../../weights/source.js';
 import { toFloat32 } from '../../weights/tensor-entry.js';
-import { relFrobenius, repoRoot } from '../helpers.js';
+import { randomArray, relFrobenius, repoRoot } from '../helpers.js';
 import { runtime } from '../gpu.js';
 import type { CheckResult } from './in-page.js';
 
@@ -32,13 +36,28 @@ const FIXTURE_FOLDERS = ['t5-tiny-f32', 't5-tiny-f16', 't5-tiny-bf16', 't5-tiny-
 
 const NODE_IMPORT = /(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)["'](?:node:[^"']*|webgpu(?:\/[^"']*)?)["']/g;
 
-test('dist/browser.js and dist/web/app.js import no node: module and no webgpu', () => {
-  for (const f of ['dist/browser.js', 'dist/web/app.js']) {
+/** The demo page's lazily loaded h5wasm chunk (dist/web/chunks/hdf5_hl-HASH.js). */
+const H5WASM_CHUNK = /\/dist\/web\/chunks\/hdf5_hl-[^/]*\.js$/;
+
+test('dist/browser.js and dist/web/ (the page and its chunks) import no node: module and no webgpu', () => {
+  const chunks = existsSync(join(ROOT, 'dist/web/chunks')) ? readdirSync(join(ROOT, 'dist/web/chunks')).filter((f) => f.endsWith('.js')).map((f) => `dist/web/chunks/${f}`) : [];
+  assert.ok(chunks.some((f) => H5WASM_CHUNK.test(`/${f}`)), `no h5wasm chunk in dist/web/chunks/ (${chunks.join(', ') || 'empty'}): run npm run build`);
+  for (const f of ['dist/browser.js', 'dist/web/app.js', ...chunks]) {
     const path = join(ROOT, f);
     assert.ok(existsSync(path), `${f} is missing: run npm run build`);
     const hits = readFileSync(path, 'utf8').match(NODE_IMPORT);
     assert.not.ok(hits, `${f} imports Node-only modules: ${hits?.join(', ')}`);
   }
+});
+
+test('dist/browser.js holds no h5wasm; the demo page imports it only lazily (a chunk of its own)', () => {
+  const lib = readFileSync(join(ROOT, 'dist/browser.js'), 'utf8');
+  assert.not.ok(/h5wasm|activate_throwing_error_handler/.test(lib), 'dist/browser.js bundles h5wasm');
+  const app = readFileSync(join(ROOT, 'dist/web/app.js'), 'utf8');
+  assert.not.ok(/activate_throwing_error_handler\(\)\s*\{|H5Fcreate/.test(app), 'dist/web/app.js bundles h5wasm itself');
+  assert.not.match(app, /\bfrom\s*["'][^"']*hdf5_hl/, 'dist/web/app.js imports the h5wasm chunk statically');
+  assert.match(app, /\bimport\(\s*["']\.\/chunks\/hdf5_hl-[^"']*\.js["']\s*\)/, 'dist/web/app.js has no import() of the h5wasm chunk');
+  assert.ok(app.length < 1.5e6, `dist/web/app.js is ${app.length} bytes`);
 });
 
 test('package.json: an app bundled for the web gets dist/browser.js, Node gets dist/node.js', async () => {
@@ -94,6 +113,58 @@ test('package.json types: a web app type-checks against the browser API, a Node 
   }));
   const wrong = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.wrong.json')], { encoding: 'utf8' });
   assert.match(wrong.stdout, /has no exported member 'UrlFiles'/);
+});
+
+// ---- the page's HDF5 writer vs the CLI's (Node; h5wasm's browser entry runs here too) ---------
+
+test('HDF5 download (web/hdf5-download.ts, h5wasm in memory) writes the same file as the CLI writer; clashes and oversize refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'prott5-h5-page-'));
+  try {
+    const d = 8;
+    const recs: Hdf5Record[] = [
+      { id: 'sp|P1|A.1', header: 'sp|P1|A.1 first protein OS=X', length: 3 },
+      { id: 'x/y', header: 'x/y', length: 1 },
+      { id: 'é_unicode', header: 'é_unicode ünïcödé header', length: 2 },
+    ].map((r, i) => ({ ...r, perProtein: randomArray(d, i + 1), perResidue: randomArray(r.length * d, i + 11) }));
+    for (const kinds of [['perResidue', 'perProtein'], ['perProtein']] as EmbeddingKind[][]) {
+      const input = recs.map((r) => ({ ...r, perResidue: kinds.includes('perResidue') ? r.perResidue : undefined }));
+      const pagePath = join(dir, `page-${kinds.length}.h5`), cliPath = join(dir, `cli-${kinds.length}.h5`);
+      writeFileSync(pagePath, await encodeHdf5Embeddings(input, { prott5_model: 'test' }));
+      const w = await Hdf5EmbeddingWriter.create(cliPath);
+      for (const r of input) for (const k of kinds) w.write(r.id, r.header, r[k]!, k === 'perResidue' ? [r.length, d] : [d], hdf5Group(k, kinds));
+      w.close();
+      const page = await readHdf5Embeddings(pagePath), cli = await readHdf5Embeddings(cliPath);
+      assert.equal([...page.keys()].sort(), [...cli.keys()].sort(), `${kinds}: dataset paths`);
+      assert.is(page.size, recs.length * kinds.length);
+      for (const [name, c] of cli) {
+        const p = page.get(name)!;
+        assert.equal(p.shape, c.shape, `${name} shape`);
+        assert.equal(p.attrs, c.attrs, `${name} attributes`);
+        assert.equal([...p.data], [...c.data], `${name} values`);
+      }
+      assert.is(page.get(kinds.length > 1 ? 'per_protein/x_y' : 'x_y')?.attrs.original_id, 'x/y');
+      const root = await readHdf5RootAttributes(pagePath);
+      assert.is(root.prott5_outputs, kinds.join(','));
+      assert.is(root.prott5_model, 'test');
+    }
+    const one = (id: string): Hdf5Record => ({ id, header: id, length: 1, perProtein: new Float32Array(d) });
+    try {
+      await encodeHdf5Embeddings([one('a.1'), one('b'), one('a_1')]);
+      assert.unreachable('ids that become one dataset name must be refused');
+    } catch (e) {
+      assert.instance(e, SequenceError);
+      assert.match((e as Error).message, /"a\.1" and "a_1" both become HDF5 dataset "a_1"/);
+    }
+    try {
+      await encodeHdf5Embeddings([{ ...one('big'), perProtein: { length: 1, byteLength: MAX_HDF5_DOWNLOAD_BYTES + 4 } as unknown as Float32Array }]);
+      assert.unreachable('more than the in-page limit must be refused');
+    } catch (e) {
+      assert.instance(e, UsageError);
+      assert.match((e as Error).message, /use the safetensors download/i);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 // ---- UrlFiles against awkward servers (Node's fetch; no browser needed) ----------------------
@@ -310,8 +381,10 @@ const canvasInk = (page: Page, sel: string) =>
   }, sel);
 
 if (!setupError) {
-  test('demo page: demo model + example FASTA → table, heatmap, scatter; the download matches Node to 1e-5', async () => {
+  test('demo page: demo model + example FASTA → table, heatmap, scatter; the safetensors and HDF5 downloads match Node to 1e-5', async () => {
     const page = await newPage();
+    const requested: string[] = [];
+    page.on('request', (r) => requested.push(new URL(r.url()).pathname));
     try {
       await page.goto(server!.url);
       await page.waitForFunction(() => document.body.dataset.state !== 'starting', null, { timeout: 30_000 });
@@ -342,6 +415,20 @@ if (!setupError) {
       const st = await readSafetensors(new MemorySource('embeddings.safetensors', bytes));
       assert.is(st.metadata.random_weights, 'true');
 
+      // HDF5: h5wasm is fetched only now, on the first HDF5 download.
+      assert.not.ok(requested.some((p) => H5WASM_CHUNK.test(p)), `the page loaded h5wasm before it was asked for: ${requested.filter((p) => p.includes('chunks')).join(', ')}`);
+      const [h5download] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.click('#download-h5')]);
+      assert.is(h5download.suggestedFilename(), 'embeddings.h5');
+      assert.ok(requested.some((p) => H5WASM_CHUNK.test(p)), 'the h5wasm chunk was never requested');
+      const h5path = join(userDir, 'embeddings.h5');
+      await h5download.saveAs(h5path);
+      const h5 = await readHdf5Embeddings(h5path);
+      const h5root = await readHdf5RootAttributes(h5path);
+      assert.is(h5root.random_weights, 'true');
+      assert.is(h5root.prott5_outputs, 'perResidue,perProtein');
+      assert.match((await page.textContent('#download-status'))!, /embeddings\.h5: /);
+      assert.equal([...h5.keys()].sort(), records.flatMap((r) => [`per_protein/${safeDatasetName(r.id)}`, `per_residue/${safeDatasetName(r.id)}`]).sort(), 'HDF5 dataset names');
+
       // The same input through Node (Dawn).
       const model: ProtT5Model = await loadProtT5(join(ROOT, 'examples/demo-model'), { runtime: await runtime(), autotune: false });
       let err = 0;
@@ -357,6 +444,15 @@ if (!setupError) {
             const r = relFrobenius(got, t.data);
             assert.ok(r <= NODE_VS_CHROMIUM_TOL, `${kind}/${e.id}: page vs Node relative error ${r.toExponential(3)}`);
             err = Math.max(err, r);
+            // The HDF5 download: the ProtTrans layout, as the CLI writes it.
+            const name = `${kind}/${safeDatasetName(records[e.index].id)}`;
+            const ds = h5.get(name);
+            assert.ok(ds, `the HDF5 download has no ${name}`);
+            assert.equal(ds!.shape, t.shape, `${name} shape (HDF5)`);
+            assert.is(ds!.attrs.original_id, records[e.index].header, `${name} original_id`);
+            const r5 = relFrobenius(ds!.data, t.data);
+            assert.ok(r5 <= NODE_VS_CHROMIUM_TOL, `${name}: HDF5 download vs Node relative error ${r5.toExponential(3)}`);
+            err = Math.max(err, r5);
           }
           // The numbers shown in the table (6 significant digits) are Node's too.
           const shown = rows[e.index][4].split(/\s+/).filter((s) => s && s !== '…').map(Number);
@@ -377,6 +473,48 @@ if (!setupError) {
       mkdirSync(OUTPUT, { recursive: true });
       await page.screenshot({ path: join(OUTPUT, 'demo.png'), fullPage: true });
       console.log(`  screenshot: ${join('test/browser/output', 'demo.png')}`);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('demo page: the HDF5 library failing to load shows what went wrong; per-protein only goes at the root', async () => {
+    const page = await newPage();
+    try {
+      // The h5wasm chunk cannot be fetched (a flaky network, a server without dist/web/chunks/).
+      const block = (route: import('playwright-core').Route) => route.abort('connectionfailed');
+      const linesBefore = consoleLines.length;
+      await page.route(H5WASM_CHUNK, block);
+      await page.goto(server!.url);
+      await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 30_000 });
+      await page.fill('#fasta', '>short.1 first\nMKVL\n>short/2 second one\nACDEFGHIK\n');
+      await page.uncheck('#per-residue');
+      await page.click('#run');
+      await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state!), null, { timeout: CHECK_TIMEOUT_MS });
+      assert.is(await page.evaluate(() => document.body.dataset.state), 'done', `the run failed: ${await page.textContent('#error-text')}`);
+      await page.click('#download-h5');
+      await page.waitForFunction(() => document.body.dataset.state === 'error', null, { timeout: 30_000 });
+      assert.ok(await page.isVisible('#error'), 'the error banner is shown');
+      const msg = (await page.textContent('#error'))!;
+      assert.match(msg, /HDF5 download failed/);
+      assert.match(msg, /HDF5 writer \(h5wasm.*could not be loaded/);
+      assert.match(msg, /safetensors download does not need it/);
+      assert.match((await page.textContent('#download-status'))!, /HDF5 download failed/);
+      assert.not.ok(await page.isDisabled('#download'), 'the safetensors download stays usable');
+      // consoleLines collects page errors for other tests' messages: drop this test's expected ones.
+      consoleLines.splice(linesBefore);
+
+      // Once the chunk can be fetched again, the same page writes the file.
+      await page.unroute(H5WASM_CHUNK, block);
+      const [download] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.click('#download-h5')]);
+      const path = join(userDir, 'per-protein.h5');
+      await download.saveAs(path);
+      const h5 = await readHdf5Embeddings(path);
+      assert.equal([...h5.keys()].sort(), ['short/2', 'short.1'].map(safeDatasetName).sort(), 'per-protein only: datasets at the root, no groups');
+      assert.is(h5.get('short_1')!.attrs.original_id, 'short.1 first');
+      assert.is(h5.get('short_2')!.attrs.original_id, 'short/2 second one');
+      assert.equal(h5.get('short_2')!.shape, [h5.get('short_2')!.data.length]);
+      assert.is((await readHdf5RootAttributes(path)).prott5_outputs, 'perProtein');
     } finally {
       await page.close();
     }
