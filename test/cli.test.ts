@@ -556,6 +556,22 @@ test('--resume over a partial made from other input records: exit 2, the partial
   assert.ok(!existsSync(out));
 });
 
+test('--model OWNER/NAME offline: exit 7, says which files to put in which cache folder; nothing left', async () => {
+  const cache = tempDir();
+  const dir = tempDir();
+  writeFileSync(join(dir, 'ok.fa'), '>a\nMK\n');
+  // Port 9 (discard) on the loopback: nothing listens, the connection is refused at once.
+  const run = await prott5(['embed', join(dir, 'ok.fa'), '-o', join(dir, 'out.h5'), '--model', 'Rostlab/prot_t5_xl_half_uniref50-enc'], {
+    env: { HF_ENDPOINT: 'http://127.0.0.1:9', PROTT5_CACHE: cache },
+  });
+  exits(run, 7, 'embed with an unreachable hub');
+  const msg = errorText(run);
+  assert.match(msg, /cannot reach http:\/\/127\.0\.0\.1:9 to download Rostlab\/prot_t5_xl_half_uniref50-enc/);
+  assert.match(msg, /Without network access, put .*config\.json/);
+  assert.ok(msg.includes(join(cache, 'Rostlab--prot_t5_xl_half_uniref50-enc')), `names the cache folder: ${msg}`);
+  assert.equal(readdirSync(dir), ['ok.fa'], 'no output left');
+});
+
 test('an unknown option: exit 2, names it', async () => {
   await fails(embedArgs('ok.fa', 'out.h5', '--frobnicate'), 2, ['--frobnicate'], { 'ok.fa': '>a\nMK\n' });
 });
