@@ -1,5 +1,5 @@
 // One runtime per test process, created on first use.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNodeRuntime } from '../src/gpu/node-gpu.js';
@@ -7,8 +7,13 @@ import type { Runtime } from '../src/gpu/runtime.js';
 import type { TensorDType } from '../src/tensor.js';
 import { fromFloat32, toFloat32, type DType } from '../weights/tensor-entry.js';
 
-// Tests never write into the user's cache (autotune choices, downloads).
-process.env.PROTT5_CACHE ??= mkdtempSync(join(tmpdir(), 'prott5-test-cache-'));
+// Tests never write into the user's cache (autotune choices, downloads); the one they make is
+// removed when the test process exits.
+if (!process.env.PROTT5_CACHE) {
+  const cache = mkdtempSync(join(tmpdir(), 'prott5-test-cache-'));
+  process.env.PROTT5_CACHE = cache;
+  process.on('exit', () => rmSync(cache, { recursive: true, force: true }));
+}
 
 let rt: Promise<Runtime> | null = null;
 export function runtime(): Promise<Runtime> {
