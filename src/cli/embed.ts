@@ -10,7 +10,8 @@ import type { FastaRecord } from '../model/fasta.js';
 import { readFasta } from '../model/fasta.js';
 import { loadProtT5 } from '../node.js';
 import type { Embedding } from '../model/prott5.js';
-import { Hdf5EmbeddingWriter, readHdf5RootAttributes, safeDatasetName } from './hdf5.js';
+import { type EmbeddingKind as Kind, findDatasetNameClash, hdf5Group } from '../hdf5-layout.js';
+import { Hdf5EmbeddingWriter, readHdf5RootAttributes } from './hdf5.js';
 import { Progress } from './progress.js';
 import { SafetensorsStreamWriter } from './safetensors-writer.js';
 
@@ -29,9 +30,6 @@ export interface EmbedCommand {
   strict?: boolean;
 }
 
-/** Groups used when both kinds are written to one HDF5 file. */
-export const GROUPS = { perResidue: 'per_residue', perProtein: 'per_protein' } as const;
-
 async function readRecords(input: string): Promise<FastaRecord[]> {
   const name = input === '-' ? '<stdin>' : input;
   const stream = input === '-' ? process.stdin : createReadStream(input);
@@ -47,24 +45,18 @@ async function readRecords(input: string): Promise<FastaRecord[]> {
   return records;
 }
 
-type Kind = 'perResidue' | 'perProtein';
-
 /**
  * HDF5 dataset names are ids with `/` and `.` made `_` (the ProtTrans layout), so two distinct
  * ids can land on one name (`a.1` and `a_1`). Found here, before any GPU work or file is made.
  */
 function checkDatasetNames(records: FastaRecord[], input: string): void {
-  const seen = new Map<string, FastaRecord>();
-  for (const r of records) {
-    const name = safeDatasetName(r.id);
-    const other = seen.get(name);
-    if (other) {
-      throw new SequenceError(
-        `${input}: record "${r.id}" (line ${r.line}) and record "${other.id}" (line ${other.line}) both become HDF5 dataset "${name}" (/ and . are written as _); rename one`,
-        { file: input, record: r.id, line: r.line, other: other.id, dataset: name },
-      );
-    }
-    seen.set(name, r);
+  const clash = findDatasetNameClash(records.map((r) => r.id));
+  if (clash) {
+    const [a, b] = [records[clash.firstIndex], records[clash.secondIndex]];
+    throw new SequenceError(
+      `${input}: record "${b.id}" (line ${b.line}) and record "${a.id}" (line ${a.line}) both become HDF5 dataset "${clash.name}" (/ and . are written as _); rename one`,
+      { file: input, record: b.id, line: b.line, other: a.id, dataset: clash.name },
+    );
   }
 }
 
@@ -119,7 +111,11 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
   try {
     const a = model.runtime.adapter;
     progress.note(`model ${cmd.model}: ${model.config.num_layers} layers, d_model ${model.config.d_model}, weights ${[...model.encoder.weightDtypes].join('/')} on ${a.description || a.architecture} (${a.backend})`);
-    const name = (kind: Kind, id: string) => (kinds.length > 1 ? `${GROUPS[kind]}/${id}` : id);
+    // safetensors names: the id as is, under the kind's group when both kinds are written.
+    const name = (kind: Kind, id: string) => {
+      const group = hdf5Group(kind, kinds);
+      return group ? `${group}/${id}` : id;
+    };
     const d = model.config.d_model;
     const shapeOf = (kind: Kind, r: FastaRecord) => (kind === 'perResidue' ? [r.sequence.length, d] : [d]);
 
@@ -138,8 +134,7 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
         }
         h5 = await Hdf5EmbeddingWriter.open(partial, 'a');
         ownsPartial = true;
-        const group = (k: Kind) => (kinds.length > 1 ? GROUPS[k] : undefined);
-        todo = todo.filter((i) => !kinds.every((k) => h5!.has(records[i].id, group(k))));
+        todo = todo.filter((i) => !kinds.every((k) => h5!.has(records[i].id, hdf5Group(k, kinds))));
         progress.note(`resuming ${partial}: ${records.length - todo.length} of ${records.length} records already done`);
       } else {
         if (existsSync(partial) && !cmd.resume) progress.note(`starting over: ${partial} exists (use --resume to continue it)`);
@@ -158,7 +153,7 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
       const r = records[todo[e.index]];
       for (const k of kinds) {
         const t = e[k]!;
-        if (h5) h5.write(r.id, r.header, t.data, t.shape, kinds.length > 1 ? GROUPS[k] : undefined);
+        if (h5) h5.write(r.id, r.header, t.data, t.shape, hdf5Group(k, kinds));
         else await st!.write(name(k, r.id), t.data);
       }
     };
