@@ -7,14 +7,16 @@
 // through UrlFiles (Range requests) and compared with expected.safetensors. `data` carries
 // embeddings (base64 float32) back to Node, which checks them against Dawn in Node.
 import {
-  BlobFiles, UrlFiles, clearModelCache, createBrowserRuntime, loadProtT5, readSafetensors,
+  BlobFiles, DirectoryHandleFiles, UrlFiles, clearModelCache, createBrowserRuntime, loadProtT5, readSafetensors,
   type Embedding, type Runtime,
 } from '../../src/browser.js';
 import { expectClose, randomArray, rng } from '../numeric.js';
 import { attention } from '../../kernels/attention.js';
 import { matmul, type Epilogue } from '../../kernels/matmul.js';
+import { embedding } from '../../kernels/embedding.js';
+import { meanpool } from '../../kernels/meanpool.js';
 import { rmsnorm } from '../../kernels/rmsnorm.js';
-import { attentionRef, matmulRef, rmsnormRef } from '../../kernels/reference.js';
+import { attentionRef, embeddingRef, matmulRef, meanpoolRef, rmsnormRef } from '../../kernels/reference.js';
 import { fromFloat32, toFloat32, type DType } from '../../weights/tensor-entry.js';
 import type { TensorDType } from '../../src/tensor.js';
 
@@ -95,6 +97,44 @@ check('rmsnorm bf16 rows=7 D=65', async () => {
     for (const t of [x, wt, y]) t.release();
   }
 });
+
+// Same bounds and reasons as test/kernels.test.ts: embedding is an exact copy, meanpool 1e-6.
+for (const [dtype, T, vocab, D] of [['f16', 17, 128, 65], ['bf16', 3, 5, 17], ['f32', 200, 128, 64]] as Array<[TensorDType, number, number, number]>) {
+  const s = (seed += 5);
+  check(`embedding ${dtype} T=${T} vocab=${vocab} D=${D}`, async () => {
+    const rt = await runtime();
+    const r = rng(s);
+    const ids = Uint32Array.from({ length: T }, () => Math.floor(r() * vocab));
+    if (T > 2) ids[T - 1] = vocab + 3; // out of range: a zero row
+    const w = asWeights(randomArray(vocab * D, s + 1), dtype);
+    const idt = rt.upload(ids, [T], 'u32', 'ids'), wt = rt.upload(w.bytes, [vocab, D], dtype, 'table'), y = rt.empty([T, D], 'f32', 'y');
+    try {
+      await embedding(rt, idt, wt, y);
+      const got = await rt.read(y), exp = embeddingRef(ids, w.values, vocab, D);
+      for (let i = 0; i < exp.length; i++) if (got[i] !== exp[i]) throw new Error(`embedding[${i}] = ${got[i]}, want ${exp[i]}`);
+      return { worst: 0 };
+    } finally {
+      for (const t of [idt, wt, y]) t.release();
+    }
+  });
+}
+
+for (const [B, L, D] of [[3, 17, 5], [2, 65, 33]]) {
+  const s = (seed += 5);
+  check(`meanpool B=${B} L=${L} D=${D}`, async () => {
+    const rt = await runtime();
+    const r = rng(s);
+    const counts = Uint32Array.from({ length: B }, (_, b) => (b === 0 ? L : Math.floor(r() * (L + 1))));
+    const xv = randomArray(B * L * D, s + 1);
+    const x = rt.upload(xv, [B, L, D], 'f32', 'x'), c = rt.upload(counts, [B], 'u32', 'counts'), y = rt.empty([B, D], 'f32', 'y');
+    try {
+      await meanpool(rt, x, c, y);
+      return { worst: expectClose('meanpool', await rt.read(y), meanpoolRef(xv, counts, B, L, D), 1e-6) };
+    } finally {
+      for (const t of [x, c, y]) t.release();
+    }
+  });
+}
 
 const ATTENTION_CASES: Array<[number, number, number, number, number]> = [
   // B, L, H, DK, R
@@ -209,6 +249,55 @@ check('fixture t5-tiny-bf16 from picked files (File objects, BlobFiles)', async 
   } finally {
     model.dispose();
   }
+});
+
+check('fixture t5-tiny-sharded from a folder handle (DirectoryHandleFiles over the origin private file system)', async () => {
+  // showDirectoryPicker() needs a user gesture; the origin private file system hands out the same
+  // kind of FileSystemDirectoryHandle, so the folder code path is the one a picked folder takes.
+  const rt = await runtime();
+  const root = await navigator.storage.getDirectory();
+  await root.removeEntry('t5-tiny-sharded', { recursive: true }).catch(() => undefined);
+  const dir = await root.getDirectoryHandle('t5-tiny-sharded', { create: true });
+  const names = ['config.json', 'model.safetensors.index.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'];
+  for (const name of names) {
+    const bytes = await (await fetch(`${TINY}t5-tiny-sharded/${name}`)).arrayBuffer();
+    const w = await (await dir.getFileHandle(name, { create: true })).createWritable();
+    await w.write(bytes);
+    await w.close();
+  }
+  const files = new DirectoryHandleFiles(dir);
+  try {
+    if ((await files.open('model.safetensors')) !== null) throw new Error('a missing file must open as null');
+    let escaped = false;
+    await files.open('../t5-tiny-sharded/config.json').then((f) => (escaped = f !== null), () => undefined);
+    if (escaped) throw new Error('a name with a path must not open');
+    const model = await loadProtT5(files, { runtime: rt, autotune: false });
+    try {
+      const c = (await cases())[3];
+      const [e] = await model.embed([c.sequence], ALL);
+      return { worst: await compare('folder handle', 'F32', e, c) };
+    } finally {
+      model.dispose();
+    }
+  } finally {
+    await root.removeEntry('t5-tiny-sharded', { recursive: true });
+  }
+});
+
+check('URL weights: onDownload reports growing byte counts up to the whole download', async () => {
+  const rt = await runtime();
+  const seen: Array<{ file: string; received: number }> = [];
+  const model = await loadProtT5(`${TINY}t5-tiny-f16/`, { runtime: rt, autotune: false, onDownload: (d) => seen.push({ file: d.file, received: d.received }) });
+  model.dispose();
+  if (seen.length < 2) throw new Error(`onDownload called ${seen.length} times`);
+  for (let i = 1; i < seen.length; i++) if (seen[i].received < seen[i - 1].received) throw new Error(`received went down at call ${i}`);
+  const size = (await (await fetch(`${TINY}t5-tiny-f16/model.safetensors`)).arrayBuffer()).byteLength;
+  const last = seen[seen.length - 1].received;
+  // Every weight byte arrives at least once. Reads under 4 KiB (norms, the header) fetch a 64 KiB
+  // window, which on a model this small is a large share; on ProtT5-XL it is ~3 MB of 2.4 GB.
+  if (last < size) throw new Error(`last report ${last} B; model.safetensors holds ${size} B`);
+  if (!seen.some((s) => s.file.endsWith('/t5-tiny-f16/model.safetensors'))) throw new Error(`no report names model.safetensors: ${JSON.stringify(seen.slice(0, 3))}`);
+  return { note: `${seen.length} reports, last ${last} B; model.safetensors holds ${size} B` };
 });
 
 check('URL weights: Range reads, missing files, Cache API makes a second load download nothing', async () => {
