@@ -1,6 +1,9 @@
-// y = x · Wᵀ (+ epilogue) — wrapper for shaders/matmul.wgsl.
+// y = x · Wᵀ (+ epilogue) — wrapper for the matmul families: shaders/matmul.wgsl (k1),
+// matmul_k4.wgsl (k4), matmul_k4dot.wgsl (k4dot), matmul_smem.wgsl (smem).
 import source from '../shaders/matmul.wgsl';
 import sourceK4 from '../shaders/matmul_k4.wgsl';
+import sourceK4dot from '../shaders/matmul_k4dot.wgsl';
+import sourceSmem from '../shaders/matmul_smem.wgsl';
 import type { Runtime } from '../src/gpu/runtime.js';
 import type { Tensor } from '../src/tensor.js';
 import { guard, guardDtype } from './guard.js';
@@ -10,33 +13,65 @@ export type Epilogue = 'none' | 'relu' | 'add';
 const EPILOGUE_CODE: Record<Epilogue, number> = { none: 0, relu: 1, add: 2 };
 
 export interface MatmulTile {
-  /** 'k1': any shape, one k per step. 'k4': K % 4 == 0, four k per step with vector loads. */
-  family: 'k1' | 'k4';
+  /**
+   * 'k1': any shape, one k per step. 'k4': K % 4 == 0, four k per step with vector loads and
+   * vec4 accumulators. 'k4dot': as k4 with one scalar accumulator per output (a dot product per
+   * step). 'smem': any shape, x and W tiles staged in workgroup memory (for real GPUs).
+   */
+  family: 'k1' | 'k4' | 'k4dot' | 'smem';
   /** Rows and columns of y per invocation (registers), invocations per workgroup in x (columns) and y (rows). */
   tm: number;
   tn: number;
   wgX: number;
   wgY: number;
+  /** smem only: K per staged tile (elements). */
+  kt?: number;
+}
+
+const SOURCES: Record<MatmulTile['family'], string> = { k1: source, k4: sourceK4, k4dot: sourceK4dot, smem: sourceSmem };
+
+/** Bytes of workgroup memory a tile needs (the smem family's two staged tiles; 0 for the others). */
+export function matmulWorkgroupBytes(t: MatmulTile): number {
+  return t.family === 'smem' ? (t.wgY * t.tm + t.wgX * t.tn) * (t.kt ?? 0) * 4 : 0;
 }
 
 /** Used without an autotuner; the best single choice measured on SwiftShader (bench/RESULTS.md). */
 export const DEFAULT_MATMUL_TILE: MatmulTile = { family: 'k4', tm: 8, tn: 8, wgX: 8, wgY: 8 };
 
-/** The tile to use when the chosen one cannot run this shape (k4 needs K % 4 == 0). */
+/**
+ * The tile to use when the chosen one cannot run this shape: k4 and k4dot need K % 4 == 0 and
+ * fall back to k1 with the same geometry, capped at 8×8 per invocation for k4dot (whose large
+ * tiles would make k1 variants that take many seconds to compile and spill on every k).
+ */
 export function matmulTileFor(K: number, tile: MatmulTile): MatmulTile {
-  return tile.family === 'k4' && K % 4 !== 0 ? { ...tile, family: 'k1' } : tile;
+  if (K % 4 === 0) return tile;
+  if (tile.family === 'k4') return { ...tile, family: 'k1' };
+  if (tile.family === 'k4dot') return { ...tile, family: 'k1', tm: Math.min(tile.tm, 8), tn: Math.min(tile.tn, 8) };
+  return tile;
 }
 
 export function matmulVariantName(wDtype: string, epilogue: Epilogue, t: MatmulTile): string {
-  return `matmul_${t.family}_${wDtype}_${epilogue}_tm${t.tm}_tn${t.tn}_wg${t.wgX}x${t.wgY}`;
+  const kt = t.family === 'smem' ? `_kt${t.kt}` : '';
+  return `matmul_${t.family}_${wDtype}_${epilogue}_tm${t.tm}_tn${t.tn}_wg${t.wgX}x${t.wgY}${kt}`;
 }
 
 /** The generated WGSL of a variant (dumpable, and what the pipeline compiles). */
 export function matmulWgsl(t: MatmulTile): string {
-  const filled =
-    t.family === 'k4'
-      ? fill(sourceK4, { LOAD_W4, TM: t.tm, TN: t.tn, WG_X: t.wgX, WG_Y: t.wgY })
-      : fill(source, { LOAD_W, TM: t.tm, TN: t.tn, WG_X: t.wgX, WG_Y: t.wgY });
+  const dims = { TM: t.tm, TN: t.tn, WG_X: t.wgX, WG_Y: t.wgY };
+  let filled: string;
+  switch (t.family) {
+    case 'k1':
+      filled = fill(source, { LOAD_W, ...dims });
+      break;
+    case 'k4':
+    case 'k4dot':
+      filled = fill(SOURCES[t.family], { LOAD_W4, ...dims });
+      break;
+    case 'smem':
+      if (!(Number.isInteger(t.kt) && t.kt! > 0)) throw new Error(`matmul: the smem family needs a tile K (kt), got ${t.kt}`);
+      filled = fill(sourceSmem, { LOAD_W, ...dims, KT: t.kt! });
+      break;
+  }
   return unroll(filled, { TM: t.tm, TN: t.tn });
 }
 
@@ -74,12 +109,16 @@ export async function matmul(rt: Runtime, a: MatmulArgs): Promise<void> {
   const yr = a.yRowStart ?? rowStart;
   guard('matmul', M >= 0 && xr + M <= xRows && yr + M <= yRows, `rows [${rowStart}, +${M}) out of range`, x, y);
   if (M === 0 || N === 0) return;
+  const wgBytes = matmulWorkgroupBytes(tile);
+  guard('matmul', wgBytes <= rt.limits.maxComputeWorkgroupStorageSize,
+    `tile ${JSON.stringify(tile)} needs ${wgBytes} bytes of workgroup memory; the device has ${rt.limits.maxComputeWorkgroupStorageSize}`, x, w);
   const name = matmulVariantName(w.dtype, epilogue, tile);
   const pipeline = await rt.pipeline(name, () => matmulWgsl(tile), {
     EPILOGUE: EPILOGUE_CODE[epilogue],
     W_DTYPE: weightDtypeConstant(w.dtype),
   });
-  const params = packParams(tile.family === 'k4' ? sourceK4 : source, { M, N, K, x_offset: xr * K, w_offset: 0, y_offset: yr * N });
+  const params = packParams(SOURCES[tile.family], { M, N, K, x_offset: xr * K, w_offset: 0, y_offset: yr * N });
+  // Every family covers a (tm·wgY) × (tn·wgX) block of y per workgroup.
   rt.dispatch(pipeline, params, [x.buffer, w.buffer, y.buffer], [
     Math.ceil(N / (tile.tn * tile.wgX)),
     Math.ceil(M / (tile.tm * tile.wgY)),

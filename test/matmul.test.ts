@@ -1,9 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { matmul, matmulWgsl, type Epilogue, type MatmulTile } from '../kernels/matmul.js';
+import { matmul, matmulTileFor, matmulVariantName, matmulWgsl, type Epilogue, type MatmulTile } from '../kernels/matmul.js';
 import { matmulRef } from '../kernels/reference.js';
 import { expectClose, randomArray } from './helpers.js';
 import { asWeights, runtime, WEIGHT_DTYPES } from './gpu.js';
+import { toFloat32 } from '../weights/tensor-entry.js';
+import { MATMUL_CANDIDATES } from '../src/gpu/autotune.js';
 
 // f32 accumulation over K ≤ ~300 terms of |x·w| ≤ 1 against a float64 sum: ~1e-7 relative
 // per output; 1e-5 leaves room for fma ordering and still fails on any indexing mistake.
@@ -38,6 +40,44 @@ for (const dtype of WEIGHT_DTYPES) {
   }
 }
 
+// Every family that is not the default, on odd shapes (1, 3, 17, 65, 200: none a tile multiple)
+// with every dtype and epilogue. k4dot needs K % 4 == 0, so its shapes keep K a multiple of 4
+// (otherwise it would silently run as k1).
+const FAMILY_TILES: Array<{ tile: MatmulTile; shapes: Array<[number, number, number]> }> = [
+  {
+    tile: { family: 'smem', tm: 4, tn: 4, wgX: 16, wgY: 16, kt: 16 },
+    shapes: [[1, 1, 1], [1, 3, 17], [3, 17, 65], [17, 65, 3], [65, 200, 33], [200, 17, 64], [33, 1, 200], [70, 67, 40]],
+  },
+  {
+    tile: { family: 'smem', tm: 2, tn: 4, wgX: 8, wgY: 4, kt: 8 },
+    shapes: [[1, 3, 17], [17, 65, 3], [65, 200, 33], [9, 33, 8], [33, 1, 200]],
+  },
+  {
+    tile: { family: 'k4dot', tm: 8, tn: 16, wgX: 8, wgY: 8 },
+    shapes: [[1, 1, 4], [1, 3, 16], [3, 17, 64], [17, 65, 12], [65, 200, 36], [200, 17, 64], [33, 1, 200], [129, 131, 20]],
+  },
+];
+for (const { tile, shapes } of FAMILY_TILES) {
+  for (const dtype of WEIGHT_DTYPES) {
+    for (const [M, N, K] of shapes) {
+      for (const epilogue of ['none', 'relu', 'add'] as Epilogue[]) {
+        test(`${matmulVariantName(dtype, epilogue, tile)} M=${M} N=${N} K=${K}`, async () => {
+          const rt = await runtime();
+          const xv = randomArray(M * K, seed++);
+          const w = asWeights(randomArray(N * K, seed++), dtype);
+          const y0 = randomArray(M * N, seed++);
+          const x = rt.upload(xv, [M, K], 'f32', 'x');
+          const wt = rt.upload(w.bytes, [N, K], dtype, 'w');
+          const y = rt.upload(y0, [M, N], 'f32', 'y');
+          await matmul(rt, { x, w: wt, y, epilogue, tile });
+          worst = Math.max(worst, expectClose(matmulVariantName(dtype, epilogue, tile), await rt.read(y), matmulRef(xv, w.values, M, N, K, epilogue, y0), TOL));
+          for (const t of [x, wt, y]) t.release();
+        });
+      }
+    }
+  }
+}
+
 const TILES: MatmulTile[] = [
   { family: 'k1', tm: 1, tn: 1, wgX: 16, wgY: 4 },
   { family: 'k1', tm: 2, tn: 8, wgX: 4, wgY: 8 },
@@ -45,6 +85,10 @@ const TILES: MatmulTile[] = [
   { family: 'k4', tm: 1, tn: 1, wgX: 16, wgY: 4 },
   { family: 'k4', tm: 8, tn: 8, wgX: 8, wgY: 8 },
   { family: 'k4', tm: 4, tn: 16, wgX: 4, wgY: 4 },
+  { family: 'k4dot', tm: 1, tn: 1, wgX: 16, wgY: 4 },
+  { family: 'k4dot', tm: 16, tn: 8, wgX: 4, wgY: 8 },
+  { family: 'smem', tm: 1, tn: 1, wgX: 8, wgY: 8, kt: 4 },
+  { family: 'smem', tm: 8, tn: 4, wgX: 4, wgY: 8, kt: 32 },
 ];
 for (const tile of TILES) {
   // K = 28 so that the k4 family runs (29 would fall back to k1).
@@ -55,6 +99,19 @@ for (const tile of TILES) {
     const x = rt.upload(xv, [M, K], 'f32', 'x'), wt = rt.upload(w.bytes, [N, K], 'bf16', 'w'), y = rt.empty([M, N], 'f32', 'y');
     await matmul(rt, { x, w: wt, y, epilogue: 'relu', tile });
     worst = Math.max(worst, expectClose('matmul tile', await rt.read(y), matmulRef(xv, w.values, M, N, K, 'relu'), TOL));
+    for (const t of [x, wt, y]) t.release();
+  });
+}
+
+// What the autotuner may pick, in the dtype the model runs (f16) on a shape no tile divides.
+for (const tile of MATMUL_CANDIDATES) {
+  test(`autotune candidate ${matmulVariantName('f16', 'add', tile)} on 45×70×132`, async () => {
+    const rt = await runtime();
+    const [M, N, K] = [45, 70, 132];
+    const xv = randomArray(M * K, 910), w = asWeights(randomArray(N * K, 911), 'f16'), y0 = randomArray(M * N, 912);
+    const x = rt.upload(xv, [M, K], 'f32', 'x'), wt = rt.upload(w.bytes, [N, K], 'f16', 'w'), y = rt.upload(y0, [M, N], 'f32', 'y');
+    await matmul(rt, { x, w: wt, y, epilogue: 'add', tile });
+    worst = Math.max(worst, expectClose('candidate', await rt.read(y), matmulRef(xv, w.values, M, N, K, 'add', y0), TOL));
     for (const t of [x, wt, y]) t.release();
   });
 }
@@ -77,6 +134,60 @@ test('matmul row chunks write only their rows and match the whole', async () => 
   for (const t of [x, wt, y, chunk]) t.release();
 });
 
+// The vector families unpack f16 four at a time (load_w4): ±0, subnormals (|w| < 2^-14, normal
+// numbers once in f32), the largest finite value, Inf and NaN must come through in every lane.
+test('f16 specials through the vector families: ±0, subnormals, max, Inf, NaN', async () => {
+  const rt = await runtime();
+  const halves = [0x0000, 0x8000, 0x0001, 0x83ff, 0x0400, 0x3c00, 0xbc00, 0x7bff, 0xfbff, 0x3555, 0x7c00, 0xfc00, 0x7e00];
+  const [M, K] = [3, 4];
+  const xv = Float32Array.from([1, -2, 0.5, 3, 0.25, 1, -1, 2, 1e-3, 7, -5, 0.125]);
+  const want = (n: number, wv: Float32Array) => Array.from({ length: M }, (_, m) => {
+    let s = 0;
+    for (let k = 0; k < K; k++) s += xv[m * K + k] * wv[n * K + k];
+    return s;
+  });
+  for (const family of ['k4', 'k4dot'] as const) {
+    // Row n of W holds halves[n .. n+3] (wrapping): every special value in every lane.
+    const N = halves.length;
+    const bits = new Uint16Array(N * K);
+    for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) bits[n * K + k] = halves[(n + k) % N];
+    const bytes = new Uint8Array(bits.buffer);
+    const wv = toFloat32('F16', bytes);
+    const x = rt.upload(xv, [M, K], 'f32', 'x'), wt = rt.upload(bytes, [N, K], 'f16', 'w'), y = rt.empty([M, N], 'f32', 'y');
+    await matmul(rt, { x, w: wt, y, tile: { family, tm: 2, tn: 4, wgX: 4, wgY: 4 } });
+    const got = await rt.read(y);
+    for (let n = 0; n < N; n++) {
+      const exp = want(n, wv);
+      for (let m = 0; m < M; m++) {
+        const g = got[m * N + n], e = exp[m];
+        const where = `${family} y[${m}, ${n}] (W row ${Array.from(bits.subarray(n * K, n * K + K), (b) => b.toString(16)).join(' ')})`;
+        if (Number.isNaN(e)) assert.ok(Number.isNaN(g), `${where}: got ${g}, want NaN`);
+        else if (!Number.isFinite(e)) assert.is(g, e, where);
+        else {
+          // f32 rounding of four products and their sum only: ~2^-24 of Σ|x·w| each.
+          let mag = 0;
+          for (let k = 0; k < K; k++) mag += Math.abs(xv[m * K + k] * wv[n * K + k]);
+          assert.ok(Math.abs(g - e) <= 1e-6 * mag, `${where}: got ${g}, want ${e}`);
+        }
+      }
+    }
+    for (const t of [x, wt, y]) t.release();
+  }
+});
+
+test('matmul refuses an smem tile larger than the device\'s workgroup memory, naming it', async () => {
+  const rt = await runtime();
+  const x = rt.empty([4, 8], 'f32', 'x'), w = rt.empty([3, 8], 'f16', 'w'), y = rt.empty([4, 3], 'f32', 'y');
+  const tile: MatmulTile = { family: 'smem', tm: 8, tn: 8, wgX: 16, wgY: 16, kt: 64 };
+  try {
+    await matmul(rt, { x, w, y, tile });
+    assert.unreachable('should throw');
+  } catch (e) {
+    assert.match((e as Error).message, /matmul: tile .*"smem".* needs 65536 bytes of workgroup memory/);
+  }
+  for (const t of [x, w, y]) t.release();
+});
+
 test('matmul rejects mismatched shapes with both shapes in the message', async () => {
   const rt = await runtime();
   const x = rt.empty([4, 8], 'f32', 'x'), w = rt.empty([3, 9], 'f16', 'w'), y = rt.empty([4, 3], 'f32', 'y');
@@ -94,6 +205,25 @@ test('generated matmul WGSL is fully unrolled', () => {
   assert.not.match(src, /\{\{|\{i\}|\{j\}|\/\/@for/);
   assert.ok(src.includes('acc1_2 = fma(a1, b2, acc1_2)'));
   assert.not.ok(src.includes('acc2_0'));
+});
+
+test('an odd K sends k4 and k4dot tiles to k1 (k4dot capped at 8×8), smem and k1 stay', () => {
+  const wg = { wgX: 4, wgY: 4 };
+  assert.equal(matmulTileFor(30, { family: 'k4dot', tm: 32, tn: 16, ...wg }), { family: 'k1', tm: 8, tn: 8, ...wg });
+  assert.equal(matmulTileFor(30, { family: 'k4', tm: 16, tn: 8, ...wg }), { family: 'k1', tm: 16, tn: 8, ...wg });
+  assert.equal(matmulTileFor(28, { family: 'k4dot', tm: 32, tn: 16, ...wg }), { family: 'k4dot', tm: 32, tn: 16, ...wg });
+  const smem: MatmulTile = { family: 'smem', tm: 4, tn: 4, ...wg, kt: 8 };
+  assert.is(matmulTileFor(29, smem), smem);
+});
+
+test('generated smem WGSL: tile sizes filled in, name built from them', () => {
+  const tile: MatmulTile = { family: 'smem', tm: 2, tn: 3, wgX: 8, wgY: 4, kt: 16 };
+  const src = matmulWgsl(tile).replace(/\/\/.*$/gm, '');
+  assert.not.match(src, /\{\{|\{i\}|\{j\}|\/\/@for/);
+  assert.ok(src.includes('const KT = 16u;'));
+  assert.ok(src.includes('acc1_2 = fma(a1, b2, acc1_2)'));
+  assert.is(matmulVariantName('bf16', 'relu', tile), 'matmul_smem_bf16_relu_tm2_tn3_wg8x4_kt16');
+  assert.throws(() => matmulWgsl({ ...tile, kt: undefined }), /kt/);
 });
 
 test.after(() => console.log(`matmul worst relative error: ${worst.toExponential(2)}`));
