@@ -44,6 +44,37 @@ test('a K that is not a multiple of 4 only runs the k1 family', async () => {
   assert.ok(res.timings.every((t) => t.variant.startsWith('matmul_k1')));
 });
 
+test('every family is checked and timed; k4 families fall back to k1 for odd K, smem runs as is', async () => {
+  const rt = await runtime();
+  const families: MatmulTile[] = [
+    { family: 'k4dot', tm: 4, tn: 8, wgX: 8, wgY: 8 },
+    { family: 'smem', tm: 2, tn: 2, wgX: 8, wgY: 8, kt: 8 },
+    { family: 'k4', tm: 2, tn: 2, wgX: 8, wgY: 8 },
+  ];
+  const even = await new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1 }).matmul(20, 36, 'f16', families);
+  assert.equal(even.timings.map((t) => t.variant.split('_')[1]), ['k4dot', 'smem', 'k4']);
+  assert.ok(even.timings.every((t) => t.ok && t.ms > 0), JSON.stringify(even.timings));
+  const odd = await new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1 }).matmul(20, 37, 'bf16', families);
+  assert.equal(odd.timings.map((t) => t.variant.split('_')[1]), ['k1', 'smem', 'k1']);
+  assert.ok(odd.timings.every((t) => t.ok), JSON.stringify(odd.timings));
+});
+
+test('tiles that would launch fewer than 8 workgroups are skipped while others launch enough', async () => {
+  const rt = await runtime();
+  const big: MatmulTile = { family: 'k4dot', tm: 32, tn: 32, wgX: 4, wgY: 4 };
+  const res = await new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1 }).matmul(256, 32, 'f16', [big, GOOD[0]]);
+  assert.equal(res.timings.map((t) => t.variant), ['matmul_k4_f16_none_tm4_tn4_wg8x8']);
+  assert.equal(res.choice, GOOD[0]);
+});
+
+test('an smem tile too big for the workgroup memory fails its check and is not chosen', async () => {
+  const rt = await runtime();
+  const huge: MatmulTile = { family: 'smem', tm: 8, tn: 8, wgX: 16, wgY: 16, kt: 1024 };
+  const res = await new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1 }).matmul(16, 32, 'f32', [huge, GOOD[0]]);
+  assert.is(res.timings[0].ok, false);
+  assert.equal(res.choice, GOOD[0]);
+});
+
 test('no correct variant at all is an error, not a silent default', async () => {
   const rt = await runtime();
   try {

@@ -10,7 +10,7 @@ import type { TensorDType } from '../tensor.js';
 import type { Runtime } from './runtime.js';
 
 /** Bump when kernels change so cached choices from older code are not reused. */
-export const TUNE_VERSION = 1;
+export const TUNE_VERSION = 2;
 
 export interface TuneStore {
   load(): Promise<Record<string, unknown>>;
@@ -27,16 +27,32 @@ export class MemoryTuneStore implements TuneStore {
   }
 }
 
+/**
+ * Timed in this order; a candidate whose first run is CUTOFF× the best so far is not timed
+ * further, so the likely winners on SwiftShader come first. The large k4dot tiles are the
+ * fastest there (the 32×32 one reaches the arithmetic ceiling, but compiles for ~15 s);
+ * smem and the small k4 tiles are for real GPUs; k1 is what runs when K % 4 != 0.
+ */
 export const MATMUL_CANDIDATES: MatmulTile[] = [
-  { family: 'k4', tm: 4, tn: 4, wgX: 8, wgY: 8 },
-  { family: 'k4', tm: 8, tn: 8, wgX: 8, wgY: 8 },
-  { family: 'k4', tm: 8, tn: 16, wgX: 8, wgY: 4 },
+  { family: 'k4dot', tm: 32, tn: 32, wgX: 4, wgY: 4 },
+  { family: 'k4dot', tm: 32, tn: 16, wgX: 4, wgY: 4 },
+  { family: 'k4dot', tm: 16, tn: 16, wgX: 4, wgY: 8 },
   { family: 'k4', tm: 16, tn: 8, wgX: 4, wgY: 8 },
-  { family: 'k4', tm: 4, tn: 8, wgX: 8, wgY: 8 },
-  { family: 'k4', tm: 8, tn: 4, wgX: 8, wgY: 8 },
-  { family: 'k4', tm: 2, tn: 2, wgX: 16, wgY: 16 },
+  { family: 'k4', tm: 8, tn: 8, wgX: 8, wgY: 8 },
+  { family: 'k4', tm: 4, tn: 4, wgX: 8, wgY: 8 },
+  { family: 'smem', tm: 4, tn: 4, wgX: 16, wgY: 16, kt: 16 },
   { family: 'k1', tm: 4, tn: 4, wgX: 8, wgY: 8 },
 ];
+
+/** A candidate whose untimed first run takes this many times the best median so far is not timed further. */
+const CUTOFF = 3;
+
+/**
+ * Candidates that would launch fewer workgroups than this at the tuning rows are skipped
+ * (unless none launch that many): they cannot keep even a 2-core CPU busy, and on small
+ * models they would only cost compile time (the 32×32 tile takes seconds to compile).
+ */
+const MIN_WORKGROUPS = 8;
 
 export const ATTENTION_CANDIDATES: AttentionTile[] = [
   { family: 'unrolled', tq: 32, tk: 8 },
@@ -73,9 +89,13 @@ export async function cachedChoices(rt: Runtime, store: TuneStore): Promise<Reco
   return Object.fromEntries(Object.entries(data).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
 }
 
-async function timeIt(rt: Runtime, reps: number, run: () => Promise<void>): Promise<number> {
+/** Median ms of `reps` runs after a warm-up run; just the warm-up's time if that exceeds `giveUpMs`. */
+async function timeIt(rt: Runtime, reps: number, run: () => Promise<void>, giveUpMs = Infinity): Promise<number> {
+  const t0 = performance.now();
   await run();
   await rt.sync();
+  const first = performance.now() - t0;
+  if (first > giveUpMs) return first;
   const times: number[] = [];
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now();
@@ -141,8 +161,10 @@ export class Autotuner {
       const timings: TuneResult<MatmulTile>['timings'] = [];
       let best: { tile: MatmulTile; ms: number } | null = null;
       const seen = new Set<string>();
+      const launches = (t: MatmulTile) => Math.ceil(M / (t.tm * t.wgY)) * Math.ceil(N / (t.tn * t.wgX));
+      const busy = candidates.filter((c) => launches(matmulTileFor(K, c)) >= MIN_WORKGROUPS);
       try {
-        for (const cand of candidates) {
+        for (const cand of busy.length ? busy : candidates) {
           const tile = matmulTileFor(K, cand);
           const name = matmulVariantName(dtype, 'none', tile);
           if (seen.has(name)) continue;
@@ -151,7 +173,7 @@ export class Autotuner {
           try {
             await matmul(rt, { x, w: wt, y, tile });
             ok = relErr(await rt.read(y), want) < 1e-4;
-            if (ok) ms = await timeIt(rt, this.options.reps ?? 3, () => matmul(rt, { x: bx, w: bw, y: by, tile }));
+            if (ok) ms = await timeIt(rt, this.options.reps ?? 3, () => matmul(rt, { x: bx, w: bw, y: by, tile }), CUTOFF * (best?.ms ?? Infinity));
           } catch {
             ok = false;
           }
