@@ -1,8 +1,9 @@
 // y = x · Wᵀ (+ epilogue) — wrapper for the matmul families: shaders/matmul.wgsl (k1),
-// matmul_k4.wgsl (k4), matmul_k4dot.wgsl (k4dot), matmul_smem.wgsl (smem).
+// matmul_k4.wgsl (k4), matmul_k4dot.wgsl (k4dot), matmul_k8dot.wgsl (k8dot), matmul_smem.wgsl (smem).
 import source from '../shaders/matmul.wgsl';
 import sourceK4 from '../shaders/matmul_k4.wgsl';
 import sourceK4dot from '../shaders/matmul_k4dot.wgsl';
+import sourceK8dot from '../shaders/matmul_k8dot.wgsl';
 import sourceSmem from '../shaders/matmul_smem.wgsl';
 import type { Runtime } from '../src/gpu/runtime.js';
 import type { Tensor } from '../src/tensor.js';
@@ -16,9 +17,10 @@ export interface MatmulTile {
   /**
    * 'k1': any shape, one k per step. 'k4': K % 4 == 0, four k per step with vector loads and
    * vec4 accumulators. 'k4dot': as k4 with one scalar accumulator per output (a dot product per
-   * step). 'smem': any shape, x and W tiles staged in workgroup memory (for real GPUs).
+   * step). 'k8dot': K % 8 == 0, as k4dot with two steps chained per accumulator update.
+   * 'smem': any shape, x and W tiles staged in workgroup memory (for real GPUs).
    */
-  family: 'k1' | 'k4' | 'k4dot' | 'smem';
+  family: 'k1' | 'k4' | 'k4dot' | 'k8dot' | 'smem';
   /** Rows and columns of y per invocation (registers), invocations per workgroup in x (columns) and y (rows). */
   tm: number;
   tn: number;
@@ -28,7 +30,7 @@ export interface MatmulTile {
   kt?: number;
 }
 
-const SOURCES: Record<MatmulTile['family'], string> = { k1: source, k4: sourceK4, k4dot: sourceK4dot, smem: sourceSmem };
+const SOURCES: Record<MatmulTile['family'], string> = { k1: source, k4: sourceK4, k4dot: sourceK4dot, k8dot: sourceK8dot, smem: sourceSmem };
 
 /** Bytes of workgroup memory a tile needs (the smem family's two staged tiles; 0 for the others). */
 export function matmulWorkgroupBytes(t: MatmulTile): number {
@@ -39,11 +41,13 @@ export function matmulWorkgroupBytes(t: MatmulTile): number {
 export const DEFAULT_MATMUL_TILE: MatmulTile = { family: 'k4', tm: 8, tn: 8, wgX: 8, wgY: 8 };
 
 /**
- * The tile to use when the chosen one cannot run this shape: k4 and k4dot need K % 4 == 0 and
- * fall back to k1 with the same geometry, capped at 8×8 per invocation for k4dot (whose large
- * tiles would make k1 variants that take many seconds to compile and spill on every k).
+ * The tile to use when the chosen one cannot run this shape: k8dot needs K % 8 == 0 and falls
+ * back to k4dot; k4 and k4dot need K % 4 == 0 and fall back to k1 with the same geometry,
+ * capped at 8×8 per invocation for the dot families (whose large tiles would make k1 variants
+ * that take many seconds to compile and spill on every k).
  */
 export function matmulTileFor(K: number, tile: MatmulTile): MatmulTile {
+  if (tile.family === 'k8dot' && K % 8 !== 0) tile = { ...tile, family: 'k4dot' };
   if (K % 4 === 0) return tile;
   if (tile.family === 'k4') return { ...tile, family: 'k1' };
   if (tile.family === 'k4dot') return { ...tile, family: 'k1', tm: Math.min(tile.tm, 8), tn: Math.min(tile.tn, 8) };
@@ -65,6 +69,7 @@ export function matmulWgsl(t: MatmulTile): string {
       break;
     case 'k4':
     case 'k4dot':
+    case 'k8dot':
       filled = fill(SOURCES[t.family], { LOAD_W4, ...dims });
       break;
     case 'smem':

@@ -1,12 +1,13 @@
 // y = x · Wᵀ (+ epilogue), the K-by-4 family with scalar accumulators: x read as vec4, W four
 // weights per load (as in matmul_k4.wgsl), but each output keeps one f32 accumulator that takes
 // the four products of a step as a chain of fma (a dot product), where matmul_k4 keeps a vec4
-// and sums it at the end. A quarter of the accumulator state for the same tile, so much larger
-// tiles pay: on SwiftShader (every vector component is a register of its own; the tile lives
-// in spilled registers either way) 32×32 outputs per invocation reach the arithmetic ceiling,
-// where k4's best tile (16×8) reaches about a third of it (bench/RESULTS.md). Needs K % 4 == 0
-// and offsets that are multiples of 4. Same Params, bindings and epilogues as matmul_k4.wgsl;
-// lines ending in `//@for` are unrolled by kernels/template.ts (see matmul.wgsl).
+// and sums it at the end. A quarter of the accumulator state and of the loop-variable updates
+// for the same tile, so much larger tiles pay: on SwiftShader (every vector component is a
+// register of its own, and an update of a loop variable costs more than an fma) 32×32 outputs
+// per invocation ran f16 ProtT5-XL shapes at 5.6-6.4 GFLOP/s, where k4's best tile (16×8) ran
+// 2.2-2.4 in the same run, about bench/peak.wgsl's FMA ceiling. Needs K % 4 == 0 and offsets
+// that are multiples of 4. Same Params, bindings and epilogues as matmul_k4.wgsl; lines
+// ending in `//@for` are unrolled by kernels/template.ts (see matmul.wgsl).
 //   {{TM}}, {{TN}}: rows and columns of y per invocation.
 //   {{WG_X}}, {{WG_Y}}: invocations per workgroup along N (columns) and M (rows).
 

@@ -41,8 +41,8 @@ for (const dtype of WEIGHT_DTYPES) {
 }
 
 // Every family that is not the default, on odd shapes (1, 3, 17, 65, 200: none a tile multiple)
-// with every dtype and epilogue. k4dot needs K % 4 == 0, so its shapes keep K a multiple of 4
-// (otherwise it would silently run as k1).
+// with every dtype and epilogue. k4dot needs K % 4 == 0 and k8dot K % 8 == 0, so their shapes
+// keep K a multiple of 4 or 8 (otherwise they would silently run as another family).
 const FAMILY_TILES: Array<{ tile: MatmulTile; shapes: Array<[number, number, number]> }> = [
   {
     tile: { family: 'smem', tm: 4, tn: 4, wgX: 16, wgY: 16, kt: 16 },
@@ -55,6 +55,10 @@ const FAMILY_TILES: Array<{ tile: MatmulTile; shapes: Array<[number, number, num
   {
     tile: { family: 'k4dot', tm: 8, tn: 16, wgX: 8, wgY: 8 },
     shapes: [[1, 1, 4], [1, 3, 16], [3, 17, 64], [17, 65, 12], [65, 200, 36], [200, 17, 64], [33, 1, 200], [129, 131, 20]],
+  },
+  {
+    tile: { family: 'k8dot', tm: 8, tn: 16, wgX: 8, wgY: 8 },
+    shapes: [[1, 1, 8], [1, 3, 16], [3, 17, 64], [17, 65, 24], [65, 200, 40], [200, 17, 64], [33, 1, 200], [129, 131, 24]],
   },
 ];
 for (const { tile, shapes } of FAMILY_TILES) {
@@ -87,14 +91,16 @@ const TILES: MatmulTile[] = [
   { family: 'k4', tm: 4, tn: 16, wgX: 4, wgY: 4 },
   { family: 'k4dot', tm: 1, tn: 1, wgX: 16, wgY: 4 },
   { family: 'k4dot', tm: 16, tn: 8, wgX: 4, wgY: 8 },
+  { family: 'k8dot', tm: 1, tn: 1, wgX: 16, wgY: 4 },
+  { family: 'k8dot', tm: 3, tn: 5, wgX: 4, wgY: 8 },
   { family: 'smem', tm: 1, tn: 1, wgX: 8, wgY: 8, kt: 4 },
   { family: 'smem', tm: 8, tn: 4, wgX: 4, wgY: 8, kt: 32 },
 ];
 for (const tile of TILES) {
-  // K = 28 so that the k4 family runs (29 would fall back to k1).
-  test(`matmul tile ${JSON.stringify(tile)} on 37×53×28 bf16`, async () => {
+  // K = 40 so that the k4 and k8 families run (41 would fall back to k1, 36 k8dot to k4dot).
+  test(`matmul tile ${JSON.stringify(tile)} on 37×53×40 bf16`, async () => {
     const rt = await runtime();
-    const [M, N, K] = [37, 53, 28];
+    const [M, N, K] = [37, 53, 40];
     const xv = randomArray(M * K, 900), w = asWeights(randomArray(N * K, 901), 'bf16');
     const x = rt.upload(xv, [M, K], 'f32', 'x'), wt = rt.upload(w.bytes, [N, K], 'bf16', 'w'), y = rt.empty([M, N], 'f32', 'y');
     await matmul(rt, { x, w: wt, y, epilogue: 'relu', tile });
@@ -103,11 +109,12 @@ for (const tile of TILES) {
   });
 }
 
-// What the autotuner may pick, in the dtype the model runs (f16) on a shape no tile divides.
+// What the autotuner may pick, in the dtype the model runs (f16) on a shape no tile divides
+// (K % 8 == 0 so that k8dot runs as itself).
 for (const tile of MATMUL_CANDIDATES) {
-  test(`autotune candidate ${matmulVariantName('f16', 'add', tile)} on 45×70×132`, async () => {
+  test(`autotune candidate ${matmulVariantName('f16', 'add', tile)} on 45×70×136`, async () => {
     const rt = await runtime();
-    const [M, N, K] = [45, 70, 132];
+    const [M, N, K] = [45, 70, 136];
     const xv = randomArray(M * K, 910), w = asWeights(randomArray(N * K, 911), 'f16'), y0 = randomArray(M * N, 912);
     const x = rt.upload(xv, [M, K], 'f32', 'x'), wt = rt.upload(w.bytes, [N, K], 'f16', 'w'), y = rt.upload(y0, [M, N], 'f32', 'y');
     await matmul(rt, { x, w: wt, y, epilogue: 'add', tile });
@@ -139,15 +146,16 @@ test('matmul row chunks write only their rows and match the whole', async () => 
 test('f16 specials through the vector families: ±0, subnormals, max, Inf, NaN', async () => {
   const rt = await runtime();
   const halves = [0x0000, 0x8000, 0x0001, 0x83ff, 0x0400, 0x3c00, 0xbc00, 0x7bff, 0xfbff, 0x3555, 0x7c00, 0xfc00, 0x7e00];
-  const [M, K] = [3, 4];
-  const xv = Float32Array.from([1, -2, 0.5, 3, 0.25, 1, -1, 2, 1e-3, 7, -5, 0.125]);
+  // K = 8 so that k8dot runs as itself.
+  const [M, K] = [3, 8];
+  const xv = Float32Array.from([1, -2, 0.5, 3, 0.25, 1, -1, 2, 1e-3, 7, -5, 0.125, 2, -0.5, 1, 1, 3, -3, 0.75, 4, -1, 0.5, 6, -2]);
   const want = (n: number, wv: Float32Array) => Array.from({ length: M }, (_, m) => {
     let s = 0;
     for (let k = 0; k < K; k++) s += xv[m * K + k] * wv[n * K + k];
     return s;
   });
-  for (const family of ['k4', 'k4dot'] as const) {
-    // Row n of W holds halves[n .. n+3] (wrapping): every special value in every lane.
+  for (const family of ['k4', 'k4dot', 'k8dot'] as const) {
+    // Row n of W holds halves[n .. n+7] (wrapping): every special value in every lane.
     const N = halves.length;
     const bits = new Uint16Array(N * K);
     for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) bits[n * K + k] = halves[(n + k) % N];
@@ -164,7 +172,7 @@ test('f16 specials through the vector families: ±0, subnormals, max, Inf, NaN',
         if (Number.isNaN(e)) assert.ok(Number.isNaN(g), `${where}: got ${g}, want NaN`);
         else if (!Number.isFinite(e)) assert.is(g, e, where);
         else {
-          // f32 rounding of four products and their sum only: ~2^-24 of Σ|x·w| each.
+          // f32 rounding of the K products and their sum only: ~2^-24 of Σ|x·w| each.
           let mag = 0;
           for (let k = 0; k < K; k++) mag += Math.abs(xv[m * K + k] * wv[n * K + k]);
           assert.ok(Math.abs(g - e) <= 1e-6 * mag, `${where}: got ${g}, want ${e}`);
@@ -207,8 +215,11 @@ test('generated matmul WGSL is fully unrolled', () => {
   assert.not.ok(src.includes('acc2_0'));
 });
 
-test('an odd K sends k4 and k4dot tiles to k1 (k4dot capped at 8×8), smem and k1 stay', () => {
+test('K % 8 != 0 sends k8dot to k4dot; an odd K sends k4 and k4dot tiles to k1 (k4dot capped at 8×8), smem and k1 stay', () => {
   const wg = { wgX: 4, wgY: 4 };
+  assert.equal(matmulTileFor(36, { family: 'k8dot', tm: 32, tn: 16, ...wg }), { family: 'k4dot', tm: 32, tn: 16, ...wg });
+  assert.equal(matmulTileFor(30, { family: 'k8dot', tm: 32, tn: 16, ...wg }), { family: 'k1', tm: 8, tn: 8, ...wg });
+  assert.equal(matmulTileFor(40, { family: 'k8dot', tm: 32, tn: 16, ...wg }), { family: 'k8dot', tm: 32, tn: 16, ...wg });
   assert.equal(matmulTileFor(30, { family: 'k4dot', tm: 32, tn: 16, ...wg }), { family: 'k1', tm: 8, tn: 8, ...wg });
   assert.equal(matmulTileFor(30, { family: 'k4', tm: 16, tn: 8, ...wg }), { family: 'k1', tm: 16, tn: 8, ...wg });
   assert.equal(matmulTileFor(28, { family: 'k4dot', tm: 32, tn: 16, ...wg }), { family: 'k4dot', tm: 32, tn: 16, ...wg });
