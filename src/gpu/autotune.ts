@@ -32,11 +32,12 @@ export class MemoryTuneStore implements TuneStore {
  * further, so the likely winners on SwiftShader come first. The large dot-family tiles are
  * the fastest there (k8dot 32×32 ran f16 ProtT5-XL shapes at 6.1-6.25 GFLOP/s, but takes
  * 15-25 s to compile; k8dot runs as k4dot when K % 8 != 0); smem and the small k4 tiles are
- * for real GPUs; k1 is what runs when K % 4 != 0.
+ * for real GPUs; k1 is what runs when K % 4 != 0. The tuner runs 64 rows: a 32-row tile in
+ * 2 rows of invocations keeps them all busy there (in 4, half would idle and time it unfairly).
  */
 export const MATMUL_CANDIDATES: MatmulTile[] = [
   { family: 'k8dot', tm: 32, tn: 32, wgX: 4, wgY: 4 },
-  { family: 'k8dot', tm: 32, tn: 16, wgX: 4, wgY: 4 },
+  { family: 'k8dot', tm: 32, tn: 16, wgX: 8, wgY: 2 },
   { family: 'k4dot', tm: 16, tn: 16, wgX: 4, wgY: 8 },
   { family: 'k4', tm: 16, tn: 8, wgX: 4, wgY: 8 },
   { family: 'k4', tm: 8, tn: 8, wgX: 8, wgY: 8 },
