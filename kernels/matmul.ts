@@ -37,7 +37,11 @@ export function matmulWorkgroupBytes(t: MatmulTile): number {
   return t.family === 'smem' ? (t.wgY * t.tm + t.wgX * t.tn) * (t.kt ?? 0) * 4 : 0;
 }
 
-/** Used without an autotuner; the best single choice measured on SwiftShader (bench/RESULTS.md). */
+/**
+ * Used without an autotuner: quick to compile and good on SwiftShader. The tuned k8dot tiles
+ * run large shapes ~2.5× faster there but take 5-25 s each to compile, which small models and
+ * the tests would pay on every dtype × epilogue.
+ */
 export const DEFAULT_MATMUL_TILE: MatmulTile = { family: 'k4', tm: 8, tn: 8, wgX: 8, wgY: 8 };
 
 /**

@@ -4,10 +4,10 @@
 // and sums it at the end. A quarter of the accumulator state and of the loop-variable updates
 // for the same tile, so much larger tiles pay: on SwiftShader (every vector component is a
 // register of its own, and an update of a loop variable costs more than an fma) 32×32 outputs
-// per invocation ran f16 ProtT5-XL shapes at 5.6-6.4 GFLOP/s, where k4's best tile (16×8) ran
-// 2.2-2.4 in the same run, about bench/peak.wgsl's FMA ceiling. Needs K % 4 == 0 and offsets
-// that are multiples of 4. Same Params, bindings and epilogues as matmul_k4.wgsl; lines
-// ending in `//@for` are unrolled by kernels/template.ts (see matmul.wgsl).
+// per invocation ran f16 ProtT5-XL shapes at 5.6-6.4 GFLOP/s (75-95% of bench/peak.wgsl's
+// FMA ceiling), where k4's best tile (16×8) ran 2.2-2.7 in the same runs. Needs K % 4 == 0 and
+// offsets that are multiples of 4. Same Params, bindings and epilogues as matmul_k4.wgsl;
+// lines ending in `//@for` are unrolled by kernels/template.ts (see matmul.wgsl).
 //   {{TM}}, {{TN}}: rows and columns of y per invocation.
 //   {{WG_X}}, {{WG_Y}}: invocations per workgroup along N (columns) and M (rows).
 

@@ -2,7 +2,7 @@
 // trip, their eight products chained into one update of each accumulator. On SwiftShader an
 // update of a loop variable costs more than the fma in it (a loop of 16 independent vec4 FMA
 // chains runs 1.5× faster with four fma per update than with one); eight per update instead
-// of four was another 0-10% (6.1-6.25 GFLOP/s for 32×32 at the f16 ProtT5-XL shapes). Needs
+// of four was another 0-10% (32×16 tiles: 5.9-6.1 GFLOP/s at the f16 ProtT5-XL shapes). Needs
 // K % 8 == 0 (the wrapper falls back to k4dot otherwise) and offsets that are multiples of 4.
 // Same Params, bindings and epilogues as matmul_k4.wgsl; lines ending in `//@for` are
 // unrolled by kernels/template.ts (see matmul.wgsl).

@@ -29,15 +29,16 @@ export class MemoryTuneStore implements TuneStore {
 
 /**
  * Timed in this order; a candidate whose first run is CUTOFF× the best so far is not timed
- * further, so the likely winners on SwiftShader come first. The large dot-family tiles are
- * the fastest there (k8dot 32×32 ran f16 ProtT5-XL shapes at 6.1-6.25 GFLOP/s, but takes
- * 15-25 s to compile; k8dot runs as k4dot when K % 8 != 0); smem and the small k4 tiles are
- * for real GPUs; k1 is what runs when K % 4 != 0. The tuner runs 64 rows: a 32-row tile in
- * 2 rows of invocations keeps them all busy there (in 4, half would idle and time it unfairly).
+ * further, so the likely winners on SwiftShader come first: the dot families with 32×16
+ * outputs per invocation ran f16 ProtT5-XL shapes at 5.7-6.1 GFLOP/s there (k8dot runs as
+ * k4dot when K % 8 != 0). 32×32 tiles were no faster in the same runs but take 20-30 s each
+ * to compile (per dtype × epilogue, in every process), so they are left out. smem and the
+ * small k4 tiles are for real GPUs; k1 is what runs when K % 4 != 0. The tuner runs 64 rows:
+ * a 32-row tile in 2 rows of invocations keeps them all busy there (in 4, half would idle).
  */
 export const MATMUL_CANDIDATES: MatmulTile[] = [
-  { family: 'k8dot', tm: 32, tn: 32, wgX: 4, wgY: 4 },
   { family: 'k8dot', tm: 32, tn: 16, wgX: 8, wgY: 2 },
+  { family: 'k4dot', tm: 32, tn: 16, wgX: 8, wgY: 2 },
   { family: 'k4dot', tm: 16, tn: 16, wgX: 4, wgY: 8 },
   { family: 'k4', tm: 16, tn: 8, wgX: 4, wgY: 8 },
   { family: 'k4', tm: 8, tn: 8, wgX: 8, wgY: 8 },
@@ -52,7 +53,7 @@ const CUTOFF = 3;
 /**
  * Candidates that would launch fewer workgroups than this at the tuning rows are skipped
  * (unless none launch that many): they cannot keep even a 2-core CPU busy, and on small
- * models they would only cost compile time (the 32×32 tile takes seconds to compile).
+ * models they would only cost compile time (the 32×16 tiles take seconds to compile).
  */
 const MIN_WORKGROUPS = 8;
 
