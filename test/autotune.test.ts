@@ -21,7 +21,8 @@ test('matmul tuning never picks a failing variant, then caches the choice', asyn
   const rt = await runtime();
   const store = new MemoryTuneStore();
   const tuner = new Autotuner(rt, store, { rows: 16, reps: 1 });
-  const res = await tuner.matmul(40, 36, 'f16', [BROKEN, ...GOOD]);
+  // N = 256: every candidate launches at least 8 workgroups, so none is skipped.
+  const res = await tuner.matmul(256, 36, 'f16', [BROKEN, ...GOOD]);
   assert.is(res.cached, false);
   assert.is(res.timings.length, 3);
   const broken = res.timings.find((t) => t.variant.includes('wg32x32'))!;
@@ -30,11 +31,11 @@ test('matmul tuning never picks a failing variant, then caches the choice', asyn
   for (const t of res.timings.filter((x) => x.ok)) assert.ok(t.ms > 0, `${t.variant} was timed`);
   console.log('  ', res.timings.map((t) => `${t.variant}: ${t.ok ? `${t.ms.toFixed(2)} ms` : 'failed'}`).join('; '));
 
-  const again = await new Autotuner(rt, store).matmul(40, 36, 'f16', [BROKEN, ...GOOD]);
+  const again = await new Autotuner(rt, store).matmul(256, 36, 'f16', [BROKEN, ...GOOD]);
   assert.is(again.cached, true);
   assert.equal(again.choice, res.choice);
   const keys = Object.keys(store.data);
-  assert.ok(keys.some((k) => k.includes(rt.adapter.description) && k.endsWith('matmul|f16|40|36')), keys.join());
+  assert.ok(keys.some((k) => k.includes(rt.adapter.description) && k.endsWith('matmul|f16|256|36')), keys.join());
 });
 
 test('a K that is not a multiple of 4 only runs the k1 family', async () => {
@@ -51,10 +52,10 @@ test('every family is checked and timed; k4 families fall back to k1 for odd K, 
     { family: 'smem', tm: 2, tn: 2, wgX: 8, wgY: 8, kt: 8 },
     { family: 'k4', tm: 2, tn: 2, wgX: 8, wgY: 8 },
   ];
-  const even = await new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1 }).matmul(20, 36, 'f16', families);
+  const even = await new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1 }).matmul(512, 36, 'f16', families);
   assert.equal(even.timings.map((t) => t.variant.split('_')[1]), ['k4dot', 'smem', 'k4']);
   assert.ok(even.timings.every((t) => t.ok && t.ms > 0), JSON.stringify(even.timings));
-  const odd = await new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1 }).matmul(20, 37, 'bf16', families);
+  const odd = await new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1 }).matmul(512, 37, 'bf16', families);
   assert.equal(odd.timings.map((t) => t.variant.split('_')[1]), ['k1', 'smem', 'k1']);
   assert.ok(odd.timings.every((t) => t.ok), JSON.stringify(odd.timings));
 });
@@ -65,6 +66,9 @@ test('tiles that would launch fewer than 8 workgroups are skipped while others l
   const res = await new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1 }).matmul(256, 32, 'f16', [big, GOOD[0]]);
   assert.equal(res.timings.map((t) => t.variant), ['matmul_k4_f16_none_tm4_tn4_wg8x8']);
   assert.equal(res.choice, GOOD[0]);
+  // N = 64: none launches 8; only those launching the most (k1 2×2: 4, k4 4×4: 2, big: 1) run.
+  const small = await new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1 }).matmul(64, 32, 'f16', [big, ...GOOD]);
+  assert.equal(small.timings.map((t) => t.variant), ['matmul_k1_f16_none_tm2_tn2_wg8x8']);
 });
 
 test('an smem tile too big for the workgroup memory fails its check and is not chosen', async () => {

@@ -52,8 +52,9 @@ const CUTOFF = 3;
 
 /**
  * Candidates that would launch fewer workgroups than this at the tuning rows are skipped
- * (unless none launch that many): they cannot keep even a 2-core CPU busy, and on small
- * models they would only cost compile time (the 32×16 tiles take seconds to compile).
+ * (where none launch that many, all but those launching the most): they cannot keep even a
+ * 2-core CPU busy, and on small models they would only cost compile time (the 32×16 tiles
+ * take seconds to compile).
  */
 const MIN_WORKGROUPS = 8;
 
@@ -164,10 +165,13 @@ export class Autotuner {
       const timings: TuneResult<MatmulTile>['timings'] = [];
       let best: { tile: MatmulTile; ms: number } | null = null;
       const seen = new Set<string>();
-      const launches = (t: MatmulTile) => Math.ceil(M / (t.tm * t.wgY)) * Math.ceil(N / (t.tn * t.wgX));
-      const busy = candidates.filter((c) => launches(matmulTileFor(K, c)) >= MIN_WORKGROUPS);
+      const launches = (c: MatmulTile) => {
+        const t = matmulTileFor(K, c);
+        return Math.ceil(M / (t.tm * t.wgY)) * Math.ceil(N / (t.tn * t.wgX));
+      };
+      const enough = Math.min(MIN_WORKGROUPS, Math.max(...candidates.map(launches)));
       try {
-        for (const cand of busy.length ? busy : candidates) {
+        for (const cand of candidates.filter((c) => launches(c) >= enough)) {
           const tile = matmulTileFor(K, cand);
           const name = matmulVariantName(dtype, 'none', tile);
           if (seen.has(name)) continue;
