@@ -1,5 +1,7 @@
 // y = x · Wᵀ (+ epilogue) — wrapper for the matmul families: shaders/matmul.wgsl (k1),
-// matmul_k4.wgsl (k4), matmul_k4dot.wgsl (k4dot), matmul_k8dot.wgsl (k8dot), matmul_smem.wgsl (smem).
+// matmul_k4.wgsl (k4), matmul_k4dot.wgsl (k4dot), matmul_k8dot.wgsl (k8dot), matmul_smem.wgsl (smem),
+// each with shaders/matmul_io.wgsl (Params, y, the epilogues) filled in at its MATMUL_IO placeholder.
+import MATMUL_IO from '../shaders/matmul_io.wgsl';
 import source from '../shaders/matmul.wgsl';
 import sourceK4 from '../shaders/matmul_k4.wgsl';
 import sourceK4dot from '../shaders/matmul_k4dot.wgsl';
@@ -65,7 +67,7 @@ export function matmulVariantName(wDtype: string, epilogue: Epilogue, t: MatmulT
 
 /** The generated WGSL of a variant (dumpable, and what the pipeline compiles). */
 export function matmulWgsl(t: MatmulTile): string {
-  const dims = { TM: t.tm, TN: t.tn, WG_X: t.wgX, WG_Y: t.wgY };
+  const dims = { MATMUL_IO, TM: t.tm, TN: t.tn, WG_X: t.wgX, WG_Y: t.wgY };
   let filled: string;
   switch (t.family) {
     case 'k1':
@@ -126,7 +128,7 @@ export async function matmul(rt: Runtime, a: MatmulArgs): Promise<void> {
     EPILOGUE: EPILOGUE_CODE[epilogue],
     W_DTYPE: weightDtypeConstant(w.dtype),
   });
-  const params = packParams(SOURCES[tile.family], { M, N, K, x_offset: xr * K, w_offset: 0, y_offset: yr * N });
+  const params = packParams(MATMUL_IO, { M, N, K, x_offset: xr * K, w_offset: 0, y_offset: yr * N });
   // Every family covers a (tm·wgY) × (tn·wgX) block of y per workgroup.
   rt.dispatch(pipeline, params, [x.buffer, w.buffer, y.buffer], [
     Math.ceil(N / (tile.tn * tile.wgX)),

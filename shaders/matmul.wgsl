@@ -2,44 +2,19 @@
 //   x: [M, K] f32 activations, row-major, from element x_offset
 //   W: [N, K] weights in their stored dtype (load_w), from element w_offset
 //   y: [M, N] f32, from element y_offset
-// EPILOGUE: 0 store; 1 ReLU, then store; 2 add into y (the residual stream: y += x · Wᵀ).
+// Params, y and the EPILOGUE (none, ReLU, add into y) come from shaders/matmul_io.wgsl (filled in at the MATMUL_IO placeholder).
 //
 // Register tiling: each invocation computes a TM×TN block of y in registers. Lines ending in
-// `//@for i<TM`, `//@for j<TN` or `//@for i<TM j<TN` are repeated by kernels/unroll.ts for
+// `//@for i<TM`, `//@for j<TN` or `//@for i<TM j<TN` are repeated by kernels/template.ts for
 // every index (with {i}, {j} substituted), because on some drivers (SwiftShader) only unrolled
 // scalar accumulators stay in registers.
 
-struct Params {
-  M: u32,         // rows of x and y
-  N: u32,         // rows of W = columns of y
-  K: u32,         // columns of x and of W (elements)
-  x_offset: u32,  // index of x[0, 0] in the x buffer (elements)
-  w_offset: u32,  // index of W[0, 0] in the w buffer (elements)
-  y_offset: u32,  // index of y[0, 0] in the y buffer (elements)
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<u32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
-override EPILOGUE: u32 = 0u;
+{{MATMUL_IO}}
 
 {{LOAD_W}}
-
-fn store(m: u32, n: u32, v: f32) {
-  if (m >= p.M || n >= p.N) {
-    return;
-  }
-  let i = p.y_offset + m * p.N + n;
-  if (EPILOGUE == 1u) {
-    y[i] = max(v, 0.0);
-  } else if (EPILOGUE == 2u) {
-    y[i] = y[i] + v;
-  } else {
-    y[i] = v;
-  }
-}
 
 @compute @workgroup_size({{WG_X}}, {{WG_Y}})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {

@@ -1,40 +1,14 @@
 // y = x · Wᵀ (+ epilogue), the K-by-4 family: x read as vec4, W four weights per load, vec4
 // accumulators summed at the end. Needs K % 4 == 0 and offsets that are multiples of 4
-// (true for every ProtT5 projection). Same Params, bindings (but vector-typed) and epilogues as
-// matmul.wgsl; lines ending in `//@for` are unrolled by kernels/unroll (see matmul.wgsl).
+// (true for every ProtT5 projection). Params, y and the epilogues are shaders/matmul_io.wgsl;
+// lines ending in `//@for` are unrolled by kernels/template.ts (see matmul.wgsl).
 
-struct Params {
-  M: u32,         // rows of x and y
-  N: u32,         // rows of W = columns of y
-  K: u32,         // columns of x and of W (elements, a multiple of 4)
-  x_offset: u32,  // index of x[0, 0] in the x buffer (elements, a multiple of 4)
-  w_offset: u32,  // index of W[0, 0] in the w buffer (elements, a multiple of 4)
-  y_offset: u32,  // index of y[0, 0] in the y buffer (elements)
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> w: array<vec2<u32>>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
-override EPILOGUE: u32 = 0u;
+{{MATMUL_IO}}
 
 {{LOAD_W4}}
-
-fn store(m: u32, n: u32, v: vec4<f32>) {
-  if (m >= p.M || n >= p.N) {
-    return;
-  }
-  let s = v.x + v.y + v.z + v.w;
-  let i = p.y_offset + m * p.N + n;
-  if (EPILOGUE == 1u) {
-    y[i] = max(s, 0.0);
-  } else if (EPILOGUE == 2u) {
-    y[i] = y[i] + s;
-  } else {
-    y[i] = s;
-  }
-}
 
 @compute @workgroup_size({{WG_X}}, {{WG_Y}})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -53,5 +27,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let b{j} = load_w4(wr{j} + k * 4u);  //@for j<TN
     acc{i}_{j} = fma(a{i}, b{j}, acc{i}_{j});  //@for i<TM j<TN
   }
-  store(m0 + {i}u, n0 + {j}u, acc{i}_{j});  //@for i<TM j<TN
+  store(m0 + {i}u, n0 + {j}u, acc{i}_{j}.x + acc{i}_{j}.y + acc{i}_{j}.z + acc{i}_{j}.w);  //@for i<TM j<TN
 }

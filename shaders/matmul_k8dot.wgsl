@@ -4,42 +4,17 @@
 // chains runs 1.5× faster with four fma per update than with one); eight per update instead
 // of four was another 0-10% (32×16 tiles: 5.9-6.1 GFLOP/s at the f16 ProtT5-XL shapes). Needs
 // K % 8 == 0 (the wrapper falls back to k4dot otherwise) and offsets that are multiples of 4.
-// Same Params, bindings and epilogues as matmul_k4.wgsl; lines ending in `//@for` are
+// Same bindings as matmul_k4.wgsl, Params and epilogues from matmul_io.wgsl; lines ending in `//@for` are
 // unrolled by kernels/template.ts (see matmul.wgsl).
 //   {{TM}}, {{TN}}: rows and columns of y per invocation.
 //   {{WG_X}}, {{WG_Y}}: invocations per workgroup along N (columns) and M (rows).
 
-struct Params {
-  M: u32,         // rows of x and y
-  N: u32,         // rows of W = columns of y
-  K: u32,         // columns of x and of W (elements, a multiple of 8)
-  x_offset: u32,  // index of x[0, 0] in the x buffer (elements, a multiple of 4)
-  w_offset: u32,  // index of W[0, 0] in the w buffer (elements, a multiple of 4)
-  y_offset: u32,  // index of y[0, 0] in the y buffer (elements)
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> w: array<vec2<u32>>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
-override EPILOGUE: u32 = 0u;
+{{MATMUL_IO}}
 
 {{LOAD_W4}}
-
-fn store(m: u32, n: u32, v: f32) {
-  if (m >= p.M || n >= p.N) {
-    return;
-  }
-  let i = p.y_offset + m * p.N + n;
-  if (EPILOGUE == 1u) {
-    y[i] = max(v, 0.0);
-  } else if (EPILOGUE == 2u) {
-    y[i] = y[i] + v;
-  } else {
-    y[i] = v;
-  }
-}
 
 @compute @workgroup_size({{WG_X}}, {{WG_Y}})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {

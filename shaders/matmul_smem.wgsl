@@ -5,7 +5,7 @@
 // past an edge are staged as 0 (their loads clamped in bounds) and store() drops outputs past
 // M or N. An invocation's outputs are strided (rows lid.y + i·WG_Y, columns lid.x + j·WG_X), so
 // neighbouring invocations read neighbouring words of the tiles and write neighbouring
-// columns of y. Same Params, bindings and epilogues as matmul.wgsl; lines ending in `//@for`
+// columns of y. Same bindings as matmul.wgsl, Params and epilogues from matmul_io.wgsl; lines ending in `//@for`
 // are unrolled by kernels/template.ts.
 //   {{TM}}, {{TN}}: rows and columns of y per invocation.
 //   {{WG_X}}, {{WG_Y}}: invocations per workgroup along N (columns) and M (rows).
@@ -14,21 +14,10 @@
 // with a per-invocation index is a gather there, and barriers switch coroutines); the
 // autotuner decides per device.
 
-struct Params {
-  M: u32,         // rows of x and y
-  N: u32,         // rows of W = columns of y
-  K: u32,         // columns of x and of W (elements)
-  x_offset: u32,  // index of x[0, 0] in the x buffer (elements)
-  w_offset: u32,  // index of W[0, 0] in the w buffer (elements)
-  y_offset: u32,  // index of y[0, 0] in the y buffer (elements)
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<u32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
-override EPILOGUE: u32 = 0u;
+{{MATMUL_IO}}
 
 {{LOAD_W}}
 
@@ -39,20 +28,6 @@ const WG = {{WG_X}}u * {{WG_Y}}u;  // invocations per workgroup
 
 var<workgroup> xs: array<f32, BM * KT>;  // x[bm + r, k0 + c] at r · KT + c
 var<workgroup> ws: array<f32, KT * BN>;  // W[bn + r, k0 + c] at c · BN + r (k-major)
-
-fn store(m: u32, n: u32, v: f32) {
-  if (m >= p.M || n >= p.N) {
-    return;
-  }
-  let i = p.y_offset + m * p.N + n;
-  if (EPILOGUE == 1u) {
-    y[i] = max(v, 0.0);
-  } else if (EPILOGUE == 2u) {
-    y[i] = y[i] + v;
-  } else {
-    y[i] = v;
-  }
-}
 
 @compute @workgroup_size({{WG_X}}, {{WG_Y}})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {

@@ -1,0 +1,33 @@
+// What every matmul family shares, placed at the MATMUL_IO placeholder by kernels/matmul.ts: Params, the
+// uniform and y bindings, and store() with the fused epilogue. Each family declares x (binding 1)
+// and W (binding 2) itself, in its own vector width.
+// EPILOGUE: 0 store; 1 ReLU, then store; 2 add into y (the residual stream: y += x · Wᵀ).
+
+struct Params {
+  M: u32,         // rows of x and y
+  N: u32,         // rows of W = columns of y
+  K: u32,         // columns of x and of W (elements; a multiple of 4 for k4/k4dot, of 8 for k8dot)
+  x_offset: u32,  // index of x[0, 0] in the x buffer (elements; a multiple of 4 for the vector families)
+  w_offset: u32,  // index of W[0, 0] in the w buffer (elements; a multiple of 4 for the vector families)
+  y_offset: u32,  // index of y[0, 0] in the y buffer (elements)
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+
+override EPILOGUE: u32 = 0u;
+
+// y[m, n] = v with the epilogue; outputs past M or N (edge tiles) are dropped.
+fn store(m: u32, n: u32, v: f32) {
+  if (m >= p.M || n >= p.N) {
+    return;
+  }
+  let i = p.y_offset + m * p.N + n;
+  if (EPILOGUE == 1u) {
+    y[i] = max(v, 0.0);
+  } else if (EPILOGUE == 2u) {
+    y[i] = y[i] + v;
+  } else {
+    y[i] = v;
+  }
+}
