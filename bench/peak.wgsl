@@ -1,5 +1,8 @@
-// Arithmetic ceiling: independent vec4 FMA chains, no memory traffic in the loop.
-// 16 chains × 4 lanes × 2 flops × ITERS per invocation.
+// Arithmetic ceiling: 16 independent vec4 FMA chains, no memory traffic in the loop.
+// 16 chains × 4 lanes × 2 flops × DEPTH × iters per invocation. DEPTH 1 is one fma per
+// variable update; on SwiftShader an update costs more than the fma in it, so DEPTH 4
+// (four nested fma per update, as the dot-chain matmul kernels do) comes ~1.6× closer to
+// the arithmetic units' real ceiling.
 struct Params {
   iters: u32,  // loop trips
   seed: f32,   // keeps the compiler from folding the chains
@@ -17,10 +20,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let m = vec4<f32>(0.999);
   let c = vec4<f32>(0.001);
   for (var i = 0u; i < p.iters; i++) {
-    a0 = fma(a0, m, c); a1 = fma(a1, m, c); a2 = fma(a2, m, c); a3 = fma(a3, m, c);
-    a4 = fma(a4, m, c); a5 = fma(a5, m, c); a6 = fma(a6, m, c); a7 = fma(a7, m, c);
-    b0 = fma(b0, m, c); b1 = fma(b1, m, c); b2 = fma(b2, m, c); b3 = fma(b3, m, c);
-    b4 = fma(b4, m, c); b5 = fma(b5, m, c); b6 = fma(b6, m, c); b7 = fma(b7, m, c);
+    // One update per chain: {{DEPTH}} dependent fma (filled by bench.ts).
+{{UPDATES}}
   }
   let r = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + b0 + b1 + b2 + b3 + b4 + b5 + b6 + b7;
   out[gid.x] = r.x + r.y + r.z + r.w;
