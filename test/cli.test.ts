@@ -252,6 +252,18 @@ test('.safetensors output, default and --per-residue alone: one tensor per recor
   }
 });
 
+test('the bundled demo model: embeds, and says on stderr that its weights are random', async () => {
+  const dir = tempDir();
+  const out = join(dir, 'demo.h5');
+  const r = await prott5(['embed', 'examples/sample.fasta', '-o', out, '--model', 'examples/demo-model']);
+  exits(r, 0, 'embed with the demo model');
+  assert.match(r.stderr, /demo model with RANDOM weights: its embeddings mean nothing/);
+  assert.ok(existsSync(out));
+  const plain = await prott5(['embed', writeQuirky(dir, false), '-o', join(dir, 'tiny.h5'), '--model', F32_MODEL]);
+  exits(plain, 0, 'embed with t5-tiny');
+  assert.not.match(plain.stderr, /RANDOM weights/, 'no such note for other models');
+});
+
 test('"-" reads the FASTA from standard input', async () => {
   const dir = tempDir();
   const out = join(dir, 'out.h5');

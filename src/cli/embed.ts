@@ -2,8 +2,8 @@
 // (a .partial file renamed when complete) and resumable (HDF5) after Ctrl-C or a kill.
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { basename, dirname, extname, resolve } from 'node:path';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { IOError, NumericalError, SequenceError, UsageError } from '../errors.js';
 import { downloadProgressLine, resolveModel } from '../../weights/hub.js';
 import type { FastaRecord } from '../model/fasta.js';
@@ -60,6 +60,15 @@ function checkDatasetNames(records: FastaRecord[], input: string): void {
   }
 }
 
+/** Whether the folder holds the bundled random-weight demo model (examples/demo-model). */
+async function isDemoModel(dir: string): Promise<boolean> {
+  try {
+    return JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'))?.prott5_webgpu_demo === true;
+  } catch {
+    return false;
+  }
+}
+
 /** A fingerprint of the input records (ids and residues), so --resume refuses another input. */
 function recordsDigest(records: FastaRecord[]): string {
   const h = createHash('sha256');
@@ -111,6 +120,9 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
   try {
     const a = model.runtime.adapter;
     progress.note(`model ${cmd.model}: ${model.config.num_layers} layers, d_model ${model.config.d_model}, weights ${[...model.encoder.weightDtypes].join('/')} on ${a.description || a.architecture} (${a.backend})`);
+    if (await isDemoModel(modelDir)) {
+      progress.note('note: this is the bundled demo model with RANDOM weights: its embeddings mean nothing. For ProtT5, pass --model Rostlab/prot_t5_xl_half_uniref50-enc');
+    }
     // safetensors names: the id as is, under the kind's group when both kinds are written.
     const name = (kind: Kind, id: string) => {
       const group = hdf5Group(kind, kinds);
