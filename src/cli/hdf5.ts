@@ -25,8 +25,6 @@ import type { Dataset as H5Dataset, File as H5File, Group as H5Group } from 'h5w
 import { IOError, SequenceError, UsageError } from '../errors.js';
 import { ORIGINAL_ID_ATTRIBUTE, idFromOriginalId, safeDatasetName, summarizeHdf5Error } from '../hdf5-layout.js';
 
-export { safeDatasetName, summarizeHdf5Error };
-
 type H5Lib = (typeof import('h5wasm/node'))['default'];
 
 let loading: Promise<H5Lib> | null = null;

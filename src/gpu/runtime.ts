@@ -59,7 +59,7 @@ export class Runtime {
       const err = (ev as GPUUncapturedErrorEvent).error;
       // An allocation the device could not satisfy (over its total memory, not one buffer's
       // limit, which storageBuffer() checks first): typed so that a batch splits itself.
-      const oom = err.constructor?.name === 'GPUOutOfMemoryError' || (typeof GPUOutOfMemoryError !== 'undefined' && err instanceof GPUOutOfMemoryError);
+      const oom = typeof GPUOutOfMemoryError !== 'undefined' && err instanceof GPUOutOfMemoryError;
       this.pendingError ??= oom
         ? new OutOfMemoryError(`the GPU ran out of memory: ${err.message}; ${LOWER_BATCH}`)
         : new DeviceError(`GPU error: ${err.message}`);
