@@ -1,4 +1,5 @@
 // npm run bench [-- --json FILE] [--md FILE] [--quick], or prott5 bench [same options]
+// (bench/main.ts and src/cli/main.ts parse BENCH_OPTIONS and call runBench).
 // Kernel and end-to-end benchmarks on this machine's adapter. Correctness first (each kernel
 // variant is checked by the autotuner against the float64 reference), then median time,
 // GFLOP/s or GB/s, and the napkin-math floor from the adapter's measured ceilings.
@@ -102,11 +103,26 @@ function randomCheckpoint(config: T5Config, dtype: 'F16' | 'F32' = 'F16'): Check
 
 const XL_LAYER: T5Config = { d_model: 1024, d_ff: 16384, d_kv: 128, num_heads: 32, num_layers: 1, vocab_size: 128, relative_attention_num_buckets: 32, relative_attention_max_distance: 128, layer_norm_epsilon: 1e-6 };
 
-/** Runs every benchmark, printing as it goes; `args` as on the command line. */
-export async function runBench(args: string[]): Promise<void> {
-  const quick = args.includes('--quick');
-  const jsonPath = args.includes('--json') ? args[args.indexOf('--json') + 1] : null;
-  const mdPath = args.includes('--md') ? args[args.indexOf('--md') + 1] : null;
+/** The bench's command-line options (node:util parseArgs), for `npm run bench` and `prott5 bench`. */
+export const BENCH_OPTIONS = {
+  quick: { type: 'boolean', default: false },
+  json: { type: 'string' },
+  md: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+export interface BenchOptions {
+  /** Smaller shapes, fewer repetitions. */
+  quick?: boolean;
+  /** Also write the numbers as JSON / the markdown report to these files. */
+  json?: string;
+  md?: string;
+}
+
+/** Runs every benchmark, printing as it goes. */
+export async function runBench(options: BenchOptions): Promise<void> {
+  const quick = options.quick ?? false;
+  const jsonPath = options.json, mdPath = options.md;
   const results: Record<string, Record<string, number | string | null>> = {};
   const lines: string[] = [];
   const log = (s: string) => {

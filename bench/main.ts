@@ -1,6 +1,7 @@
 // `npm run bench` entry: runs bench/bench.ts with the command line's options.
-import { runBench } from './bench.js';
+import { parseArgs } from 'node:util';
+import { BENCH_OPTIONS, runBench } from './bench.js';
 
-await runBench(process.argv.slice(2));
+await runBench(parseArgs({ args: process.argv.slice(2), options: BENCH_OPTIONS }).values);
 // Dawn keeps the event loop alive.
 process.exit(0);

@@ -119,18 +119,15 @@ async function embed(args: string[]): Promise<number> {
 }
 
 async function bench(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { quick: { type: 'boolean', default: false }, json: { type: 'string' }, md: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
-  });
+  // Loaded only for this command; tfjs (the peer) is a dev dependency, imported by the bench
+  // only if installed.
+  const { BENCH_OPTIONS, runBench } = await import('../../bench/bench.js');
+  const { values } = parseArgs({ args, options: BENCH_OPTIONS });
   if (values.help) {
     console.log(HELP.bench);
     return EXIT.OK;
   }
-  // Loaded only for this command; tfjs (the peer) is a dev dependency, imported by the bench
-  // only if installed.
-  const { runBench } = await import('../../bench/bench.js');
-  await runBench([...(values.quick ? ['--quick'] : []), ...(values.json ? ['--json', values.json] : []), ...(values.md ? ['--md', values.md] : [])]);
+  await runBench(values);
   return EXIT.OK;
 }
 
