@@ -283,6 +283,17 @@ test('a hub-cache snapshot whose files are symlinks into blobs/ opens like the r
   assert.is(e.context.file, shards[1]);
 });
 
+/** Records the path of every file FileSource.open opens (the only opener DirectoryFiles uses) until restore(). */
+function spyOnOpens(): { opened: string[]; restore: () => void } {
+  const realOpen = FileSource.open;
+  const opened: string[] = [];
+  FileSource.open = async (path: string) => {
+    opened.push(resolve(path));
+    return realOpen.call(FileSource, path);
+  };
+  return { opened, restore: () => { FileSource.open = realOpen; } };
+}
+
 test('in a symlinked hub-cache snapshot, shard names leaving the folder are still refused (even naming a real blob)', async () => {
   const sharded = join(TINY, 't5-tiny-sharded');
   const shards = ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'];
@@ -290,12 +301,7 @@ test('in a symlinked hub-cache snapshot, shard names leaving the folder are stil
   // A complete, valid checkpoint in each snapshot's blobs/: only the name check can refuse it.
   const wholeBytes = readFileSync(join(F32, 'model.safetensors'));
   const sha = createHash('sha256').update(wholeBytes).digest('hex');
-  const realOpen = FileSource.open;
-  const opened: string[] = [];
-  FileSource.open = async (path: string) => {
-    opened.push(resolve(path));
-    return realOpen.call(FileSource, path);
-  };
+  const { opened, restore } = spyOnOpens();
   try {
     for (const name of [`../../blobs/${sha}`, `..${sep}..${sep}blobs${sep}${sha}`, 'ABSOLUTE', `../../../models--owner--tiny/blobs/${sha}`, `sub/../../../blobs/${sha}`]) {
       const { snapshot } = hubSnapshot(sharded, ['config.json', ...shards]);
@@ -317,7 +323,7 @@ test('in a symlinked hub-cache snapshot, shard names leaving the folder are stil
     const { snapshot } = hubSnapshot(F32, ['config.json', 'model.safetensors']);
     await rejects(new DirectoryFiles(snapshot).open(`../../blobs/${sha}`), IOError, 'not a plain file name');
   } finally {
-    FileSource.open = realOpen;
+    restore();
   }
 });
 
@@ -456,12 +462,7 @@ test('a shard name leaving the folder is refused, and nothing outside the folder
   const outside = join(ROOT, 'escape.safetensors');
   writeFileSync(outside, encodeSafetensors(await fixture()));
   const names = (await fixture()).map((t) => t.name);
-  const realOpen = FileSource.open;
-  const opened: string[] = [];
-  FileSource.open = async (path: string) => {
-    opened.push(resolve(path));
-    return realOpen.call(FileSource, path);
-  };
+  const { opened, restore } = spyOnOpens();
   try {
     for (const shard of ['../escape.safetensors', outside, `..${sep}escape.safetensors`, '..\\escape.safetensors', 'sub/../../escape.safetensors', '..', '.', '']) {
       const index = { weight_map: Object.fromEntries(names.map((n) => [n, shard])) };
@@ -477,7 +478,7 @@ test('a shard name leaving the folder is refused, and nothing outside the folder
       assert.not.ok(files.asked.includes(shard), `${shard}: asked the ModelFiles for it`);
     }
   } finally {
-    FileSource.open = realOpen;
+    restore();
   }
   assert.ok(existsSync(outside));
 });

@@ -136,6 +136,20 @@ const reset = () => {
   state.short = 0;
   state.rangeAnswer = null;
 };
+
+/** reset(), a fresh cache, and its folder for hubtest/tiny-f16 holding `partial` as model.safetensors.incomplete if given. */
+function freshDownload(partialBytes?: Uint8Array): { cache: string; dir: string; partial: string } {
+  reset();
+  const cache = freshCache();
+  const dir = hubCacheDir('hubtest/tiny-f16', { cacheDir: cache });
+  const partial = join(dir, 'model.safetensors.incomplete');
+  if (partialBytes) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(partial, partialBytes);
+  }
+  return { cache, dir, partial };
+}
+
 const sameBytes = (a: string, b: string) => Buffer.compare(readFileSync(a), readFileSync(b)) === 0;
 const F16 = REPOS['hubtest/tiny-f16'];
 const F16_SIZE = statSync(join(F16, 'model.safetensors')).size;
@@ -331,12 +345,7 @@ test("the hub's X-Linked-Size differing from the size served: IOError naming the
     assert.not.ok(existsSync(join(dir, '.download.lock')), 'the lock is released');
   }
   // Continuing a partial: the 206's Content-Range total is not the announced size; the partial is left as it was.
-  reset();
-  const cache = freshCache();
-  const dir = hubCacheDir('hubtest/tiny-f16', { cacheDir: cache });
-  const partial = join(dir, 'model.safetensors.incomplete');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(partial, F16_BYTES.subarray(0, 1234));
+  const { cache, dir, partial } = freshDownload(F16_BYTES.subarray(0, 1234));
   state.linkedSize = F16_SIZE + 10;
   const e = await downloadFails(downloadModel('hubtest/tiny-f16', { endpoint: hubUrl, cacheDir: cache }), `the hub says model.safetensors is ${F16_SIZE + 10} bytes but the download is ${F16_SIZE}`);
   assert.is(e.context.file, 'model.safetensors');
@@ -349,10 +358,7 @@ test("the hub's X-Linked-Size differing from the size served: IOError naming the
 test('a server sending more bytes than announced: IOError naming the file; no more than the announced size is written, and that partial is continued and verified by the next run', async () => {
   // A 200 with no Content-Length (the size known is X-Linked-Size), then a 206 whose body runs past its Content-Range.
   for (const resume of [false, true]) {
-    reset();
-    const cache = freshCache();
-    const dir = hubCacheDir('hubtest/tiny-f16', { cacheDir: cache });
-    const partial = join(dir, 'model.safetensors.incomplete');
+    const { cache, dir, partial } = freshDownload();
     if (resume) {
       mkdirSync(dir, { recursive: true });
       writeFileSync(partial, F16_BYTES.subarray(0, 1234));
@@ -382,12 +388,7 @@ test('a 206 whose Content-Range is not the range asked: IOError naming the file;
     (_from, size) => `bytes */${size}`,
   ];
   for (const answer of answers) {
-    reset();
-    const cache = freshCache();
-    const dir = hubCacheDir('hubtest/tiny-f16', { cacheDir: cache });
-    const partial = join(dir, 'model.safetensors.incomplete');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(partial, F16_BYTES.subarray(0, 1234));
+    const { cache, dir, partial } = freshDownload(F16_BYTES.subarray(0, 1234));
     state.rangeAnswer = answer;
     const e = await downloadFails(downloadModel('hubtest/tiny-f16', { endpoint: hubUrl, cacheDir: cache, retries: 0 }), 'Range request for model.safetensors', 'not bytes 1234-');
     const sent = answer(1234, F16_SIZE);
@@ -410,10 +411,7 @@ test('a 206 whose Content-Range is not the range asked: IOError naming the file;
 });
 
 test('the final size check: a body ending cleanly short of the announced size is an IOError naming the file and both sizes; the partial is kept and continued', async () => {
-  reset();
-  const cache = freshCache();
-  const dir = hubCacheDir('hubtest/tiny-f16', { cacheDir: cache });
-  const partial = join(dir, 'model.safetensors.incomplete');
+  const { cache, dir, partial } = freshDownload();
   state.chunked = true;
   state.short = 1000;
   const e = await downloadFails(
@@ -435,12 +433,7 @@ test('the final size check: a body ending cleanly short of the announced size is
 
 test('an .incomplete file longer than the file (416 naming a smaller size): deleted, and the download starts over', async () => {
   const long = Buffer.concat([F16_BYTES, Buffer.alloc(5, 0x5a)]);
-  reset();
-  const cache = freshCache();
-  const dir = hubCacheDir('hubtest/tiny-f16', { cacheDir: cache });
-  const partial = join(dir, 'model.safetensors.incomplete');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(partial, long);
+  const { cache, dir, partial } = freshDownload(long);
   const e = await downloadFails(downloadModel('hubtest/tiny-f16', { endpoint: hubUrl, cacheDir: cache, retries: 0 }), `refused to continue model.safetensors at byte ${F16_SIZE + 5}`);
   assert.is(e.context.file, 'model.safetensors');
   assert.not.ok(existsSync(join(dir, 'model.safetensors')));
