@@ -2,7 +2,7 @@
 import source from '../shaders/attention.wgsl';
 import sourceUnrolled from '../shaders/attention_unrolled.wgsl';
 import type { Runtime } from '../src/gpu/runtime.js';
-import type { Tensor } from '../src/tensor.js';
+import type { Tensor } from '../src/gpu/tensor.js';
 import { guard, guardDtype } from './guard.js';
 import { fill, packParams, unroll } from './template.js';
 

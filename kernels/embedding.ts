@@ -1,7 +1,7 @@
 // Embedding gather — wrapper for shaders/embedding.wgsl.
 import source from '../shaders/embedding.wgsl';
 import type { Runtime } from '../src/gpu/runtime.js';
-import type { Tensor } from '../src/tensor.js';
+import type { Tensor } from '../src/gpu/tensor.js';
 import { guard, guardDtype } from './guard.js';
 import { LOAD_W, fill, grid1d, packParams, weightDtypeConstant } from './template.js';
 

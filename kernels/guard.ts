@@ -1,5 +1,5 @@
 import { ProtT5Error } from '../src/errors.js';
-import type { Tensor, TensorDType } from '../src/tensor.js';
+import type { Tensor, TensorDType } from '../src/gpu/tensor.js';
 
 /** A kernel was called with shapes or dtypes it does not take (a bug in the caller). */
 export class KernelArgumentError extends ProtT5Error {

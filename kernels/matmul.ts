@@ -8,7 +8,7 @@ import sourceK4dot from '../shaders/matmul_k4dot.wgsl';
 import sourceK8dot from '../shaders/matmul_k8dot.wgsl';
 import sourceSmem from '../shaders/matmul_smem.wgsl';
 import type { Runtime } from '../src/gpu/runtime.js';
-import type { Tensor } from '../src/tensor.js';
+import type { Tensor } from '../src/gpu/tensor.js';
 import { guard, guardDtype } from './guard.js';
 import { LOAD_W, LOAD_W4, fill, packParams, unroll, weightDtypeConstant } from './template.js';
 

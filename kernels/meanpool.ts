@@ -1,7 +1,7 @@
 // Masked mean pooling — wrapper for shaders/meanpool.wgsl.
 import source from '../shaders/meanpool.wgsl';
 import type { Runtime } from '../src/gpu/runtime.js';
-import type { Tensor } from '../src/tensor.js';
+import type { Tensor } from '../src/gpu/tensor.js';
 import { guard, guardDtype } from './guard.js';
 import { fill, grid1d, packParams } from './template.js';
 

@@ -3,7 +3,7 @@
 // are written once, in WGSL).
 import loadW from '../shaders/load_w.wgsl';
 import loadW4 from '../shaders/load_w4.wgsl';
-import type { TensorDType } from '../src/tensor.js';
+import type { TensorDType } from '../src/gpu/tensor.js';
 
 /** Replaces every {{NAME}}; throws on a placeholder without a value (or a value never used). */
 export function fill(source: string, values: Record<string, string | number>): string {

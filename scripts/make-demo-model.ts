@@ -6,8 +6,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encoderTensorShapes } from '../weights/checkpoint.js';
 import { encodeSafetensors } from '../weights/safetensors.js';
-import { fromFloat32 } from '../weights/tensor-entry.js';
-import type { T5Config } from '../src/model/config.js';
+import { fromFloat32 } from '../src/gpu/dtype.js';
+import type { T5Config } from '../src/models/t5/config.js';
 
 const config: T5Config = {
   d_model: 128,

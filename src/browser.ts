@@ -5,23 +5,23 @@
 import { DeviceError } from './errors.js';
 import { LocalStorageTuneStore, createBrowserRuntime, webgpuUnavailableReason, type BrowserGpuOptions } from './gpu/browser-gpu.js';
 import type { Runtime } from './gpu/runtime.js';
-import { ProtT5Model, type LoadOptions } from './model/prott5.js';
+import { ProtT5Model, type LoadOptions } from './embed/model.js';
 import { openCheckpoint } from '../weights/checkpoint.js';
 import { BlobFiles, UrlFiles, type UrlFilesOptions } from '../weights/browser-files.js';
 import type { ModelFiles } from '../weights/source.js';
 
 export * from './errors.js';
-export { ProtT5Model } from './model/prott5.js';
-export type { EmbedOptions, EmbedProgress, Embedding, EmbeddingTensor, SequenceInput, LoadOptions } from './model/prott5.js';
-export type { LoadProgress } from './model/t5.js';
-export type { T5Config } from './model/config.js';
-export { PROT_T5_XL, parseT5Config } from './model/config.js';
-export { tokenize } from './model/tokenizer.js';
-export { PROTTRANS_LIMITS, planBatches, type BatchLimits } from './model/batching.js';
+export { ProtT5Model } from './embed/model.js';
+export type { EmbedOptions, EmbedProgress, Embedding, EmbeddingTensor, SequenceInput, LoadOptions } from './embed/model.js';
+export type { LoadProgress } from './models/t5/encoder.js';
+export type { T5Config } from './models/t5/config.js';
+export { PROT_T5_XL, parseT5Config } from './models/t5/config.js';
+export { tokenize } from './tokenizers/prott5.js';
+export { PROTTRANS_LIMITS, planBatches, type BatchLimits } from './embed/batching.js';
 export { Runtime } from './gpu/runtime.js';
 export { Autotuner, MemoryTuneStore, type TuneStore } from './gpu/autotune.js';
 export { LocalStorageTuneStore, createBrowserRuntime, webgpuUnavailableReason, type BrowserGpuOptions } from './gpu/browser-gpu.js';
-export { parseFasta, readFasta, type FastaRecord } from './model/fasta.js';
+export { parseFasta, readFasta, type FastaRecord } from './embed/fasta.js';
 export { encodeSafetensors, readSafetensors } from '../weights/safetensors.js';
 export {
   UrlFiles, UrlSource, BlobFiles, BlobSource, DirectoryHandleFiles, clearModelCache, DEFAULT_CACHE_NAME,

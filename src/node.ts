@@ -3,23 +3,23 @@
 import { createNodeRuntime, type NodeGpuOptions } from './gpu/node-gpu.js';
 import { FileTuneStore } from './gpu/node-tune-store.js';
 import type { Runtime } from './gpu/runtime.js';
-import { ProtT5Model, type LoadOptions } from './model/prott5.js';
+import { ProtT5Model, type LoadOptions } from './embed/model.js';
 import { openCheckpoint } from '../weights/checkpoint.js';
 import { DirectoryFiles } from '../weights/node-files.js';
 import type { ModelFiles } from '../weights/source.js';
 
 export * from './errors.js';
-export { ProtT5Model } from './model/prott5.js';
-export type { EmbedOptions, EmbedProgress, Embedding, EmbeddingTensor, SequenceInput, LoadOptions } from './model/prott5.js';
-export type { T5Config } from './model/config.js';
-export { PROT_T5_XL, parseT5Config } from './model/config.js';
-export { tokenize } from './model/tokenizer.js';
-export { PROTTRANS_LIMITS, planBatches, type BatchLimits } from './model/batching.js';
+export { ProtT5Model } from './embed/model.js';
+export type { EmbedOptions, EmbedProgress, Embedding, EmbeddingTensor, SequenceInput, LoadOptions } from './embed/model.js';
+export type { T5Config } from './models/t5/config.js';
+export { PROT_T5_XL, parseT5Config } from './models/t5/config.js';
+export { tokenize } from './tokenizers/prott5.js';
+export { PROTTRANS_LIMITS, planBatches, type BatchLimits } from './embed/batching.js';
 export { Runtime } from './gpu/runtime.js';
 export { Autotuner, MemoryTuneStore, type TuneStore } from './gpu/autotune.js';
 export { FileTuneStore } from './gpu/node-tune-store.js';
 export { createNodeRuntime, type NodeGpuOptions } from './gpu/node-gpu.js';
-export { parseFasta, readFasta, type FastaRecord } from './model/fasta.js';
+export { parseFasta, readFasta, type FastaRecord } from './embed/fasta.js';
 export type { ByteSource, ModelFiles } from '../weights/source.js';
 
 export interface NodeLoadOptions extends LoadOptions, NodeGpuOptions {

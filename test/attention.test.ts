@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { attention, type AttentionTile } from '../kernels/attention.js';
-import { attentionRef } from '../kernels/reference.js';
+import { attentionRef } from '../kernels/attention.ref.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import { expectClose, randomArray, rng } from './helpers.js';
 import { runtime } from './gpu.js';

@@ -11,7 +11,7 @@ import { encoderTensorShapes, openCheckpoint, type Checkpoint } from '../weights
 import { encodeSafetensors, readSafetensors } from '../weights/safetensors.js';
 import { DirectoryFiles, FileSource } from '../weights/node-files.js';
 import { MemorySource, type ByteSource, type ModelFiles } from '../weights/source.js';
-import { fromFloat32, toFloat32, type DType } from '../weights/tensor-entry.js';
+import { fromFloat32, toFloat32, type DType } from '../src/gpu/dtype.js';
 import { ConfigError, IOError, ProtT5Error, WeightsError } from '../src/errors.js';
 import { fixturesDir, randomArray } from './helpers.js';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { readHdf5Embeddings, readHdf5RootAttributes, type Hdf5Embedding } from '../src/cli/hdf5.js';
 import { FileSource } from '../weights/node-files.js';
 import { encodeSafetensors, readSafetensors } from '../weights/safetensors.js';
-import { toFloat32 } from '../weights/tensor-entry.js';
+import { toFloat32 } from '../src/gpu/dtype.js';
 import { expectClose, fixturesDir, repoRoot, expected } from './helpers.js';
 
 const ROOT = repoRoot();

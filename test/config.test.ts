@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseT5Config, PROT_T5_XL, type T5Config } from '../src/model/config.js';
+import { parseT5Config, PROT_T5_XL, type T5Config } from '../src/models/t5/config.js';
 import { ConfigError, ProtT5Error } from '../src/errors.js';
 import { fixturesDir } from './helpers.js';
 

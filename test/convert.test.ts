@@ -12,7 +12,7 @@ import { loadProtT5 } from '../src/node.js';
 import { convertWeights } from '../src/cli/convert.js';
 import { FileSource } from '../weights/node-files.js';
 import { readSafetensors } from '../weights/safetensors.js';
-import { toFloat32, type DType } from '../weights/tensor-entry.js';
+import { toFloat32, type DType } from '../src/gpu/dtype.js';
 import { expectClose, fixturesDir, repoRoot } from './helpers.js';
 import { runtime } from './gpu.js';
 

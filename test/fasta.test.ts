@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseFasta, readFasta, type FastaRecord, type FastaOptions } from '../src/model/fasta.js';
+import { parseFasta, readFasta, type FastaRecord, type FastaOptions } from '../src/embed/fasta.js';
 import { SequenceError } from '../src/errors.js';
 import { rng } from './helpers.js';
 

@@ -15,14 +15,14 @@ import { join, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { ConfigError, IOError, ProtT5Error, SequenceError, WeightsError } from '../src/errors.js';
-import { parseT5Config } from '../src/model/config.js';
-import { parseFasta, readFasta, FASTA_RESIDUES, type FastaRecord } from '../src/model/fasta.js';
+import { parseT5Config } from '../src/models/t5/config.js';
+import { parseFasta, readFasta, FASTA_RESIDUES, type FastaRecord } from '../src/embed/fasta.js';
 import { openCheckpoint } from '../weights/checkpoint.js';
 import { DirectoryFiles, FileSource } from '../weights/node-files.js';
 import { readPytorchBin } from '../weights/pytorch.js';
 import { readSafetensors } from '../weights/safetensors.js';
 import { MemorySource, type ByteSource, type ModelFiles } from '../weights/source.js';
-import { DTYPE_BYTES, numel } from '../weights/tensor-entry.js';
+import { DTYPE_BYTES, numel } from '../src/gpu/dtype.js';
 import { ZipArchive, crc32 } from '../weights/zip.js';
 import { fixturesDir, rng } from './helpers.js';
 

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNodeRuntime } from '../src/gpu/node-gpu.js';
 import type { Runtime } from '../src/gpu/runtime.js';
-import type { TensorDType } from '../src/tensor.js';
-import { fromFloat32, toFloat32, type DType } from '../weights/tensor-entry.js';
+import type { TensorDType } from '../src/gpu/tensor.js';
+import { fromFloat32, toFloat32, type DType } from '../src/gpu/dtype.js';
 
 // Tests never write into the user's cache (autotune choices, downloads); the one they make is
 // removed when the test process exits.

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import h5wasm from 'h5wasm/node';
 import { Hdf5EmbeddingWriter, readHdf5Embeddings, readHdf5RootAttributes } from '../src/cli/hdf5.js';
-import { safeDatasetName, summarizeHdf5Error } from '../src/hdf5-layout.js';
+import { safeDatasetName, summarizeHdf5Error } from '../src/embed/hdf5-layout.js';
 import { IOError, SequenceError, UsageError } from '../src/errors.js';
 import { randomArray } from './helpers.js';
 

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { FileSource } from '../weights/node-files.js';
 import { readSafetensors } from '../weights/safetensors.js';
-import { toFloat32 } from '../weights/tensor-entry.js';
+import { toFloat32 } from '../src/gpu/dtype.js';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 

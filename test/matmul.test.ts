@@ -1,12 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { matmul, matmulTileFor, matmulVariantName, matmulWgsl, type Epilogue, type MatmulTile } from '../kernels/matmul.js';
-import { matmulRef } from '../kernels/reference.js';
+import { matmulRef } from '../kernels/matmul.ref.js';
 import { expectClose, randomArray } from './helpers.js';
 import { asWeights, runtime, WEIGHT_DTYPES } from './gpu.js';
-import { toFloat32 } from '../weights/tensor-entry.js';
+import { toFloat32 } from '../src/gpu/dtype.js';
 import { MATMUL_CANDIDATES } from '../src/gpu/autotune.js';
-import type { TensorDType } from '../src/tensor.js';
+import type { TensorDType } from '../src/gpu/tensor.js';
 
 // f32 accumulation over K ≤ 1024 terms of |x·w| ≤ 1 against a float64 sum: ~1e-7 to 1e-6
 // relative per output; 1e-5 leaves room for the families' summation orders and still fails on

@@ -9,7 +9,7 @@ import { isTorchTensor, unpickleTorch, type PickleValue } from '../weights/pickl
 import { readPytorchBin } from '../weights/pytorch.js';
 import { readSafetensors } from '../weights/safetensors.js';
 import { MemorySource } from '../weights/source.js';
-import { toFloat32 } from '../weights/tensor-entry.js';
+import { toFloat32 } from '../src/gpu/dtype.js';
 import { ZipArchive, crc32 } from '../weights/zip.js';
 import { fixturesDir } from './helpers.js';
 

@@ -3,8 +3,8 @@
 // kernel relies on (bucket constant beyond ±max_distance), and the [H, 2R+1] bias table layout.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { relativeBiasTable, relativePositionBucket } from '../src/model/relative-bias.js';
-import { parseT5Config } from '../src/model/config.js';
+import { relativeBiasTable, relativePositionBucket } from '../src/models/t5/relative-bias.js';
+import { parseT5Config } from '../src/models/t5/config.js';
 import { ConfigError } from '../src/errors.js';
 import { rng } from './helpers.js';
 

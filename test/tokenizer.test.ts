@@ -4,8 +4,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EOS_ID, PAD_ID, tokenize } from '../src/model/tokenizer.js';
-import { planBatches, PROTTRANS_LIMITS, type BatchLimits } from '../src/model/batching.js';
+import { EOS_ID, PAD_ID, tokenize } from '../src/tokenizers/prott5.js';
+import { planBatches, PROTTRANS_LIMITS, type BatchLimits } from '../src/embed/batching.js';
 import { ProtT5Error, SequenceError } from '../src/errors.js';
 import { fixturesDir, rng } from './helpers.js';
 

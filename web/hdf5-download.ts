@@ -7,7 +7,7 @@ import { IOError, SequenceError, UsageError } from '../src/errors.js';
 import {
   ORIGINAL_ID_ATTRIBUTE, findDatasetNameClash, hdf5DatasetPath, hdf5Group, orderKinds, safeDatasetName, summarizeHdf5Error,
   type EmbeddingKind,
-} from '../src/hdf5-layout.js';
+} from '../src/embed/hdf5-layout.js';
 
 type H5Lib = (typeof import('h5wasm'))['default'];
 

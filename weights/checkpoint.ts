@@ -3,7 +3,7 @@
 // against the config by name and shape; decoder tensors of a whole seq2seq checkpoint are
 // ignored (never read); anything else unexpected is an error that names it.
 import { ConfigError, WeightsError } from '../src/errors.js';
-import { parseT5Config, type T5Config } from '../src/model/config.js';
+import { parseT5Config, type T5Config } from '../src/models/t5/config.js';
 import { readPytorchBin } from './pytorch.js';
 import { describeValue } from './describe.js';
 import { readSafetensors } from './safetensors.js';

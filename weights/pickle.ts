@@ -5,7 +5,7 @@
 // Stack, memo and string sizes are bounded, so junk input cannot exhaust memory.
 import { WeightsError } from '../src/errors.js';
 import { describeValue } from './describe.js';
-import type { DType } from './tensor-entry.js';
+import type { DType } from '../src/gpu/dtype.js';
 
 /** `('storage', StorageType, key, location, numel)` from a persistent id: a zip entry `data/<key>`. */
 export interface TorchStorageRef {

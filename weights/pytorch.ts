@@ -6,7 +6,8 @@ import { WeightsError } from '../src/errors.js';
 import { describeValue } from './describe.js';
 import { isTorchTensor, type PickleKey, type PickleValue, unpickleTorch } from './pickle.js';
 import type { ByteSource } from './source.js';
-import { DTYPE_BYTES, type TensorEntry, numel } from './tensor-entry.js';
+import { type TensorEntry } from './tensor-entry.js';
+import { DTYPE_BYTES, numel } from '../src/gpu/dtype.js';
 import { ZipArchive } from './zip.js';
 
 /** data.pkl larger than this is refused (ProtT5's is tens of KB). */

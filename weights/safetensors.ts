@@ -5,7 +5,8 @@
 import { WeightsError } from '../src/errors.js';
 import { describeValue } from './describe.js';
 import type { ByteSource } from './source.js';
-import { DTYPE_BYTES, type DType, type TensorEntry, numel } from './tensor-entry.js';
+import { type TensorEntry } from './tensor-entry.js';
+import { DTYPE_BYTES, type DType, numel } from '../src/gpu/dtype.js';
 
 /** Headers larger than this are refused before reading (real ones are tens of KB). */
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;

@@ -14,7 +14,8 @@ import { DirectoryFiles, FileSource } from '../../weights/node-files.js';
 import { readPytorchBin } from '../../weights/pytorch.js';
 import { readSafetensors, safetensorsHeader } from '../../weights/safetensors.js';
 import type { ByteSource, ModelFiles } from '../../weights/source.js';
-import { DTYPE_BYTES, fromFloat32, numel, toFloat32, type DType, type TensorEntry } from '../../weights/tensor-entry.js';
+import { type TensorEntry } from '../../weights/tensor-entry.js';
+import { DTYPE_BYTES, fromFloat32, numel, toFloat32, type DType } from '../gpu/dtype.js';
 import { EXIT } from './exit-codes.js';
 
 export const CONVERT_HELP = `Usage: prott5 convert INPUT -o OUT.safetensors [--dtype f16|f32|bf16] [--all]

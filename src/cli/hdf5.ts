@@ -23,7 +23,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Dataset as H5Dataset, File as H5File, Group as H5Group } from 'h5wasm/node';
 import { IOError, SequenceError, UsageError } from '../errors.js';
-import { ORIGINAL_ID_ATTRIBUTE, idFromOriginalId, safeDatasetName, summarizeHdf5Error } from '../hdf5-layout.js';
+import { ORIGINAL_ID_ATTRIBUTE, idFromOriginalId, safeDatasetName, summarizeHdf5Error } from '../embed/hdf5-layout.js';
 
 type H5Lib = (typeof import('h5wasm/node'))['default'];
 

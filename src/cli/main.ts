@@ -4,7 +4,7 @@ import { ProtT5Error, UsageError } from '../errors.js';
 import { cachedChoices } from '../gpu/autotune.js';
 import { createNodeRuntime } from '../gpu/node-gpu.js';
 import { FileTuneStore } from '../gpu/node-tune-store.js';
-import { PROTTRANS_LIMITS } from '../model/batching.js';
+import { PROTTRANS_LIMITS } from '../embed/batching.js';
 import { CONVERT_HELP, convertCommand } from './convert.js';
 import { runEmbed } from './embed.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';

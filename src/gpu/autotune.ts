@@ -4,9 +4,10 @@
 // per adapter in a small JSON store (a file in Node, localStorage in the browser).
 import { attention, attentionVariantName, type AttentionTile } from '../../kernels/attention.js';
 import { matmul, matmulTileFor, matmulVariantName, type MatmulTile } from '../../kernels/matmul.js';
-import { attentionRef, matmulRef } from '../../kernels/reference.js';
-import { fromFloat32, toFloat32, type DType } from '../../weights/tensor-entry.js';
-import type { TensorDType } from '../tensor.js';
+import { attentionRef } from '../../kernels/attention.ref.js';
+import { matmulRef } from '../../kernels/matmul.ref.js';
+import { fromFloat32, toFloat32, type DType } from './dtype.js';
+import type { TensorDType } from './tensor.js';
 import type { Runtime } from './runtime.js';
 
 /** Bump when kernels change so cached choices from older code are not reused. */

@@ -3,7 +3,7 @@
 // Errors surface as thrown typed errors: shader/pipeline creation rethrows with the variant
 // name, uncaptured errors and device loss are rethrown at the next flush or read.
 import { DeviceError, DeviceLostError, OutOfMemoryError } from '../errors.js';
-import { ELEMENT_BYTES, Tensor, type TensorDType } from '../tensor.js';
+import { ELEMENT_BYTES, Tensor, type TensorDType } from './tensor.js';
 import { BufferPool } from './pool.js';
 
 // GPUBufferUsage / GPUMapMode values from the WebGPU spec (the globals are absent in Node

@@ -16,9 +16,13 @@ import { matmul, type Epilogue } from '../../kernels/matmul.js';
 import { embedding } from '../../kernels/embedding.js';
 import { meanpool } from '../../kernels/meanpool.js';
 import { rmsnorm } from '../../kernels/rmsnorm.js';
-import { attentionRef, embeddingRef, matmulRef, meanpoolRef, rmsnormRef } from '../../kernels/reference.js';
-import { fromFloat32, toFloat32, type DType } from '../../weights/tensor-entry.js';
-import type { TensorDType } from '../../src/tensor.js';
+import { attentionRef } from '../../kernels/attention.ref.js';
+import { embeddingRef } from '../../kernels/embedding.ref.js';
+import { matmulRef } from '../../kernels/matmul.ref.js';
+import { meanpoolRef } from '../../kernels/meanpool.ref.js';
+import { rmsnormRef } from '../../kernels/rmsnorm.ref.js';
+import { fromFloat32, toFloat32, type DType } from '../../src/gpu/dtype.js';
+import type { TensorDType } from '../../src/gpu/tensor.js';
 
 export interface CheckResult {
   ok: boolean;

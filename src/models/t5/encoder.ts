@@ -1,17 +1,18 @@
 // The T5 encoder forward pass on the GPU: one small function per Hugging Face layer, shapes
 // in comments. Weights stay in their stored dtype; activations are f32. A whole batch is
 // recorded into one command buffer; nothing is read back until the caller asks.
-import { attention, DEFAULT_ATTENTION_TILE, type AttentionTile } from '../../kernels/attention.js';
-import { embedding } from '../../kernels/embedding.js';
-import { DEFAULT_MATMUL_TILE, matmul, type MatmulTile } from '../../kernels/matmul.js';
-import { meanpool } from '../../kernels/meanpool.js';
-import { rmsnorm } from '../../kernels/rmsnorm.js';
-import type { Checkpoint } from '../../weights/checkpoint.js';
-import { toFloat32, type DType, type TensorEntry } from '../../weights/tensor-entry.js';
-import { WeightsError } from '../errors.js';
-import type { Autotuner } from '../gpu/autotune.js';
-import type { Runtime } from '../gpu/runtime.js';
-import type { Tensor, TensorDType } from '../tensor.js';
+import { attention, DEFAULT_ATTENTION_TILE, type AttentionTile } from '../../../kernels/attention.js';
+import { embedding } from '../../../kernels/embedding.js';
+import { DEFAULT_MATMUL_TILE, matmul, type MatmulTile } from '../../../kernels/matmul.js';
+import { meanpool } from '../../../kernels/meanpool.js';
+import { rmsnorm } from '../../../kernels/rmsnorm.js';
+import type { Checkpoint } from '../../../weights/checkpoint.js';
+import { type TensorEntry } from '../../../weights/tensor-entry.js';
+import { toFloat32, type DType } from '../../gpu/dtype.js';
+import { WeightsError } from '../../errors.js';
+import type { Autotuner } from '../../gpu/autotune.js';
+import type { Runtime } from '../../gpu/runtime.js';
+import type { Tensor, TensorDType } from '../../gpu/tensor.js';
 import type { T5Config } from './config.js';
 import { relativeBiasTable } from './relative-bias.js';
 

@@ -1,5 +1,5 @@
-import type { Runtime } from './gpu/runtime.js';
-import { UsageError } from './errors.js';
+import type { Runtime } from './runtime.js';
+import { UsageError } from '../errors.js';
 
 /**
  * Element types of GPU tensors. f32 activations; f16/bf16 weights packed two per u32 word

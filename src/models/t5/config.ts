@@ -1,5 +1,5 @@
-import { ConfigError } from '../errors.js';
-import { describeValue } from '../../weights/describe.js';
+import { ConfigError } from '../../errors.js';
+import { describeValue } from '../../../weights/describe.js';
 
 /** The T5 encoder hyper-parameters the engine uses (names as in Hugging Face config.json). */
 export interface T5Config {

@@ -4,9 +4,9 @@ import { Autotuner, type TuneStore } from '../gpu/autotune.js';
 import type { Runtime } from '../gpu/runtime.js';
 import type { Checkpoint } from '../../weights/checkpoint.js';
 import { PROTTRANS_LIMITS, planBatches, type BatchLimits } from './batching.js';
-import type { T5Config } from './config.js';
-import { T5Encoder, type LoadProgress, type NonFiniteWeights } from './t5.js';
-import { tokenize } from './tokenizer.js';
+import type { T5Config } from '../models/t5/config.js';
+import { T5Encoder, type LoadProgress, type NonFiniteWeights } from '../models/t5/encoder.js';
+import { tokenize } from '../tokenizers/prott5.js';
 
 export interface EmbedOptions extends Partial<BatchLimits> {
   /** [L, d_model] per sequence: one row per residue (</s> dropped). Default false. */
