@@ -1,5 +1,6 @@
 // Builds the library, the CLI, the tests and the benches with esbuild. WGSL files are
-// embedded as strings (text loader), so no build output reads shaders at run time.
+// embedded as strings (text loader), so no build output reads shaders at run time; the
+// tokenizer files shipped with the package (src/tokenizers/*.model) as bytes (binary loader).
 // The browser library (dist/browser.js), the demo page's script (dist/web/app.js) and the
 // in-page test bundle (build/browser-test/in-page.js) are built for the browser. The demo page
 // is split (ESM code splitting): h5wasm, which its HDF5 download imports on first use, lands in
@@ -18,7 +19,7 @@ const common = {
   platform: 'node',
   target: 'node20',
   sourcemap: 'linked',
-  loader: { '.wgsl': 'text' },
+  loader: { '.wgsl': 'text', '.model': 'binary' },
   // Dawn's native binding must stay a runtime import; the rest is bundled.
   // tfjs is the bench's peer, a dev dependency: imported at run time only where installed.
   external: ['webgpu', 'h5wasm', 'h5wasm/*', 'playwright-core', 'esbuild', '@tensorflow/*'],
@@ -44,7 +45,7 @@ const browser = {
   platform: 'browser',
   target: 'es2022',
   sourcemap: 'linked',
-  loader: { '.wgsl': 'text' },
+  loader: { '.wgsl': 'text', '.model': 'binary' },
   logLevel: 'warning',
 };
 

@@ -57,3 +57,8 @@ export class IOError extends ProtT5Error {
 export class UsageError extends ProtT5Error {
   override readonly code = 'USAGE_ERROR';
 }
+
+/** A tokenizer file (spiece.model, vocab.txt, tokenizer.json, ...) is missing, malformed or lacks a token. */
+export class TokenizerError extends ProtT5Error {
+  override readonly code = 'BAD_TOKENIZER';
+}

@@ -1,37 +1,25 @@
-// The ProtT5 tokenizer: one token per residue, then </s>. Vocabulary of Rostlab's spiece model:
-// <pad> 0, </s> 1, <unk> 2, then A L G V S R E D T I P K F Q N Y M H W C X B O U Z as 3..27.
-import { SequenceError } from '../errors.js';
+// The ProtT5 tokenizer over the spiece.model shipped with the package (default-vocab.ts):
+// for callers without a model folder. Ids: <pad> 0, </s> 1, ▁A ▁L ▁G ... 3..27.
+import { PROTT5_SPIECE_MODEL } from './default-vocab.js';
+import { readVocabularyBytes } from './files.js';
+import { PROTT5 } from './recipe.js';
+import { Tokenizer } from './tokenizer.js';
 
-export const PAD_ID = 0;
-export const EOS_ID = 1;
-const LETTERS = 'ALGVSREDTIPKFQNYMHWCXBOUZ';
-const ID = new Map<string, number>([...LETTERS].map((c, i) => [c, i + 3]));
-/** ProtTrans maps the rare amino acids to X before tokenising. */
-const RARE = /[UZOB]/g;
+let cached: Tokenizer | undefined;
+
+/** The PROTT5 recipe on the built-in ProtT5 spiece.model. */
+export function defaultProtT5Tokenizer(): Tokenizer {
+  cached ??= Tokenizer.fromVocabulary(readVocabularyBytes('spiece.model', PROTT5_SPIECE_MODEL, PROTT5.fallback!.name), PROTT5);
+  return cached;
+}
+
+export const PAD_ID = defaultProtT5Tokenizer().padId;
+export const EOS_ID = defaultProtT5Tokenizer().need('</s>');
 
 /**
  * Upper-cases, drops whitespace, maps U Z O B to X, and returns the token ids with </s>
  * appended. A letter outside the alphabet is a SequenceError naming `name` and the 1-based position.
  */
 export function tokenize(sequence: string, name = 'sequence'): Uint32Array {
-  // ASCII-only upper-casing: String#toUpperCase would turn 'ß' into 'SS' and 'ı' into 'I'.
-  const clean = sequence.replace(/\s+/g, '').replace(/[a-z]+/g, (s) => s.toUpperCase()).replace(RARE, 'X');
-  if (clean.length === 0) throw new SequenceError(`${name}: the sequence is empty`, { record: name });
-  const ids = new Uint32Array(clean.length + 1);
-  for (let i = 0; i < clean.length; i++) {
-    const id = ID.get(clean[i]);
-    if (id === undefined) {
-      // Report the position in the caller's string, counting residues (whitespace skipped).
-      const ch = String.fromCodePoint(clean.codePointAt(i)!);
-      const shown = /[\x21-\x7e]/.test(ch) ? `'${ch}'` : `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
-      throw new SequenceError(`${name}: residue ${i + 1} is ${shown}, not an amino-acid letter (ACDEFGHIKLMNPQRSTVWY, X, U, Z, O, B)`, {
-        record: name,
-        position: i + 1,
-        char: ch,
-      });
-    }
-    ids[i] = id;
-  }
-  ids[clean.length] = EOS_ID;
-  return ids;
+  return defaultProtT5Tokenizer().encode(sequence, name).ids;
 }
