@@ -5,10 +5,10 @@
 // GFLOP/s or GB/s, and the napkin-math floor from the adapter's measured ceilings.
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { attention, type AttentionTile } from '../kernels/attention.js';
-import { matmulVariantName } from '../kernels/matmul.js';
+import { attention, tuneAttention, type AttentionTile } from '../kernels/attention.js';
+import { MATMUL_CANDIDATES, matmulVariantName, tuneMatmul } from '../kernels/matmul.js';
 import { fill, grid1d, packParams } from '../kernels/template.js';
-import { Autotuner, MATMUL_CANDIDATES, MemoryTuneStore } from '../src/gpu/autotune.js';
+import { Autotuner, MemoryTuneStore } from '../src/gpu/tuner.js';
 import { createNodeRuntime } from '../src/gpu/node-gpu.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import type { T5Config } from '../src/models/t5/config.js';
@@ -150,7 +150,7 @@ export async function runBench(options: BenchOptions): Promise<void> {
   const tuner = new Autotuner(rt, tuneStore, { rows: M, reps: quick ? 1 : 5 });
   let bestMatmul = 0;
   for (const [N, K] of [[4096, 1024], [1024, 4096], ...(quick ? [] : [[16384, 1024]])] as Array<[number, number]>) {
-    const tuned = await tuner.matmul(N, K, 'f16');
+    const tuned = await tuneMatmul(tuner, N, K, 'f16');
     const flops = 2 * M * N * K;
     const bytes = N * K * 2 + M * K * 4 + M * N * 4;
     const floor = Math.max(flops / ceil.gflops / 1e6, bytes / ceil.gbps / 1e6);
@@ -172,7 +172,7 @@ export async function runBench(options: BenchOptions): Promise<void> {
   {
     const L = quick ? 256 : 512, H = 2, DK = 128, R = 128;
     log(`## attention, L = ${L}, ${H} heads of d_kv ${DK}\n`);
-    const res = await tuner.attention(DK, H);
+    const res = await tuneAttention(tuner, DK, H);
     log('| variant | ms (L=64 check size) | ok |');
     log('| --- | --- | --- |');
     for (const t of res.timings) log(`| ${t.variant} | ${t.ok ? t.ms.toFixed(2) : '—'} | ${t.ok} |`);
@@ -219,7 +219,7 @@ export async function runBench(options: BenchOptions): Promise<void> {
     const tf = await loadTfjs(log);
     if (tf) {
       const [N, K] = [4096, 1024];
-      const tile = (await tuner.matmul(N, K, 'f32')).choice;
+      const tile = (await tuneMatmul(tuner, N, K, 'f32')).choice;
       const x = rt.upload(new Float32Array(M * K).map((_, i) => Math.sin(i)), [M, K], 'f32', 'x');
       const w = rt.upload(new Float32Array(N * K).map((_, i) => Math.cos(i) * 0.01), [N, K], 'f32', 'w');
       const y = rt.empty([M, N], 'f32', 'y');

@@ -1,10 +1,16 @@
-// Fused T5 attention with relative-position bias and key mask — wrapper for shaders/attention.wgsl.
+// Fused T5 attention with relative-position bias and key mask — wrapper for
+// shaders/attention.wgsl (loop family) and attention_unrolled.wgsl; and the op's tuning: its
+// candidates and the problem the tuner checks and times them on.
 import source from '../shaders/attention.wgsl';
 import sourceUnrolled from '../shaders/attention_unrolled.wgsl';
+import { randomArray } from '../src/gpu/numeric.js';
+import type { Requirements } from '../src/gpu/requires.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import type { Tensor } from '../src/gpu/tensor.js';
+import type { Autotuner, TuneProblem, TuneResult } from '../src/gpu/tuner.js';
+import { attentionRef } from './attention.ref.js';
 import { guard, guardDtype } from './guard.js';
-import { fill, packParams, unroll } from './template.js';
+import { fill, packParams, pipelineFor, unroll, variantName, variants } from './template.js';
 
 export interface AttentionTile {
   /** 'loop': any d_kv, loops over private arrays. 'unrolled': d_kv % 4 == 0, named vec4 registers. */
@@ -14,15 +20,30 @@ export interface AttentionTile {
   tk: number;
 }
 
+/** One variant: a tile at a head size. Its name and pipeline come from this object. */
+export interface AttentionVariant extends AttentionTile {
+  dk: number;
+}
+
 export const DEFAULT_ATTENTION_TILE: AttentionTile = { family: 'unrolled', tq: 32, tk: 8 };
+
+/** Every WGSL text an attention variant can use (the tuner's cache key hashes them). */
+export const ATTENTION_SOURCES: readonly string[] = [source, sourceUnrolled];
 
 /** The tile to use when the chosen one cannot run this head size (unrolled needs d_kv % 4 == 0). */
 export function attentionTileFor(dk: number, t: AttentionTile): AttentionTile {
   return t.family === 'unrolled' && dk % 4 !== 0 ? { ...t, family: 'loop' } : t;
 }
 
+const variantOf = (dk: number, t: AttentionTile): AttentionVariant => ({ family: t.family, tq: t.tq, tk: t.tk, dk });
+
 export function attentionVariantName(dk: number, t: AttentionTile): string {
-  return `attention_${t.family}_dk${dk}_tq${t.tq}_tk${t.tk}`;
+  return variantName('attention', variantOf(dk, t));
+}
+
+/** What a tile needs of the device at head size `dk`: tq invocations, the staged K and V tiles (and wg_len). */
+export function attentionRequires(dk: number, t: AttentionTile): Requirements {
+  return { workgroupSize: [t.tq], workgroupBytes: 2 * t.tk * dk * 4 + 4 };
 }
 
 export function attentionWgsl(dk: number, t: AttentionTile): string {
@@ -30,6 +51,8 @@ export function attentionWgsl(dk: number, t: AttentionTile): string {
   const dk4 = dk / 4;
   return unroll(fill(sourceUnrolled, { DK4: dk4, TQ: t.tq, TK: t.tk, TK_DK4: t.tk * dk4 }), { DK4: dk4, TK: t.tk });
 }
+
+const variant = variants('attention', (v: AttentionVariant) => ({ code: attentionWgsl(v.dk, v), requires: attentionRequires(v.dk, v) }));
 
 export interface AttentionArgs {
   q: Tensor; // [B, L, H * DK] f32
@@ -55,13 +78,68 @@ export async function attention(rt: Runtime, a: AttentionArgs): Promise<void> {
   guard('attention', bias.shape.length === 2 && bias.shape[0] === H && bias.shape[1] % 2 === 1, 'bias must be [H, 2R+1]', bias);
   guard('attention', lengths.numel === B, `lengths must be [${B}]`, lengths);
   const R = (bias.shape[1] - 1) / 2;
-  const wgBytes = 2 * tile.tk * DK * 4;
-  guard('attention', wgBytes <= rt.limits.maxComputeWorkgroupStorageSize, `tile needs ${wgBytes} B of workgroup memory, the device has ${rt.limits.maxComputeWorkgroupStorageSize}`, q);
   if (B * L === 0) return;
-  const pipeline = await rt.pipeline(attentionVariantName(DK, tile), () => attentionWgsl(DK, tile));
+  const pipeline = await pipelineFor(rt, variant(variantOf(DK, tile)), q);
   rt.dispatch(pipeline, packParams(tile.family === 'loop' ? source : sourceUnrolled, { B, L, H, R }), [q.buffer, k.buffer, v.buffer, bias.buffer, lengths.buffer, out.buffer], [
     Math.ceil(L / tile.tq),
     H,
     B,
   ]);
+}
+
+// ---- tuning ---------------------------------------------------------------------------------
+
+export const ATTENTION_CANDIDATES: readonly AttentionTile[] = [
+  { family: 'unrolled', tq: 32, tk: 8 },
+  { family: 'unrolled', tq: 16, tk: 4 },
+  { family: 'unrolled', tq: 64, tk: 8 },
+  { family: 'loop', tq: 32, tk: 16 },
+  { family: 'loop', tq: 64, tk: 8 },
+];
+
+/**
+ * The tuning problem for `heads` heads of size `dk`: each candidate (as it runs at this dk, see
+ * attentionTileFor) is checked and timed on one sequence of `rows` tokens, 5 of them padding,
+ * against attentionRef.
+ */
+export function attentionProblem(rt: Runtime, dk: number, heads: number, rows = 64, candidates: readonly AttentionTile[] = ATTENTION_CANDIDATES): TuneProblem<AttentionTile> {
+  return {
+    op: 'attention',
+    shape: `${dk}|${heads}`,
+    sources: ATTENTION_SOURCES,
+    candidates: candidates.map((c) => attentionTileFor(dk, c)),
+    name: (t) => attentionVariantName(dk, t),
+    requires: (t) => attentionRequires(dk, t),
+    // f32 dot products of dk terms and an online softmax in f32 against float64: ~1e-6
+    // relative; a masking, bias or index error is O(1).
+    tolerance: { max: 1e-4, reason: 'f32 scores and online softmax vs float64; a masking or index error is O(1)' },
+    prepare: () => {
+      const L = rows, H = heads, R = 8, n = L * H * dk;
+      // Scale 0.3 on q and k keeps the softmax neither uniform nor one-hot.
+      const qv = randomArray(n, 3, 0.3), kv = randomArray(n, 4, 0.3), vv = randomArray(n, 5), bv = randomArray(H * (2 * R + 1), 6);
+      const lens = [Math.max(1, L - 5)];
+      const want = attentionRef(qv, kv, vv, bv, lens, 1, L, H, dk, R);
+      const shape = [1, L, H * dk];
+      const q = rt.upload(qv, shape, 'f32', 'tune_q'), k = rt.upload(kv, shape, 'f32', 'tune_k'), v = rt.upload(vv, shape, 'f32', 'tune_v');
+      const bias = rt.upload(bv, [H, 2 * R + 1], 'f32', 'tune_bias'), lengths = rt.upload(Uint32Array.from(lens), [1], 'u32', 'tune_len');
+      const out = rt.empty(shape, 'f32', 'tune_out');
+      const run = (tile: AttentionTile) => attention(rt, { q, k, v, bias, lengths, out, heads: H, tile });
+      return {
+        want,
+        check: async (tile) => {
+          await run(tile);
+          return rt.read(out);
+        },
+        run,
+        release: () => {
+          for (const t of [q, k, v, bias, lengths, out]) t.release();
+        },
+      };
+    },
+  };
+}
+
+/** The fastest correct tile on the tuner's device for `heads` heads of size `dk` (cached). */
+export function tuneAttention(tuner: Autotuner, dk: number, heads: number, candidates?: readonly AttentionTile[]): Promise<TuneResult<AttentionTile>> {
+  return tuner.tune(attentionProblem(tuner.device, dk, heads, tuner.options.rows, candidates));
 }

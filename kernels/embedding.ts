@@ -1,11 +1,21 @@
 // Embedding gather — wrapper for shaders/embedding.wgsl.
 import source from '../shaders/embedding.wgsl';
 import type { Runtime } from '../src/gpu/runtime.js';
-import type { Tensor } from '../src/gpu/tensor.js';
+import type { Tensor, TensorDType } from '../src/gpu/tensor.js';
 import { guard, guardDtype } from './guard.js';
-import { LOAD_W, fill, grid1d, packParams, weightDtypeConstant } from './template.js';
+import { LOAD_W, fill, grid1d, packParams, pipelineFor, variants, weightDtypeConstant } from './template.js';
 
 const WG = 256;
+
+/** Every WGSL text an embedding variant can use. */
+export const EMBEDDING_SOURCES: readonly string[] = [source, LOAD_W];
+
+/** One variant: the table's dtype and the workgroup size (one invocation per output element). */
+const variant = variants('embedding', (v: { wDtype: TensorDType; wg: number }) => ({
+  code: fill(source, { LOAD_W, WG: v.wg }),
+  constants: { W_DTYPE: weightDtypeConstant(v.wDtype) },
+  requires: { workgroupSize: [v.wg] },
+}));
 
 /** y[t, :] = table[ids[t], :]; ids u32 [T], table [vocab, D], y f32 [T, D]. */
 export async function embedding(rt: Runtime, ids: Tensor, table: Tensor, y: Tensor): Promise<void> {
@@ -17,8 +27,6 @@ export async function embedding(rt: Runtime, ids: Tensor, table: Tensor, y: Tens
   const T = ids.numel;
   guard('embedding', y.numel === T * D, `y must be [${T}, ${D}]`, ids, table, y);
   if (T === 0) return;
-  const pipeline = await rt.pipeline(`embedding_${table.dtype}_wg${WG}`, () => fill(source, { LOAD_W, WG }), {
-    W_DTYPE: weightDtypeConstant(table.dtype),
-  });
+  const pipeline = await pipelineFor(rt, variant({ wDtype: table.dtype, wg: WG }), ids, table);
   rt.dispatch(pipeline, packParams(source, { T, D, vocab }), [ids.buffer, table.buffer, y.buffer], grid1d(Math.ceil((T * D) / WG), rt.limits.maxComputeWorkgroupsPerDimension));
 }

@@ -1,19 +1,31 @@
 // y = x · Wᵀ (+ epilogue) — wrapper for the matmul families: shaders/matmul.wgsl (k1),
 // matmul_k4.wgsl (k4), matmul_k4dot.wgsl (k4dot), matmul_k8dot.wgsl (k8dot), matmul_smem.wgsl (smem),
-// each with shaders/matmul_io.wgsl (Params, y, the epilogues) filled in at its MATMUL_IO placeholder.
-import MATMUL_IO from '../shaders/matmul_io.wgsl';
+// each with shaders/matmul_io.wgsl (Params, y, the epilogues) filled in at its MATMUL_IO placeholder;
+// and the op's tuning: its candidates and the problem the tuner checks and times them on.
+import matmulIo from '../shaders/matmul_io.wgsl';
 import source from '../shaders/matmul.wgsl';
 import sourceK4 from '../shaders/matmul_k4.wgsl';
 import sourceK4dot from '../shaders/matmul_k4dot.wgsl';
 import sourceK8dot from '../shaders/matmul_k8dot.wgsl';
 import sourceSmem from '../shaders/matmul_smem.wgsl';
+import { fromFloat32, toFloat32, type DType } from '../src/gpu/dtype.js';
+import { randomArray } from '../src/gpu/numeric.js';
+import type { Requirements } from '../src/gpu/requires.js';
 import type { Runtime } from '../src/gpu/runtime.js';
-import type { Tensor } from '../src/gpu/tensor.js';
-import { guard, guardDtype } from './guard.js';
-import { LOAD_W, LOAD_W4, fill, packParams, unroll, weightDtypeConstant } from './template.js';
+import type { Tensor, TensorDType } from '../src/gpu/tensor.js';
+import type { Autotuner, TuneProblem, TuneResult } from '../src/gpu/tuner.js';
+import { guard, guardDtype, KernelArgumentError } from './guard.js';
+import { matmulRef } from './matmul.ref.js';
+import { LOAD_W, LOAD_W4, fill, packParams, pipelineFor, unroll, variantName, variants, weightDtypeConstant, wgslCodes } from './template.js';
 
-export type Epilogue = 'none' | 'relu' | 'add';
-const EPILOGUE_CODE: Record<Epilogue, number> = { none: 0, relu: 1, add: 2 };
+/**
+ * Values of the EPILOGUE override constant; matmul_io.wgsl compares with EPILOGUE_NONE,
+ * EPILOGUE_RELU, ... generated from this table. A new epilogue: a line here, a branch in store().
+ */
+export const EPILOGUE_CODE = { none: 0, relu: 1, add: 2 } as const;
+export type Epilogue = keyof typeof EPILOGUE_CODE;
+
+const MATMUL_IO = fill(matmulIo, { EPILOGUES: wgslCodes('EPILOGUE', EPILOGUE_CODE) });
 
 export interface MatmulTile {
   /**
@@ -32,11 +44,25 @@ export interface MatmulTile {
   kt?: number;
 }
 
+/** One variant: a tile with the weight dtype and epilogue it runs with. Its name and pipeline come from this object. */
+export interface MatmulVariant extends MatmulTile {
+  wDtype: TensorDType;
+  epilogue: Epilogue;
+}
+
 const SOURCES: Record<MatmulTile['family'], string> = { k1: source, k4: sourceK4, k4dot: sourceK4dot, k8dot: sourceK8dot, smem: sourceSmem };
+
+/** Every WGSL text a matmul variant can use (the tuner's cache key hashes them). */
+export const MATMUL_SOURCES: readonly string[] = [MATMUL_IO, LOAD_W, LOAD_W4, ...Object.values(SOURCES)];
 
 /** Bytes of workgroup memory a tile needs (the smem family's two staged tiles; 0 for the others). */
 export function matmulWorkgroupBytes(t: MatmulTile): number {
   return t.family === 'smem' ? (t.wgY * t.tm + t.wgX * t.tn) * (t.kt ?? 0) * 4 : 0;
+}
+
+/** What a tile needs of the device: its workgroup geometry and memory (no optional feature yet). */
+export function matmulRequires(t: MatmulTile): Requirements {
+  return { workgroupSize: [t.wgX, t.wgY], workgroupBytes: matmulWorkgroupBytes(t) };
 }
 
 /**
@@ -60,12 +86,17 @@ export function matmulTileFor(K: number, tile: MatmulTile): MatmulTile {
   return tile;
 }
 
-export function matmulVariantName(wDtype: string, epilogue: Epilogue, t: MatmulTile): string {
-  const kt = t.family === 'smem' ? `_kt${t.kt}` : '';
-  return `matmul_${t.family}_${wDtype}_${epilogue}_tm${t.tm}_tn${t.tn}_wg${t.wgX}x${t.wgY}${kt}`;
+/** The variant object of a tile run with `wDtype` weights and `epilogue` (kt only where the family reads it). */
+export function matmulVariantOf(wDtype: TensorDType, epilogue: Epilogue, t: MatmulTile): MatmulVariant {
+  const { family, tm, tn, wgX, wgY } = t;
+  return family === 'smem' ? { family, tm, tn, wgX, wgY, kt: t.kt, wDtype, epilogue } : { family, tm, tn, wgX, wgY, wDtype, epilogue };
 }
 
-/** The generated WGSL of a variant (dumpable, and what the pipeline compiles). */
+export function matmulVariantName(wDtype: TensorDType, epilogue: Epilogue, t: MatmulTile): string {
+  return variantName('matmul', matmulVariantOf(wDtype, epilogue, t));
+}
+
+/** The generated WGSL of a tile (dumpable, and what the pipeline compiles; dtype and epilogue are override constants). */
 export function matmulWgsl(t: MatmulTile): string {
   const dims = { MATMUL_IO, TM: t.tm, TN: t.tn, WG_X: t.wgX, WG_Y: t.wgY };
   let filled: string;
@@ -79,12 +110,18 @@ export function matmulWgsl(t: MatmulTile): string {
       filled = fill(SOURCES[t.family], { LOAD_W4, ...dims });
       break;
     case 'smem':
-      if (!(Number.isInteger(t.kt) && t.kt! > 0)) throw new Error(`matmul: the smem family needs a tile K (kt), got ${t.kt}`);
+      if (!(Number.isInteger(t.kt) && t.kt! > 0)) throw new KernelArgumentError(`matmul: the smem family needs a tile K (kt), got ${t.kt}`, { op: 'matmul' });
       filled = fill(sourceSmem, { LOAD_W, ...dims, KT: t.kt! });
       break;
   }
   return unroll(filled, { TM: t.tm, TN: t.tn });
 }
+
+const variant = variants('matmul', (v: MatmulVariant) => ({
+  code: matmulWgsl(v),
+  constants: { EPILOGUE: EPILOGUE_CODE[v.epilogue], W_DTYPE: weightDtypeConstant(v.wDtype) },
+  requires: matmulRequires(v),
+}));
 
 export interface MatmulArgs {
   x: Tensor; // [M, K] f32 (or any [..., K] viewed as rows)
@@ -120,18 +157,81 @@ export async function matmul(rt: Runtime, a: MatmulArgs): Promise<void> {
   const yr = a.yRowStart ?? rowStart;
   guard('matmul', M >= 0 && xr + M <= xRows && yr + M <= yRows, `rows [${rowStart}, +${M}) out of range`, x, y);
   if (M === 0 || N === 0) return;
-  const wgBytes = matmulWorkgroupBytes(tile);
-  guard('matmul', wgBytes <= rt.limits.maxComputeWorkgroupStorageSize,
-    `tile ${JSON.stringify(tile)} needs ${wgBytes} bytes of workgroup memory; the device has ${rt.limits.maxComputeWorkgroupStorageSize}`, x, w);
-  const name = matmulVariantName(w.dtype, epilogue, tile);
-  const pipeline = await rt.pipeline(name, () => matmulWgsl(tile), {
-    EPILOGUE: EPILOGUE_CODE[epilogue],
-    W_DTYPE: weightDtypeConstant(w.dtype),
-  });
+  const pipeline = await pipelineFor(rt, variant(matmulVariantOf(w.dtype, epilogue, tile)), x, w);
   const params = packParams(MATMUL_IO, { M, N, K, x_offset: xr * K, w_offset: 0, y_offset: yr * N });
   // Every family covers a (tm·wgY) × (tn·wgX) block of y per workgroup.
   rt.dispatch(pipeline, params, [x.buffer, w.buffer, y.buffer], [
     Math.ceil(N / (tile.tn * tile.wgX)),
     Math.ceil(M / (tile.tm * tile.wgY)),
   ]);
+}
+
+// ---- tuning ---------------------------------------------------------------------------------
+
+/**
+ * Timed in this order; a candidate whose first run is 3× the best so far is not timed
+ * further, so the likely winners on SwiftShader come first: the dot families with 32×16
+ * outputs per invocation ran f16 ProtT5-XL shapes at 5.7-6.1 GFLOP/s there (k8dot runs as
+ * k4dot when K % 8 != 0). 32×32 tiles were no faster in the same runs but take 20-30 s each
+ * to compile (per dtype × epilogue, in every process), so they are left out. smem and the
+ * small k4 tiles are for real GPUs; k1 is what runs when K % 4 != 0. The tuner runs 64 rows:
+ * a 32-row tile in 2 rows of invocations keeps them all busy there (in 4, half would idle).
+ */
+export const MATMUL_CANDIDATES: readonly MatmulTile[] = [
+  { family: 'k8dot', tm: 32, tn: 16, wgX: 8, wgY: 2 },
+  { family: 'k4dot', tm: 32, tn: 16, wgX: 8, wgY: 2 },
+  { family: 'k4dot', tm: 16, tn: 16, wgX: 4, wgY: 8 },
+  { family: 'k4', tm: 16, tn: 8, wgX: 4, wgY: 8 },
+  { family: 'k4', tm: 8, tn: 8, wgX: 8, wgY: 8 },
+  { family: 'k4', tm: 4, tn: 4, wgX: 8, wgY: 8 },
+  { family: 'smem', tm: 4, tn: 4, wgX: 16, wgY: 16, kt: 16 },
+  { family: 'k1', tm: 4, tn: 4, wgX: 8, wgY: 8 },
+];
+
+const FILE_DTYPE: Partial<Record<TensorDType, DType>> = { f32: 'F32', f16: 'F16', bf16: 'BF16' };
+
+/**
+ * The tuning problem for y[M, N] = x[M, K] · W[N, K]ᵀ with W in `dtype`: each candidate (as it
+ * runs at this K, see matmulTileFor) is checked on an odd 7×13 slice with the real K against
+ * matmulRef, then timed on `rows` × N × K.
+ */
+export function matmulProblem(rt: Runtime, N: number, K: number, dtype: TensorDType, rows = 64, candidates: readonly MatmulTile[] = MATMUL_CANDIDATES): TuneProblem<MatmulTile> {
+  const fileDtype = FILE_DTYPE[dtype];
+  if (!fileDtype) throw new KernelArgumentError(`matmul: weights cannot be ${dtype}`, { op: 'matmul' });
+  return {
+    op: 'matmul',
+    shape: `${dtype}|${N}|${K}`,
+    sources: MATMUL_SOURCES,
+    candidates: candidates.map((c) => matmulTileFor(K, c)),
+    name: (t) => matmulVariantName(dtype, 'none', t),
+    requires: matmulRequires,
+    launches: (t) => Math.ceil(rows / (t.tm * t.wgY)) * Math.ceil(N / (t.tn * t.wgX)),
+    // f32 sums of K products of |x·w| < 1 against float64: ~sqrt(K)·2^-24 relative (under 1e-5 at
+    // K = 16384); 1e-4 leaves room for each family's summation order, and any indexing or
+    // unpacking mistake is O(1).
+    tolerance: { max: 1e-4, reason: 'f32 accumulation over K terms vs float64; a wrong index is O(1)' },
+    prepare: () => {
+      const cm = 7, cn = Math.min(N, 13);
+      const xs = randomArray(cm * K, 1), wBytes = fromFloat32(fileDtype, randomArray(cn * K, 2));
+      const want = matmulRef(xs, toFloat32(fileDtype, wBytes), cm, cn, K);
+      const x = rt.upload(xs, [cm, K], 'f32', 'tune_x'), w = rt.upload(wBytes, [cn, K], dtype, 'tune_w'), y = rt.empty([cm, cn], 'f32', 'tune_y');
+      const bx = rt.empty([rows, K], 'f32', 'tune_bx'), bw = rt.empty([N, K], dtype, 'tune_bw'), by = rt.empty([rows, N], 'f32', 'tune_by');
+      return {
+        want,
+        check: async (tile) => {
+          await matmul(rt, { x, w, y, tile });
+          return rt.read(y);
+        },
+        run: (tile) => matmul(rt, { x: bx, w: bw, y: by, tile }),
+        release: () => {
+          for (const t of [x, w, y, bx, bw, by]) t.release();
+        },
+      };
+    },
+  };
+}
+
+/** The fastest correct tile on the tuner's device for N × K weights in `dtype` (cached). */
+export function tuneMatmul(tuner: Autotuner, N: number, K: number, dtype: TensorDType, candidates?: readonly MatmulTile[]): Promise<TuneResult<MatmulTile>> {
+  return tuner.tune(matmulProblem(tuner.device, N, K, dtype, tuner.options.rows, candidates));
 }

@@ -3,9 +3,15 @@ import source from '../shaders/meanpool.wgsl';
 import type { Runtime } from '../src/gpu/runtime.js';
 import type { Tensor } from '../src/gpu/tensor.js';
 import { guard, guardDtype } from './guard.js';
-import { fill, grid1d, packParams } from './template.js';
+import { fill, grid1d, packParams, pipelineFor, variants } from './template.js';
 
 const WG = 64;
+
+/** Every WGSL text a meanpool variant can use. */
+export const MEANPOOL_SOURCES: readonly string[] = [source];
+
+/** One variant: the workgroup size (one invocation per output element). */
+const variant = variants('meanpool', (v: { wg: number }) => ({ code: fill(source, { WG: v.wg }), requires: { workgroupSize: [v.wg] } }));
 
 /** y[b, :] = mean of x[b, 0..counts[b], :]; x f32 [B, L, D], counts u32 [B], y f32 [B, D]. */
 export async function meanpool(rt: Runtime, x: Tensor, counts: Tensor, y: Tensor): Promise<void> {
@@ -16,6 +22,6 @@ export async function meanpool(rt: Runtime, x: Tensor, counts: Tensor, y: Tensor
   const [B, L, D] = x.shape;
   guard('meanpool', counts.numel === B && y.numel === B * D, `counts must be [${B}] and y [${B}, ${D}]`, x, counts, y);
   if (B * D === 0) return;
-  const pipeline = await rt.pipeline(`meanpool_wg${WG}`, () => fill(source, { WG }));
+  const pipeline = await pipelineFor(rt, variant({ wg: WG }), x);
   rt.dispatch(pipeline, packParams(source, { B, L, D }), [x.buffer, counts.buffer, y.buffer], grid1d(Math.ceil((B * D) / WG), rt.limits.maxComputeWorkgroupsPerDimension));
 }

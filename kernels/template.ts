@@ -1,9 +1,13 @@
-// The one small templating layer: {{NAME}} placeholders, `//@for` line unrolling, and
-// uniform Params packing read from the shader's own `struct Params` (so field names and order
-// are written once, in WGSL).
+// The one small templating layer: {{NAME}} placeholders, `//@for` line unrolling, WGSL
+// constants generated from TS code tables, uniform Params packing read from the shader's own
+// `struct Params` (so field names and order are written once, in WGSL), and variants: one
+// object per variant from which its name, shader text, constants and requirements all come.
 import loadW from '../shaders/load_w.wgsl';
 import loadW4 from '../shaders/load_w4.wgsl';
-import type { TensorDType } from '../src/gpu/tensor.js';
+import type { Runtime } from '../src/gpu/runtime.js';
+import { unmet, type Requirements } from '../src/gpu/requires.js';
+import type { Tensor, TensorDType } from '../src/gpu/tensor.js';
+import { guard } from './guard.js';
 
 /** Replaces every {{NAME}}; throws on a placeholder without a value (or a value never used). */
 export function fill(source: string, values: Record<string, string | number>): string {
@@ -43,23 +47,80 @@ export function unroll(source: string, bounds: Record<string, number>): string {
     .join('\n');
 }
 
+/**
+ * WGSL `const` declarations for a TS code table, for a shader's {{...}} placeholder:
+ * wgslCodes('W', { f32: 0 }) is `const W_F32 = 0u;`. Shaders compare with the names, so the
+ * numbers are written once, here in TS.
+ */
+export function wgslCodes(prefix: string, codes: Readonly<Record<string, number>>): string {
+  return Object.entries(codes).map(([k, v]) => `const ${prefix}_${k.toUpperCase()} = ${v}u;`).join('\n');
+}
+
+/** Values of the W_DTYPE override constant, per weight dtype (W_F32, W_F16, W_BF16 in WGSL). */
+export const W_DTYPE_CODE = { f32: 0, f16: 1, bf16: 2 } as const satisfies Partial<Record<TensorDType, number>>;
+
 /** The weight-load snippet for shaders that read stored-dtype weights. */
-export const LOAD_W = loadW;
+export const LOAD_W = fill(loadW, { W_DTYPES: wgslCodes('W', W_DTYPE_CODE) });
 /** The four-at-a-time weight-load snippet (needs `w: array<vec2<u32>>`). */
-export const LOAD_W4 = loadW4;
+export const LOAD_W4 = fill(loadW4, { W_DTYPES: wgslCodes('W', W_DTYPE_CODE) });
 
 /** Value of the W_DTYPE override constant for a weight tensor's dtype. */
 export function weightDtypeConstant(dtype: TensorDType): number {
-  switch (dtype) {
-    case 'f32':
-      return 0;
-    case 'f16':
-      return 1;
-    case 'bf16':
-      return 2;
-    default:
-      throw new Error(`weights cannot be ${dtype}`);
+  if (!(dtype in W_DTYPE_CODE)) throw new Error(`weights cannot be ${dtype}`);
+  return W_DTYPE_CODE[dtype as keyof typeof W_DTYPE_CODE];
+}
+
+/**
+ * A variant's name: the op, then key=value for every field of the object that builds the
+ * variant, sorted by key: `matmul(epilogue=none,family=k4,tm=8,...)`.
+ */
+export function variantName(op: string, variant: object): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(variant).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (v === undefined) continue;
+    if (typeof v === 'object' || typeof v === 'function') throw new Error(`${op}: variant field ${k} must be a number or string`);
+    parts.push(`${k}=${v}`);
   }
+  return `${op}(${parts.join(',')})`;
+}
+
+export interface VariantSpec {
+  /** The generated WGSL (dumpable; what the pipeline compiles). */
+  code: string;
+  /** Values of the shader's `override` constants. */
+  constants?: Record<string, number>;
+  requires: Requirements;
+}
+
+export interface Variant extends VariantSpec {
+  op: string;
+  name: string;
+}
+
+/**
+ * An op's variants: `build` makes the shader text, override constants and requirements from
+ * one object, and the name is made from every field of that same object. Each distinct object
+ * is built once (keyed by its name, a canonical form of it), so a dispatch costs one lookup
+ * here and one in the runtime's pipeline cache.
+ */
+export function variants<V extends object>(op: string, build: (v: V) => VariantSpec): (v: V) => Variant {
+  const built = new Map<string, Variant>();
+  return (v) => {
+    const name = variantName(op, v);
+    let b = built.get(name);
+    if (!b) {
+      b = { op, name, ...build(v) };
+      built.set(name, b);
+    }
+    return b;
+  };
+}
+
+/** The variant's pipeline, after checking that the device can run it (an error naming the op, variant and tensors if not). */
+export function pipelineFor(rt: Runtime, v: Variant, ...tensors: Tensor[]): Promise<GPUComputePipeline> {
+  const why = unmet(v.requires, rt);
+  guard(v.op, why === null, `variant ${v.name} ${why}`, ...tensors);
+  return rt.pipeline(v.name, v.code, v.constants);
 }
 
 const paramFieldsCache = new Map<string, Array<{ name: string; type: 'u32' | 'i32' | 'f32' }>>();

@@ -1,7 +1,9 @@
 // What every matmul family shares, placed at the MATMUL_IO placeholder by kernels/matmul.ts: Params, the
 // uniform and y bindings, and store() with the fused epilogue. Each family declares x (binding 1)
 // and W (binding 2) itself, in its own vector width.
-// EPILOGUE: 0 store; 1 ReLU, then store; 2 add into y (the residual stream: y += x · Wᵀ).
+// EPILOGUE: EPILOGUE_NONE store; EPILOGUE_RELU ReLU, then store; EPILOGUE_ADD add into y (the
+// residual stream: y += x · Wᵀ). The codes are generated from EPILOGUE_CODE in kernels/matmul.ts
+// at the EPILOGUES placeholder; a new epilogue is a line there and a branch in store().
 
 struct Params {
   M: u32,         // rows of x and y
@@ -15,7 +17,8 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
-override EPILOGUE: u32 = 0u;
+{{EPILOGUES}}
+override EPILOGUE: u32;
 
 // y[m, n] = v with the epilogue; outputs past M or N (edge tiles) are dropped.
 fn store(m: u32, n: u32, v: f32) {
@@ -23,9 +26,9 @@ fn store(m: u32, n: u32, v: f32) {
     return;
   }
   let i = p.y_offset + m * p.N + n;
-  if (EPILOGUE == 1u) {
+  if (EPILOGUE == EPILOGUE_RELU) {
     y[i] = max(v, 0.0);
-  } else if (EPILOGUE == 2u) {
+  } else if (EPILOGUE == EPILOGUE_ADD) {
     y[i] = y[i] + v;
   } else {
     y[i] = v;

@@ -3,7 +3,8 @@
 // Nothing here (or below it) may import a Node module or the Dawn binding `webgpu`; the build
 // and a test check dist/browser.js for both.
 import { DeviceError } from './errors.js';
-import { LocalStorageTuneStore, createBrowserRuntime, webgpuUnavailableReason, type BrowserGpuOptions } from './gpu/browser-gpu.js';
+import { createBrowserRuntime, webgpuUnavailableReason, type BrowserGpuOptions } from './gpu/browser-gpu.js';
+import { LocalStorageTuneStore } from './gpu/browser-tune-store.js';
 import type { Runtime } from './gpu/runtime.js';
 import { ProtT5Model, type LoadOptions } from './embed/model.js';
 import { openCheckpoint } from '../weights/checkpoint.js';
@@ -19,8 +20,9 @@ export { PROT_T5_XL, parseT5Config } from './models/t5/config.js';
 export { tokenize } from './tokenizers/prott5.js';
 export { PROTTRANS_LIMITS, planBatches, type BatchLimits } from './embed/batching.js';
 export { Runtime } from './gpu/runtime.js';
-export { Autotuner, MemoryTuneStore, type TuneStore } from './gpu/autotune.js';
-export { LocalStorageTuneStore, createBrowserRuntime, webgpuUnavailableReason, type BrowserGpuOptions } from './gpu/browser-gpu.js';
+export { Autotuner, MemoryTuneStore, type TuneStore } from './gpu/tuner.js';
+export { createBrowserRuntime, webgpuUnavailableReason, type BrowserGpuOptions } from './gpu/browser-gpu.js';
+export { LocalStorageTuneStore } from './gpu/browser-tune-store.js';
 export { parseFasta, readFasta, type FastaRecord } from './embed/fasta.js';
 export { encodeSafetensors, readSafetensors } from '../weights/safetensors.js';
 export {

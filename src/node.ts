@@ -16,7 +16,7 @@ export { PROT_T5_XL, parseT5Config } from './models/t5/config.js';
 export { tokenize } from './tokenizers/prott5.js';
 export { PROTTRANS_LIMITS, planBatches, type BatchLimits } from './embed/batching.js';
 export { Runtime } from './gpu/runtime.js';
-export { Autotuner, MemoryTuneStore, type TuneStore } from './gpu/autotune.js';
+export { Autotuner, MemoryTuneStore, type TuneStore } from './gpu/tuner.js';
 export { FileTuneStore } from './gpu/node-tune-store.js';
 export { createNodeRuntime, type NodeGpuOptions } from './gpu/node-gpu.js';
 export { parseFasta, readFasta, type FastaRecord } from './embed/fasta.js';

@@ -7,6 +7,7 @@ import { embeddingRef } from '../kernels/embedding.ref.js';
 import { meanpoolRef } from '../kernels/meanpool.ref.js';
 import { rmsnormRef } from '../kernels/rmsnorm.ref.js';
 import { rmsnorm } from '../kernels/rmsnorm.js';
+import { variantName, variants, wgslCodes } from '../kernels/template.js';
 import { expectClose, randomArray, rng } from './helpers.js';
 import { asWeights, runtime, WEIGHT_DTYPES } from './gpu.js';
 
@@ -69,6 +70,29 @@ for (const [B, L, D] of [[1, 1, 1], [3, 17, 5], [2, 65, 33], [4, 200, 64], [1, 3
     for (const t of [x, c, y]) t.release();
   });
 }
+
+// The variant machinery every kernel uses: one object gives the name, text, constants and needs.
+test('variantName: the op and every defined field, sorted by key; objects refused', () => {
+  assert.is(variantName('rmsnorm', { wg: 64, wDtype: 'f16' }), 'rmsnorm(wDtype=f16,wg=64)');
+  assert.is(variantName('x', { b: 1, a: 'q', c: undefined }), 'x(a=q,b=1)');
+  assert.is(variantName('x', {}), 'x()');
+  assert.throws(() => variantName('x', { tile: { tm: 1 } }), /x: variant field tile must be a number or string/);
+});
+
+test('variants() builds each distinct variant once, whatever the field order', () => {
+  let builds = 0;
+  const v = variants('probe', (x: { a: number; b: string }) => (builds++, { code: `// ${x.a} ${x.b}`, requires: {} }));
+  const one = v({ a: 1, b: 'z' });
+  assert.is(v({ b: 'z', a: 1 }), one);
+  assert.is(one.name, 'probe(a=1,b=z)');
+  assert.is(one.code, '// 1 z');
+  assert.is.not(v({ a: 2, b: 'z' }), one);
+  assert.is(builds, 2);
+});
+
+test('wgslCodes declares a TS code table as WGSL constants', () => {
+  assert.is(wgslCodes('EPILOGUE', { none: 0, bias_gelu: 3 }), 'const EPILOGUE_NONE = 0u;\nconst EPILOGUE_BIAS_GELU = 3u;');
+});
 
 test.after(() => console.log(`rmsnorm/meanpool worst relative error: ${worst.toExponential(2)}`));
 test.run();

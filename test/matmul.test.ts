@@ -1,11 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { matmul, matmulTileFor, matmulVariantName, matmulWgsl, type Epilogue, type MatmulTile } from '../kernels/matmul.js';
+import { EPILOGUE_CODE, MATMUL_CANDIDATES, matmul, matmulTileFor, matmulVariantName, matmulWgsl, type Epilogue, type MatmulTile } from '../kernels/matmul.js';
+import { W_DTYPE_CODE } from '../kernels/template.js';
 import { matmulRef } from '../kernels/matmul.ref.js';
 import { expectClose, randomArray } from './helpers.js';
 import { asWeights, runtime, WEIGHT_DTYPES } from './gpu.js';
 import { toFloat32 } from '../src/gpu/dtype.js';
-import { MATMUL_CANDIDATES } from '../src/gpu/autotune.js';
 import type { TensorDType } from '../src/gpu/tensor.js';
 
 // f32 accumulation over K ≤ 1024 terms of |x·w| ≤ 1 against a float64 sum: ~1e-7 to 1e-6
@@ -178,7 +178,7 @@ test('matmul refuses an smem tile larger than the device\'s workgroup memory, na
     await matmul(rt, { x, w, y, tile });
     assert.unreachable('should throw');
   } catch (e) {
-    assert.match((e as Error).message, /matmul: tile .*"smem".* needs 65536 bytes of workgroup memory/);
+    assert.match((e as Error).message, /matmul: variant matmul\(.*family=smem.*kt=64.*\) needs 65536 bytes of workgroup memory; the device has \d+/);
   }
   for (const t of [x, w, y]) t.release();
 });
@@ -220,8 +220,34 @@ test('generated smem WGSL: tile sizes filled in, name built from them', () => {
   assert.not.match(src, /\{\{|\{i\}|\{j\}|\/\/@for/);
   assert.ok(src.includes('const KT = 16u;'));
   assert.ok(src.includes('acc1_2 = fma(a1, b2, acc1_2)'));
-  assert.is(matmulVariantName('bf16', 'relu', tile), 'matmul_smem_bf16_relu_tm2_tn3_wg8x4_kt16');
+  assert.is(matmulVariantName('bf16', 'relu', tile), 'matmul(epilogue=relu,family=smem,kt=16,tm=2,tn=3,wDtype=bf16,wgX=8,wgY=4)');
   assert.throws(() => matmulWgsl({ ...tile, kt: undefined }), /kt/);
+});
+
+test('variant names: every field of the variant, kt only where the family reads it', () => {
+  const base: MatmulTile = { family: 'k4', tm: 4, tn: 4, wgX: 8, wgY: 8 };
+  assert.is(matmulVariantName('f16', 'none', base), 'matmul(epilogue=none,family=k4,tm=4,tn=4,wDtype=f16,wgX=8,wgY=8)');
+  // kt means nothing to k4: the same variant, the same name.
+  assert.is(matmulVariantName('f16', 'none', { ...base, kt: 32 }), matmulVariantName('f16', 'none', base));
+  const names = new Set([
+    matmulVariantName('f16', 'none', base), matmulVariantName('f32', 'none', base), matmulVariantName('f16', 'add', base),
+    matmulVariantName('f16', 'none', { ...base, family: 'k4dot' }), matmulVariantName('f16', 'none', { ...base, tm: 8 }),
+    matmulVariantName('f16', 'none', { ...base, tn: 8 }), matmulVariantName('f16', 'none', { ...base, wgX: 4 }),
+    matmulVariantName('f16', 'none', { ...base, wgY: 4 }),
+  ]);
+  assert.is(names.size, 8, 'a change in any field changes the name');
+});
+
+test('epilogue and weight dtype codes are declared in the WGSL from the TS tables, and compared by name', () => {
+  for (const family of ['k1', 'k4', 'k4dot', 'k8dot', 'smem'] as const) {
+    const src = matmulWgsl({ family, tm: 2, tn: 2, wgX: 8, wgY: 8, kt: 8 });
+    for (const [e, code] of Object.entries(EPILOGUE_CODE)) assert.ok(src.includes(`const EPILOGUE_${e.toUpperCase()} = ${code}u;`), `${family}: EPILOGUE_${e}`);
+    for (const [d, code] of Object.entries(W_DTYPE_CODE)) assert.ok(src.includes(`const W_${d.toUpperCase()} = ${code}u;`), `${family}: W_${d}`);
+    const body = src.replace(/\/\/.*$/gm, '');
+    assert.not.match(body, /(EPILOGUE|W_DTYPE)\s*==\s*\d/, `${family} compares a code literal`);
+    assert.match(body, /EPILOGUE == EPILOGUE_RELU/);
+    assert.match(body, /W_DTYPE == W_F16/);
+  }
 });
 
 test.after(() => console.log(`matmul worst relative error: ${worst.toExponential(2)}`));

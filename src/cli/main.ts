@@ -1,7 +1,7 @@
 // The prott5 command: embed, convert, info, bench. `prott5 <command> --help` for each.
 import { parseArgs } from 'node:util';
 import { ProtT5Error, UsageError } from '../errors.js';
-import { cachedChoices } from '../gpu/autotune.js';
+import { cachedChoices } from '../gpu/tuner.js';
 import { createNodeRuntime } from '../gpu/node-gpu.js';
 import { FileTuneStore } from '../gpu/node-tune-store.js';
 import { PROTTRANS_LIMITS } from '../embed/batching.js';
@@ -159,7 +159,7 @@ async function info(args: string[]): Promise<number> {
     for (const [k, v] of Object.entries(limits)) console.log(`${k.padEnd(34)}${v}`);
     const tuned = Object.entries(kernels);
     console.log(`kernel variants (autotuned, ${store.path}):${tuned.length ? '' : ' none yet; chosen at the first model load'}`);
-    for (const [k, v] of tuned) console.log(`  ${k.padEnd(32)}${JSON.stringify(v)}`);
+    for (const [k, v] of tuned) console.log(`  ${k.padEnd(40)}${JSON.stringify(v)}`);
   }
   rt.destroy();
   return EXIT.OK;

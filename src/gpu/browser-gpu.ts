@@ -1,7 +1,6 @@
 // Browser only: a WebGPU device from navigator.gpu. No Node module and no `webgpu` import may
 // appear here (the browser bundle is checked for both). Errors say what the user can do.
 import { DeviceError } from '../errors.js';
-import type { TuneStore } from './autotune.js';
 import { createRuntime, type Runtime } from './runtime.js';
 
 export interface BrowserGpuOptions {
@@ -44,31 +43,4 @@ export async function createBrowserRuntime(options: BrowserGpuOptions = {}): Pro
     throw new DeviceError('the only WebGPU adapter is a software fallback and hardwareOnly was set', { reason: 'fallback-only' });
   }
   return createRuntime(adapter, fallback ? 'browser/fallback' : 'browser');
-}
-
-/**
- * Autotuner choices kept in localStorage (one small JSON object), so that kernel variants are
- * measured on the first visit only. Falls back to memory where localStorage is unavailable
- * (private windows with storage blocked, workers).
- */
-export class LocalStorageTuneStore implements TuneStore {
-  private memory: Record<string, unknown> = {};
-  constructor(readonly key = 'prott5-webgpu:autotune') {}
-  async load(): Promise<Record<string, unknown>> {
-    try {
-      const v: unknown = JSON.parse(globalThis.localStorage?.getItem(this.key) ?? 'null');
-      if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
-    } catch {
-      // Unavailable or corrupt: start afresh.
-    }
-    return { ...this.memory };
-  }
-  async save(data: Record<string, unknown>): Promise<void> {
-    this.memory = { ...data };
-    try {
-      globalThis.localStorage?.setItem(this.key, JSON.stringify(data));
-    } catch {
-      // Quota or blocked storage: the choices live for this page only.
-    }
-  }
 }

@@ -1,14 +1,34 @@
-// Node only: autotuner choices in <cache>/autotune.json (the cache root of weights/hub.ts).
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+// Node only: tuner choices in <cache>/autotune.json. A save re-reads the file and merges into
+// it under a lock file, then renames a temporary file into place, so processes tuning at once
+// keep each other's entries and a reader never sees a half-written file.
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { IOError } from '../errors.js';
+// TODO(lead): take cacheRoot() from src/gpu/env.ts once it exists (src/gpu must not import weights/).
 import { cacheRoot } from '../../weights/hub.js';
-import type { TuneStore } from './autotune.js';
+import type { TuneStore } from './tuner.js';
+
+export interface FileTuneStoreOptions {
+  /** Give up waiting for another process's lock after this long (ms). Default 10 s. */
+  lockTimeoutMs?: number;
+  /** A lock file older than this was left by a process that died holding it, and is removed (ms). Default 30 s. */
+  staleLockMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class FileTuneStore implements TuneStore {
   readonly path: string;
-  constructor(path?: string) {
+  private readonly lockTimeoutMs: number;
+  private readonly staleLockMs: number;
+
+  constructor(path?: string, options: FileTuneStoreOptions = {}) {
     this.path = path ?? join(cacheRoot(), 'autotune.json');
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
+    this.staleLockMs = options.staleLockMs ?? 30_000;
   }
+
   async load(): Promise<Record<string, unknown>> {
     try {
       const v = JSON.parse(await readFile(this.path, 'utf8'));
@@ -17,10 +37,47 @@ export class FileTuneStore implements TuneStore {
       return {};
     }
   }
-  async save(data: Record<string, unknown>): Promise<void> {
+
+  async save(entries: Record<string, unknown>): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true });
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(data, null, 1));
-    await rename(tmp, this.path);
+    const unlock = await this.lock();
+    const tmp = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      const merged = { ...(await this.load()), ...entries };
+      await writeFile(tmp, JSON.stringify(merged, null, 1));
+      await rename(tmp, this.path);
+    } catch (e) {
+      await unlink(tmp).catch(() => undefined);
+      throw e;
+    } finally {
+      await unlock();
+    }
+  }
+
+  /** Creates `<path>.lock` exclusively (O_EXCL), waiting while another process holds it. */
+  private async lock(): Promise<() => Promise<void>> {
+    const file = `${this.path}.lock`;
+    const deadline = Date.now() + this.lockTimeoutMs;
+    for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
+      try {
+        const fh = await open(file, 'wx');
+        await fh.writeFile(`${process.pid}\n`).finally(() => fh.close());
+        return () => unlink(file).catch(() => undefined);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      try {
+        if (Date.now() - (await stat(file)).mtimeMs > this.staleLockMs) {
+          await unlink(file).catch(() => undefined);
+          continue;
+        }
+      } catch {
+        continue; // released meanwhile: try again at once
+      }
+      if (Date.now() > deadline) {
+        throw new IOError(`${file} is held by another process for over ${this.lockTimeoutMs} ms (remove it if no prott5 process is running)`, { path: file });
+      }
+      await sleep(wait * (0.5 + Math.random()));
+    }
   }
 }

@@ -1,5 +1,6 @@
-// The runtime core: one GPUDevice, a buffer pool, a pipeline cache keyed by variant name,
-// and command recording that batches every dispatch of a forward pass into few submits.
+// The runtime core: one GPUDevice, a buffer pool, a pipeline cache keyed by shader text and
+// override constants, and command recording that batches every dispatch of a forward pass
+// into few submits.
 // Errors surface as thrown typed errors: shader/pipeline creation rethrows with the variant
 // name, uncaptured errors and device loss are rethrown at the next flush or read.
 import { DeviceError, DeviceLostError, OutOfMemoryError } from '../errors.js';
@@ -35,7 +36,8 @@ export interface AdapterSummary {
 
 export class Runtime {
   readonly pool: BufferPool;
-  private pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  /** Shader text → override constants (canonical JSON) → pipeline. */
+  private pipelines = new Map<string, Map<string, Promise<GPUComputePipeline>>>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private uniformChunks: GPUBuffer[] = [];
@@ -137,15 +139,22 @@ export class Runtime {
   // ---- pipelines ------------------------------------------------------------------------
 
   /**
-   * The compute pipeline for a variant, compiled once and cached by `name`. The name must
-   * identify the code and constants completely (kernels build it from their parameters).
+   * The compute pipeline for WGSL `code` with override `constants`, compiled once and cached by
+   * the text and constants themselves, so two different shaders never share an entry whatever
+   * they are called. `name` labels the pipeline in errors and profiles. Kernels pass the same
+   * (memoized) string each time, so a lookup does not rehash the text.
    */
-  pipeline(name: string, code: () => string, constants?: Record<string, number>): Promise<GPUComputePipeline> {
-    let p = this.pipelines.get(name);
+  pipeline(name: string, code: string | (() => string), constants?: Record<string, number>): Promise<GPUComputePipeline> {
+    const text = typeof code === 'string' ? code : code();
+    const ckey = constants ? JSON.stringify(Object.entries(constants).sort(([a], [b]) => (a < b ? -1 : 1))) : '';
+    let byConstants = this.pipelines.get(text);
+    if (!byConstants) this.pipelines.set(text, (byConstants = new Map()));
+    let p = byConstants.get(ckey);
     if (!p) {
-      p = this.compile(name, code(), constants);
-      this.pipelines.set(name, p);
-      p.catch(() => this.pipelines.delete(name));
+      p = this.compile(name, text, constants);
+      byConstants.set(ckey, p);
+      const entries = byConstants;
+      p.catch(() => entries.delete(ckey));
     }
     return p;
   }

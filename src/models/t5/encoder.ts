@@ -1,9 +1,9 @@
 // The T5 encoder forward pass on the GPU: one small function per Hugging Face layer, shapes
 // in comments. Weights stay in their stored dtype; activations are f32. A whole batch is
 // recorded into one command buffer; nothing is read back until the caller asks.
-import { attention, DEFAULT_ATTENTION_TILE, type AttentionTile } from '../../../kernels/attention.js';
+import { attention, DEFAULT_ATTENTION_TILE, tuneAttention, type AttentionTile } from '../../../kernels/attention.js';
 import { embedding } from '../../../kernels/embedding.js';
-import { DEFAULT_MATMUL_TILE, matmul, type MatmulTile } from '../../../kernels/matmul.js';
+import { DEFAULT_MATMUL_TILE, matmul, tuneMatmul, type MatmulTile } from '../../../kernels/matmul.js';
 import { meanpool } from '../../../kernels/meanpool.js';
 import { rmsnorm } from '../../../kernels/rmsnorm.js';
 import type { Checkpoint } from '../../../weights/checkpoint.js';
@@ -168,9 +168,9 @@ export class T5Encoder {
       if (tuner) {
         for (const w of [blocks[0].q, blocks[0].o, blocks[0].wi, blocks[0].wo, ...blocks.flatMap((b) => [b.q, b.o, b.wi, b.wo])]) {
           const key = `${w.dtype}|${w.shape[0]}|${w.shape[1]}`;
-          if (!kernels.matmul.has(key)) kernels.matmul.set(key, (await tuner.matmul(w.shape[0], w.shape[1], w.dtype)).choice);
+          if (!kernels.matmul.has(key)) kernels.matmul.set(key, (await tuneMatmul(tuner, w.shape[0], w.shape[1], w.dtype)).choice);
         }
-        kernels.attention = (await tuner.attention(c.d_kv, c.num_heads)).choice;
+        kernels.attention = (await tuneAttention(tuner, c.d_kv, c.num_heads)).choice;
       }
       return new T5Encoder(rt, c, shared, bias, blocks, finalNorm, dtypes, kernels);
     } catch (e) {

@@ -1,0 +1,515 @@
+// The tuner: candidates the device cannot run are skipped by their requirements, the others
+// are checked against the reference before they are timed, a failing one is never chosen, a
+// lost device ends the tuning, choices are cached per device, op sources and shape, and the
+// stores merge concurrent saves. The generic parts run on fake devices (SwiftShader's limits
+// and a GPU's); the matmul and attention problems on the real one.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ATTENTION_CANDIDATES, attentionRequires, tuneAttention } from '../kernels/attention.js';
+import { MATMUL_CANDIDATES, matmulProblem, matmulRequires, matmulTileFor, matmulVariantName, tuneMatmul, type MatmulTile } from '../kernels/matmul.js';
+import { DeviceError, DeviceLostError, IOError, OutOfMemoryError } from '../src/errors.js';
+import { FileTuneStore } from '../src/gpu/node-tune-store.js';
+import { createNodeRuntime } from '../src/gpu/node-gpu.js';
+import { unmet } from '../src/gpu/requires.js';
+import type { Runtime } from '../src/gpu/runtime.js';
+import { Autotuner, MemoryTuneStore, cachedChoices, tuneKey, type TuneDevice, type TuneProblem } from '../src/gpu/tuner.js';
+import { runtime } from './gpu.js';
+
+// ---- a child process for the concurrent-save test: this file run again with these variables ----
+const CHILD = process.env.PROTT5_TUNE_CHILD_STORE;
+if (CHILD) {
+  const store = new FileTuneStore(CHILD);
+  const tag = process.env.PROTT5_TUNE_CHILD_TAG!;
+  while (Date.now() < Number(process.env.PROTT5_TUNE_CHILD_START)) await new Promise((r) => setTimeout(r, 1));
+  for (let i = 0; i < 40; i++) await store.save({ [`${tag}${i}`]: { i } });
+  process.exit(0);
+}
+
+// ---- fakes ----------------------------------------------------------------------------------
+
+type Limits = TuneDevice['limits'];
+const SWIFTSHADER_16K: Limits = {
+  maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupStorageSize: 16384,
+  maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupSizeY: 256, maxComputeWorkgroupSizeZ: 64,
+};
+const SWIFTSHADER_32K: Limits = { ...SWIFTSHADER_16K, maxComputeWorkgroupStorageSize: 32768 };
+const GPU: Limits = {
+  maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupStorageSize: 32768,
+  maxComputeWorkgroupSizeX: 1024, maxComputeWorkgroupSizeY: 1024, maxComputeWorkgroupSizeZ: 64,
+};
+
+function fakeDevice(limits: Limits, o: { features?: string[]; description?: string; sync?: () => Promise<void> } = {}): TuneDevice {
+  return {
+    limits,
+    adapter: { backend: 'fake', vendor: 'test', architecture: 'none', device: '', description: o.description ?? 'fake adapter', features: o.features ?? [] },
+    sync: o.sync ?? (async () => undefined),
+  };
+}
+
+interface Fake {
+  name: string;
+  wg?: number[];
+  bytes?: number;
+  /** Milliseconds a run takes (busy wait, so the time is real wall clock). */
+  ms?: number;
+  /** Output of the check run (the reference is [1, 2, 3]). */
+  out?: number[];
+  /** Thrown by the check run. */
+  fail?: () => Error;
+}
+
+const WANT = [1, 2, 3];
+const busy = (ms: number) => {
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms);
+};
+
+/** A problem over fake candidates; `log` records every check and run, in order. */
+function fakeProblem(candidates: Fake[], extra: Partial<TuneProblem<Fake>> = {}) {
+  const log: string[] = [];
+  let released = 0;
+  const problem: TuneProblem<Fake> = {
+    op: 'fake',
+    shape: '3',
+    sources: ['// fake shader'],
+    candidates,
+    name: (c) => c.name,
+    requires: (c) => ({ workgroupSize: c.wg ?? [1], workgroupBytes: c.bytes ?? 0 }),
+    tolerance: { max: 1e-6, reason: 'the fakes are exact' },
+    prepare: () => ({
+      want: WANT,
+      check: async (c) => {
+        log.push(`check ${c.name}`);
+        if (c.fail) throw c.fail();
+        return c.out ?? WANT;
+      },
+      run: async (c) => {
+        log.push(`run ${c.name}`);
+        busy(c.ms ?? 0);
+      },
+      release: () => void released++,
+    }),
+    ...extra,
+  };
+  return { problem, log, released: () => released };
+}
+
+const checked = (log: string[]) => log.filter((l) => l.startsWith('check ')).map((l) => l.slice(6));
+
+// ---- generic tuner on fake devices ----------------------------------------------------------
+
+test('candidates are filtered by the device limits: SwiftShader (256 invocations, 16 or 32 KiB) and a GPU (1024, 32 KiB)', async () => {
+  const cands: Fake[] = [
+    { name: '16x16', wg: [16, 16] },
+    { name: '32x32', wg: [32, 32] },
+    { name: '8x8 24KiB', wg: [8, 8], bytes: 24 * 1024 },
+    { name: '64 40KiB', wg: [64], bytes: 40 * 1024 },
+    { name: '2048x1', wg: [2048, 1] },
+  ];
+  const expect: Array<[string, Limits, string[]]> = [
+    ['SwiftShader 16 KiB', SWIFTSHADER_16K, ['16x16']],
+    ['SwiftShader 32 KiB', SWIFTSHADER_32K, ['16x16', '8x8 24KiB']],
+    ['GPU', GPU, ['16x16', '32x32', '8x8 24KiB']],
+  ];
+  for (const [what, limits, runs] of expect) {
+    const f = fakeProblem(cands);
+    const res = await new Autotuner(fakeDevice(limits), new MemoryTuneStore(), { reps: 1 }).tune(f.problem);
+    assert.equal(checked(f.log), runs, what);
+    assert.equal(res.timings.filter((t) => t.ok).map((t) => t.variant), runs, what);
+    const skipped = res.timings.filter((t) => !t.ok);
+    assert.is(skipped.length, cands.length - runs.length, what);
+    for (const t of skipped) assert.match(t.error ?? '', /invocations|workgroup memory/, `${what}: ${t.variant} says why`);
+  }
+  assert.match(unmet({ workgroupSize: [32, 32] }, fakeDevice(SWIFTSHADER_32K))!, /1024 invocations per workgroup \(32×32\); the device allows 256/);
+  assert.match(unmet({ workgroupSize: [2048, 1] }, fakeDevice(GPU))!, /2048 invocations along x; the device allows 1024/);
+  assert.match(unmet({ features: ['shader-f16'] }, fakeDevice(GPU))!, /shader-f16/);
+  assert.is(unmet({ features: ['shader-f16'] }, fakeDevice(GPU, { features: ['shader-f16'] })), null);
+});
+
+test('the default candidates all run within the limits the runtime asks for, on SwiftShader and a GPU', () => {
+  for (const limits of [SWIFTSHADER_32K, GPU]) {
+    for (const c of MATMUL_CANDIDATES) assert.is(unmet(matmulRequires(c), fakeDevice(limits)), null, JSON.stringify(c));
+    for (const dk of [32, 64, 128]) for (const c of ATTENTION_CANDIDATES) assert.is(unmet(attentionRequires(dk, c), fakeDevice(limits)), null, `dk ${dk} ${JSON.stringify(c)}`);
+  }
+  // A device left at the 16 KiB default: the loop tile staging 16 keys of d_kv 128 (2 × 8 KiB and
+  // the length word) does not fit, and is the only one.
+  const dev16 = fakeDevice(SWIFTSHADER_16K);
+  assert.equal(MATMUL_CANDIDATES.filter((c) => unmet(matmulRequires(c), dev16)), []);
+  assert.equal(ATTENTION_CANDIDATES.filter((c) => unmet(attentionRequires(128, c), dev16)), [{ family: 'loop', tq: 32, tk: 16 }]);
+});
+
+test('the fastest correct candidate wins; a slow one is cut after one run; wrong results and own errors fail', async () => {
+  const f = fakeProblem([
+    { name: 'slowish', ms: 6 },
+    { name: 'wrong', ms: 0, out: [1, 2, 4] },
+    { name: 'broken', fail: () => new DeviceError('shader "broken" failed to compile') },
+    { name: 'fast', ms: 1 },
+    { name: 'very slow', ms: 40 },
+  ]);
+  const res = await new Autotuner(fakeDevice(GPU), new MemoryTuneStore(), { reps: 3 }).tune(f.problem);
+  assert.is(res.choice.name, 'fast');
+  assert.is(res.cached, false);
+  const by = Object.fromEntries(res.timings.map((t) => [t.variant, t]));
+  assert.ok(by.slowish.ok && by.fast.ok && by['very slow'].ok);
+  assert.match(by.wrong.error ?? '', /relative error 2\.67e-1 over the tolerance 1e-6 \(the fakes are exact\)/);
+  assert.is(by.wrong.ok, false);
+  assert.match(by.broken.error ?? '', /failed to compile/);
+  assert.ok(by.fast.ms < by.slowish.ms, JSON.stringify(res.timings));
+  // Warm-up plus 3 timed runs, except 'very slow': its warm-up is over 3× the best.
+  const runs = (n: string) => f.log.filter((l) => l === `run ${n}`).length;
+  assert.equal([runs('slowish'), runs('fast'), runs('very slow'), runs('wrong')], [4, 4, 1, 0]);
+  assert.is(f.released(), 1, 'the test data is released once');
+});
+
+test('duplicate variant names are tried once; too-coarse candidates are skipped while others launch enough', async () => {
+  const cands: Fake[] = [{ name: 'a' }, { name: 'a' }, { name: 'coarse' }, { name: 'b' }];
+  const launches = (c: Fake) => (c.name === 'coarse' ? 2 : 16);
+  const f = fakeProblem(cands, { launches });
+  await new Autotuner(fakeDevice(GPU), new MemoryTuneStore(), { reps: 1 }).tune(f.problem);
+  assert.equal(checked(f.log), ['a', 'b']);
+  // None launches 8: only those launching the most run.
+  const g = fakeProblem(cands, { launches: (c) => (c.name === 'b' ? 4 : 2) });
+  await new Autotuner(fakeDevice(GPU), new MemoryTuneStore(), { reps: 1 }).tune(g.problem);
+  assert.equal(checked(g.log), ['b']);
+});
+
+test('a device lost while checking or timing is DeviceLostError, not "no variant passed"', async () => {
+  let lost = false;
+  const dev = fakeDevice(GPU, {
+    sync: async () => {
+      if (lost) throw new DeviceLostError('the GPU device was lost (destroyed): test');
+    },
+  });
+  // Lost during the first candidate's timing: the tuner must stop, not try the next.
+  const f = fakeProblem([{ name: 'a' }, { name: 'b' }]);
+  const problem: TuneProblem<Fake> = {
+    ...f.problem,
+    prepare: async () => {
+      const s = await f.problem.prepare();
+      return {
+        ...s,
+        run: async (c) => {
+          lost = true;
+          await s.run(c);
+        },
+      };
+    },
+  };
+  try {
+    await new Autotuner(dev, new MemoryTuneStore(), { reps: 1 }).tune(problem);
+    assert.unreachable('should throw');
+  } catch (e) {
+    assert.instance(e, DeviceLostError);
+  }
+  assert.equal(checked(f.log), ['a']);
+  // Lost while a candidate fails (its error looks like its own): the settle after it finds out.
+  lost = false;
+  const g = fakeProblem([{ name: 'a', fail: () => ((lost = true), new DeviceError('reading back 12 bytes failed')) }, { name: 'b' }]);
+  try {
+    await new Autotuner(dev, new MemoryTuneStore(), { reps: 1 }).tune(g.problem);
+    assert.unreachable('should throw');
+  } catch (e) {
+    assert.instance(e, DeviceLostError);
+  }
+  assert.equal(checked(g.log), ['a']);
+});
+
+test('out of memory and bugs in a problem end the tuning; only DeviceErrors are a candidate\'s own', async () => {
+  for (const [err, cls] of [[() => new OutOfMemoryError('the GPU ran out of memory'), OutOfMemoryError], [() => new TypeError('x is undefined'), TypeError]] as const) {
+    const f = fakeProblem([{ name: 'a', fail: err }, { name: 'b' }]);
+    try {
+      await new Autotuner(fakeDevice(GPU), new MemoryTuneStore(), { reps: 1 }).tune(f.problem);
+      assert.unreachable('should throw');
+    } catch (e) {
+      assert.instance(e, cls);
+    }
+    assert.is(f.released(), 1, 'the test data is released on the way out');
+  }
+});
+
+test('no candidate passing is a DeviceError naming the op, the shape and each reason', async () => {
+  const f = fakeProblem([{ name: 'wrong', out: [0, 0, 0] }, { name: 'huge', wg: [64, 64] }]);
+  try {
+    await new Autotuner(fakeDevice(GPU), new MemoryTuneStore(), { reps: 1 }).tune(f.problem);
+    assert.unreachable('should throw');
+  } catch (e) {
+    assert.instance(e, DeviceError);
+    assert.match((e as Error).message, /no fake variant passed its check for 3: wrong: relative error .*; huge: needs 4096 invocations/);
+  }
+});
+
+test('the cache key: op, a hash of the sources and candidates, the adapter, its features and limits, the shape', async () => {
+  const store = new MemoryTuneStore();
+  const cands: Fake[] = [{ name: 'a' }, { name: 'b', ms: 2 }];
+  const dev = fakeDevice(GPU, { description: 'Fake GPU 9000' });
+  const tune = (p: Partial<TuneProblem<Fake>> = {}, d = dev) => {
+    const f = fakeProblem(cands, p);
+    return new Autotuner(d, store, { reps: 1 }).tune(f.problem).then((r) => ({ ...r, checks: checked(f.log) }));
+  };
+  const first = await tune();
+  assert.is(first.cached, false);
+  assert.equal(first.choice, cands[0]);
+  const key = Object.keys(store.data)[0];
+  assert.ok(key.startsWith('fake|') && key.includes('|Fake GPU 9000|') && key.endsWith('|3'), key);
+  assert.is(key, tuneKey(dev, fakeProblem(cands).problem));
+  const again = await tune();
+  assert.ok(again.cached && again.checks.length === 0, 'the same problem on the same device is cached');
+  assert.equal(again.choice, cands[0]);
+  assert.is((await tune({ sources: ['// fake shader, edited'] })).cached, false, 'a changed shader tunes again');
+  assert.is((await tune({ candidates: [...cands, { name: 'c' }] })).cached, false, 'a changed candidate list tunes again');
+  assert.is((await tune({}, fakeDevice(GPU, { description: 'Fake GPU 9000', features: ['shader-f16'] }))).cached, false, 'other features tune again');
+  assert.is((await tune({}, fakeDevice(SWIFTSHADER_32K, { description: 'Fake GPU 9000' }))).cached, false, 'other limits tune again');
+  assert.is((await tune({ shape: '4' })).cached, false, 'another shape tunes again');
+  assert.is(Object.keys(store.data).length, 6);
+  const listed = await cachedChoices(dev, store);
+  assert.ok(Object.keys(listed).some((k) => /^fake@[0-9a-f]{14}\|3$/.test(k)), Object.keys(listed).join());
+  // A cached value that is not one of the candidates (an edited or corrupt file) is tuned again.
+  store.data[key] = { name: 'gone' };
+  const fresh = await tune();
+  assert.ok(!fresh.cached && fresh.checks.length === 2);
+});
+
+test('a tuner re-reads the store before tuning: what another process saved meanwhile is used', async () => {
+  const store = new MemoryTuneStore();
+  const cands: Fake[] = [{ name: 'a' }];
+  const late = new Autotuner(fakeDevice(GPU), store, { reps: 1 });
+  await late.tune(fakeProblem(cands, { shape: 'other' }).problem); // loads the (empty) store
+  await new Autotuner(fakeDevice(GPU), store, { reps: 1 }).tune(fakeProblem(cands).problem);
+  const f = fakeProblem(cands);
+  const res = await late.tune(f.problem);
+  assert.ok(res.cached && checked(f.log).length === 0);
+});
+
+// ---- the matmul and attention problems on the real device ------------------------------------
+
+const GOOD: MatmulTile[] = [
+  { family: 'k4', tm: 4, tn: 4, wgX: 8, wgY: 8 },
+  { family: 'k1', tm: 2, tn: 2, wgX: 8, wgY: 8 },
+];
+/** Twice the device's own invocation limit (from rt.limits): no device can build it. */
+const tooManyInvocations = (rt: Runtime): MatmulTile => ({ family: 'k4', tm: 1, tn: 1, wgX: 32, wgY: (2 * rt.limits.maxComputeInvocationsPerWorkgroup) / 32 });
+const family = (variant: string) => /family=(\w+)/.exec(variant)?.[1];
+
+test('matmul tuning never picks a candidate the device cannot run, then caches the choice', async () => {
+  const rt = await runtime();
+  const store = new MemoryTuneStore();
+  const broken = tooManyInvocations(rt);
+  // N = 256: every candidate launches at least 8 workgroups, so none is skipped.
+  const res = await tuneMatmul(new Autotuner(rt, store, { rows: 16, reps: 1 }), 256, 36, 'f16', [broken, ...GOOD]);
+  assert.is(res.cached, false);
+  assert.is(res.timings.length, 3);
+  assert.is(res.timings[0].variant, matmulVariantName('f16', 'none', broken));
+  assert.is(res.timings[0].ok, false);
+  assert.match(res.timings[0].error ?? '', new RegExp(`needs ${2 * rt.limits.maxComputeInvocationsPerWorkgroup} invocations per workgroup`));
+  assert.ok(GOOD.some((g) => JSON.stringify(g) === JSON.stringify(res.choice)), `chose ${JSON.stringify(res.choice)}`);
+  for (const t of res.timings.filter((x) => x.ok)) assert.ok(t.ms > 0, `${t.variant} was timed`);
+  console.log('  ', res.timings.map((t) => `${t.variant}: ${t.ok ? `${t.ms.toFixed(2)} ms` : t.error}`).join('; '));
+
+  const again = await tuneMatmul(new Autotuner(rt, store), 256, 36, 'f16', [broken, ...GOOD]);
+  assert.is(again.cached, true);
+  assert.equal(again.choice, res.choice);
+  const keys = Object.keys(store.data);
+  assert.ok(keys.some((k) => k.startsWith('matmul|') && k.includes(rt.adapter.description) && k.endsWith('|f16|256|36')), keys.join());
+});
+
+test('a candidate whose shader fails on the real device is marked failed with the device\'s message', async () => {
+  const rt = await runtime();
+  // The check runs a real shader: 'bad' does not compile, 'good' writes the reference.
+  const shader = (body: string) => `struct Params { n: u32, }\n@group(0) @binding(0) var<uniform> p: Params;\n@group(0) @binding(1) var<storage, read_write> out: array<f32>;\n@compute @workgroup_size(1) fn main() {\n  ${body}\n}`;
+  const problem: TuneProblem<string> = {
+    op: 'probe', shape: '3', sources: [], candidates: ['bad', 'good'], name: (c) => `probe_${c}`, requires: () => ({}),
+    tolerance: { max: 0, reason: 'exact copies' },
+    prepare: () => {
+      const out = rt.empty([3], 'f32', 'probe_out');
+      const run = async (c: string) => {
+        const code = c === 'bad' ? shader('out[0] = undefined_thing;') : shader('out[0] = 1.0; out[1] = 2.0; out[2] = f32(p.n);');
+        rt.dispatch(await rt.pipeline(`probe_${c}`, code), new Uint32Array([3, 0, 0, 0]).buffer, [out.buffer], [1]);
+      };
+      return { want: WANT, check: async (c) => (await run(c), rt.read(out)), run, release: () => out.release() };
+    },
+  };
+  const res = await new Autotuner(rt, new MemoryTuneStore(), { reps: 1 }).tune(problem);
+  assert.is(res.choice, 'good');
+  assert.is(res.timings[0].ok, false);
+  assert.match(res.timings[0].error ?? '', /shader "probe_bad" failed to compile/);
+});
+
+test('a device destroyed inside a candidate\'s check surfaces as DeviceLostError', async () => {
+  const own = await createNodeRuntime();
+  const problem: TuneProblem<string> = {
+    op: 'probe', shape: 'lost', sources: [], candidates: ['a', 'b'], name: (c) => c, requires: () => ({}),
+    tolerance: { max: 0, reason: 'exact' },
+    prepare: () => {
+      const out = own.empty([3], 'f32', 'probe_out');
+      return {
+        want: WANT,
+        check: async () => {
+          own.device.destroy();
+          const code = 'struct Params { n: u32, }\n@group(0) @binding(0) var<uniform> p: Params;\n@group(0) @binding(1) var<storage, read_write> out: array<f32>;\n@compute @workgroup_size(1) fn main() { out[0] = f32(p.n); }';
+          own.dispatch(await own.pipeline('probe_lost', code), new Uint32Array(4).buffer, [out.buffer], [1]);
+          return own.read(out);
+        },
+        run: async () => undefined,
+        release: () => out.release(),
+      };
+    },
+  };
+  try {
+    await new Autotuner(own, new MemoryTuneStore(), { reps: 1 }).tune(problem);
+    assert.unreachable('should throw');
+  } catch (e) {
+    assert.instance(e, DeviceLostError, `got ${(e as Error).name}: ${(e as Error).message}`);
+  }
+});
+
+test('a K that is not a multiple of 4 only runs the k1 family', async () => {
+  const rt = await runtime();
+  const res = await tuneMatmul(new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1 }), 9, 7, 'bf16', GOOD);
+  assert.is(res.choice.family, 'k1');
+  assert.ok(res.timings.every((t) => family(t.variant) === 'k1'), JSON.stringify(res.timings));
+});
+
+test('every family is checked and timed; k4 families fall back to k1 for odd K, smem runs as is', async () => {
+  const rt = await runtime();
+  const families: MatmulTile[] = [
+    { family: 'k4dot', tm: 4, tn: 8, wgX: 8, wgY: 8 },
+    { family: 'smem', tm: 2, tn: 2, wgX: 8, wgY: 8, kt: 8 },
+    { family: 'k4', tm: 2, tn: 2, wgX: 8, wgY: 8 },
+  ];
+  const even = await tuneMatmul(new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1 }), 512, 36, 'f16', families);
+  assert.equal(even.timings.map((t) => family(t.variant)), ['k4dot', 'smem', 'k4']);
+  assert.ok(even.timings.every((t) => t.ok && t.ms > 0), JSON.stringify(even.timings));
+  const odd = await tuneMatmul(new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1 }), 512, 37, 'bf16', families);
+  assert.equal(odd.timings.map((t) => family(t.variant)), ['k1', 'smem', 'k1']);
+  assert.ok(odd.timings.every((t) => t.ok), JSON.stringify(odd.timings));
+});
+
+test('tiles that would launch fewer than 8 workgroups are skipped while others launch enough', async () => {
+  const rt = await runtime();
+  const big: MatmulTile = { family: 'k4dot', tm: 32, tn: 32, wgX: 4, wgY: 4 };
+  const res = await tuneMatmul(new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1 }), 256, 32, 'f16', [big, GOOD[0]]);
+  assert.equal(res.timings.map((t) => t.variant), [matmulVariantName('f16', 'none', GOOD[0])]);
+  assert.equal(res.choice, GOOD[0]);
+  // N = 64: none launches 8; only those launching the most (k1 2×2: 4, k4 4×4: 2, big: 1) run.
+  const small = await tuneMatmul(new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1 }), 64, 32, 'f16', [big, ...GOOD]);
+  assert.equal(small.timings.map((t) => t.variant), [matmulVariantName('f16', 'none', GOOD[1])]);
+});
+
+test('an smem tile too big for the device\'s workgroup memory is skipped and not chosen', async () => {
+  const rt = await runtime();
+  // (8·16 + 8·16) rows × kt × 4 bytes: kt chosen from rt.limits to need more than the device has.
+  const kt = Math.ceil(rt.limits.maxComputeWorkgroupStorageSize / 1024) + 1;
+  const huge: MatmulTile = { family: 'smem', tm: 8, tn: 8, wgX: 16, wgY: 16, kt };
+  const res = await tuneMatmul(new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1 }), 16, 32, 'f32', [huge, GOOD[0]]);
+  assert.is(res.timings[0].ok, false);
+  assert.match(res.timings[0].error ?? '', /bytes of workgroup memory/);
+  assert.equal(res.choice, GOOD[0]);
+});
+
+test('no matmul candidate the device can run is an error naming the op and shape, not a silent default', async () => {
+  const rt = await runtime();
+  try {
+    await tuneMatmul(new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1 }), 8, 8, 'f32', [tooManyInvocations(rt)]);
+    assert.unreachable('should throw');
+  } catch (e) {
+    assert.instance(e, DeviceError);
+    assert.match((e as Error).message, /no matmul variant passed its check for f32\|8\|8/);
+  }
+});
+
+test('the matmul problem checks each candidate as it runs at this K, against the tolerance it states', () => {
+  const p = matmulProblem({} as Runtime, 64, 30, 'f16', 64, MATMUL_CANDIDATES);
+  assert.equal(p.candidates, MATMUL_CANDIDATES.map((c) => matmulTileFor(30, c)));
+  assert.ok(p.tolerance.max > 0 && p.tolerance.reason.length > 10);
+  assert.is(p.shape, 'f16|64|30');
+});
+
+test('attention tuning checks and times both families', async () => {
+  const rt = await runtime();
+  const res = await tuneAttention(new Autotuner(rt, new MemoryTuneStore(), { rows: 24, reps: 1 }), 32, 2, [
+    { family: 'unrolled', tq: 16, tk: 4 },
+    { family: 'loop', tq: 16, tk: 8 },
+  ]);
+  assert.equal(res.timings.map((t) => family(t.variant)), ['unrolled', 'loop']);
+  assert.ok(res.timings.every((t) => t.ok), JSON.stringify(res.timings));
+});
+
+// ---- stores -----------------------------------------------------------------------------------
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), 'prott5-tune-'));
+}
+
+test('FileTuneStore persists choices as JSON and merges saves with what is on disk', async () => {
+  const dir = tmp();
+  try {
+    const path = join(dir, 'sub', 'autotune.json');
+    const s = new FileTuneStore(path);
+    assert.equal(await s.load(), {});
+    await s.save({ a: { family: 'k4' } });
+    assert.equal(JSON.parse(readFileSync(path, 'utf8')), { a: { family: 'k4' } });
+    // Another instance (another process) saves a different key: both stay.
+    await new FileTuneStore(path).save({ b: 2 });
+    await s.save({ c: 3 });
+    assert.equal(await new FileTuneStore(path).load(), { a: { family: 'k4' }, b: 2, c: 3 });
+    assert.equal(readdirSync(join(dir, 'sub')), ['autotune.json'], 'no lock or temporary file is left');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('FileTuneStore: a stale lock is removed; a live one is waited for, then an IOError', async () => {
+  const dir = tmp();
+  try {
+    const path = join(dir, 'autotune.json');
+    writeFileSync(`${path}.lock`, '12345\n');
+    const old = (Date.now() - 60_000) / 1000;
+    utimesSync(`${path}.lock`, old, old);
+    await new FileTuneStore(path, { staleLockMs: 30_000 }).save({ a: 1 });
+    assert.equal(await new FileTuneStore(path).load(), { a: 1 });
+    assert.not.ok(existsSync(`${path}.lock`));
+    writeFileSync(`${path}.lock`, '12345\n');
+    const t0 = Date.now();
+    try {
+      await new FileTuneStore(path, { lockTimeoutMs: 200 }).save({ b: 2 });
+      assert.unreachable('should throw');
+    } catch (e) {
+      assert.instance(e, IOError);
+      assert.match((e as Error).message, /autotune\.json\.lock is held by another process/);
+    }
+    assert.ok(Date.now() - t0 >= 200, 'it waited');
+    assert.equal(await new FileTuneStore(path).load(), { a: 1 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('two processes saving into one FileTuneStore at the same moment keep every entry', async () => {
+  const dir = tmp();
+  try {
+    const path = join(dir, 'autotune.json');
+    const start = Date.now() + 1500; // both children are up by then
+    const child = (tag: string) =>
+      new Promise<number | null>((resolve) => {
+        const p = spawn(process.execPath, [fileURLToPath(import.meta.url)], {
+          env: { ...process.env, PROTT5_TUNE_CHILD_STORE: path, PROTT5_TUNE_CHILD_TAG: tag, PROTT5_TUNE_CHILD_START: String(start) },
+          stdio: ['ignore', 'ignore', 'inherit'],
+        });
+        p.on('close', resolve);
+      });
+    assert.equal(await Promise.all([child('a'), child('b')]), [0, 0]);
+    const data = JSON.parse(readFileSync(path, 'utf8'));
+    const missing = ['a', 'b'].flatMap((t) => Array.from({ length: 40 }, (_, i) => `${t}${i}`)).filter((k) => !(k in data));
+    assert.equal(missing, [], `lost entries: ${missing.join(' ')}`);
+    assert.equal(readdirSync(dir), ['autotune.json'], 'no lock or temporary file is left');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
