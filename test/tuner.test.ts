@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { ATTENTION_CANDIDATES, attentionRequires, tuneAttention } from '../kernels/attention.js';
 import { MATMUL_CANDIDATES, matmulProblem, matmulRequires, matmulTileFor, matmulVariantName, tuneMatmul, type MatmulTile } from '../kernels/matmul.js';
 import { DeviceError, DeviceLostError, IOError, OutOfMemoryError } from '../src/errors.js';
+import { LocalStorageTuneStore } from '../src/gpu/browser-tune-store.js';
 import { FileTuneStore } from '../src/gpu/node-tune-store.js';
 import { createNodeRuntime } from '../src/gpu/node-gpu.js';
 import { unmet } from '../src/gpu/requires.js';
@@ -486,6 +487,26 @@ test('FileTuneStore: a stale lock is removed; a live one is waited for, then an 
     assert.equal(await new FileTuneStore(path).load(), { a: 1 });
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('LocalStorageTuneStore merges saves with what another tab stored, and falls back to memory', async () => {
+  const items = new Map<string, string>();
+  const g = globalThis as { localStorage?: unknown };
+  g.localStorage = { getItem: (k: string) => items.get(k) ?? null, setItem: (k: string, v: string) => void items.set(k, v) };
+  try {
+    const tab1 = new LocalStorageTuneStore('k'), tab2 = new LocalStorageTuneStore('k');
+    await tab1.save({ a: 1 });
+    await tab2.save({ b: 2 });
+    await tab1.save({ c: 3 });
+    assert.equal(JSON.parse(items.get('k')!), { a: 1, b: 2, c: 3 });
+    assert.equal(await tab2.load(), { a: 1, b: 2, c: 3 });
+    g.localStorage = { getItem: () => { throw new Error('blocked'); }, setItem: () => { throw new Error('quota'); } };
+    const blocked = new LocalStorageTuneStore('k');
+    await blocked.save({ d: 4 });
+    assert.equal(await blocked.load(), { d: 4 }, 'kept in memory for this page');
+  } finally {
+    delete g.localStorage;
   }
 });
 
