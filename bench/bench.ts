@@ -13,8 +13,9 @@ import { createNodeRuntime } from '../src/gpu/node-gpu.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import type { T5Config } from '../src/models/t5/config.js';
 import { ProtT5Model } from '../src/embed/model.js';
-import type { Checkpoint } from '../weights/checkpoint.js';
-import { encoderTensorShapes } from '../weights/checkpoint.js';
+import type { Checkpoint } from '../src/models/family.js';
+import { t5 } from '../src/models/t5/index.js';
+import { encoderTensorShapes } from '../src/models/t5/schema.js';
 import { type TensorEntry } from '../weights/tensor-entry.js';
 import { fromFloat32, toFloat32 } from '../src/gpu/dtype.js';
 import { rmsnormRef } from '../kernels/rmsnorm.ref.js';
@@ -96,10 +97,10 @@ function randomEntry(name: string, shape: number[], seed: number, dtype: 'F16' |
   };
 }
 
-function randomCheckpoint(config: T5Config, dtype: 'F16' | 'F32' = 'F16'): Checkpoint {
+function randomCheckpoint(config: T5Config, dtype: 'F16' | 'F32' = 'F16'): Checkpoint<T5Config> {
   let seed = 7;
   const tensors = new Map([...encoderTensorShapes(config)].map(([n, s]) => [n, randomEntry(n, s, seed++, dtype)]));
-  return { config, tensors, files: ['<random>'], close: async () => undefined };
+  return { family: t5, config, tensors, files: ['<random>'], close: async () => undefined };
 }
 
 const XL_LAYER: T5Config = { d_model: 1024, d_ff: 16384, d_kv: 128, num_heads: 32, num_layers: 1, vocab_size: 128, relative_attention_num_buckets: 32, relative_attention_max_distance: 128, layer_norm_epsilon: 1e-6 };

@@ -63,8 +63,9 @@ const [lib, web] = await Promise.all([
     charset: 'utf8',
   }),
   existsSync('test/browser/in-page.ts') && build({ ...browser, entryPoints: { 'in-page': 'test/browser/in-page.ts' }, outdir: 'build/browser-test' }),
-  build({ ...common, entryPoints: Object.fromEntries(Object.entries({ node: 'src/node.ts', cli: 'src/cli/main.ts' }).filter(([, f]) => existsSync(f))), outdir: 'dist' }),
-  build({ ...common, entryPoints: entries('test', '.test.ts'), outdir: 'build/test', outbase: 'test' }),
+  build({ ...common, entryPoints: Object.fromEntries(Object.entries({ node: 'src/node.ts', cli: 'src/cli/bin.ts' }).filter(([, f]) => existsSync(f))), outdir: 'dist' }),
+  // test/faults/*.ts: modules a test preloads into a CLI process (node --import) to inject a fault.
+  build({ ...common, entryPoints: [...entries('test', '.test.ts'), ...entries('test/faults', '.ts')], outdir: 'build/test', outbase: 'test' }),
   build({ ...common, entryPoints: [...entries('bench', '.ts'), ...entries('scripts', '.ts')], outdir: 'build', outbase: '.' }),
 ]);
 

@@ -4,7 +4,7 @@
 // Run: node scripts/build.mjs && node build/scripts/make-demo-model.js
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encoderTensorShapes } from '../weights/checkpoint.js';
+import { encoderTensorShapes } from '../src/models/t5/schema.js';
 import { encodeSafetensors } from '../weights/safetensors.js';
 import { fromFloat32 } from '../src/gpu/dtype.js';
 import type { T5Config } from '../src/models/t5/config.js';

@@ -6,30 +6,18 @@ import { DeviceError } from './errors.js';
 import { createBrowserRuntime, webgpuUnavailableReason, type BrowserGpuOptions } from './gpu/browser-gpu.js';
 import { LocalStorageTuneStore } from './gpu/browser-tune-store.js';
 import type { Runtime } from './gpu/runtime.js';
-import { ProtT5Model, type LoadOptions } from './embed/model.js';
-import { openCheckpoint } from '../weights/checkpoint.js';
+import { EmbeddingModel, type LoadOptions } from './embed/model.js';
+import { openCheckpoint } from './models/checkpoint.js';
 import { BlobFiles, UrlFiles, type UrlFilesOptions } from '../weights/browser-files.js';
 import type { ModelFiles } from '../weights/source.js';
 
-export * from './errors.js';
-export { ProtT5Model } from './embed/model.js';
-export type { EmbedOptions, EmbedProgress, Embedding, EmbeddingTensor, SequenceInput, LoadOptions } from './embed/model.js';
-export type { LoadProgress } from './models/t5/encoder.js';
-export type { T5Config } from './models/t5/config.js';
-export { PROT_T5_XL, parseT5Config } from './models/t5/config.js';
-export { tokenize } from './tokenizers/prott5.js';
-export { PROTTRANS_LIMITS, planBatches, type BatchLimits } from './embed/batching.js';
-export { Runtime } from './gpu/runtime.js';
-export { Autotuner, MemoryTuneStore, type TuneStore } from './gpu/tuner.js';
+export * from './api.js';
 export { createBrowserRuntime, webgpuUnavailableReason, type BrowserGpuOptions } from './gpu/browser-gpu.js';
 export { LocalStorageTuneStore } from './gpu/browser-tune-store.js';
-export { parseFasta, readFasta, type FastaRecord } from './embed/fasta.js';
-export { encodeSafetensors, readSafetensors } from '../weights/safetensors.js';
 export {
   UrlFiles, UrlSource, BlobFiles, BlobSource, DirectoryHandleFiles, clearModelCache, DEFAULT_CACHE_NAME,
   type UrlFilesOptions, type DownloadProgress,
 } from '../weights/browser-files.js';
-export { MemorySource, type ByteSource, type ModelFiles } from '../weights/source.js';
 
 export interface BrowserLoadOptions extends LoadOptions, BrowserGpuOptions, UrlFilesOptions {
   /** Use this runtime (device) instead of creating one; the model will not destroy it. */
@@ -47,7 +35,7 @@ export interface BrowserLoadOptions extends LoadOptions, BrowserGpuOptions, UrlF
 export async function loadProtT5(
   source: string | URL | FileList | File[] | ModelFiles,
   options: BrowserLoadOptions = {},
-): Promise<ProtT5Model> {
+): Promise<EmbeddingModel> {
   // Say "no WebGPU" before downloading anything.
   const noGpu = options.runtime ? null : webgpuUnavailableReason();
   if (noGpu) throw new DeviceError(`no WebGPU: ${noGpu}`, { reason: 'no-navigator-gpu' });
@@ -63,7 +51,7 @@ export async function loadProtT5(
   try {
     // Kernel choices are measured once per adapter and kept in localStorage.
     const tuneStore = options.tuneStore ?? (options.autotune === false ? undefined : new LocalStorageTuneStore());
-    return await ProtT5Model.fromCheckpoint(rt, ckpt, !options.runtime, { ...options, tuneStore });
+    return await EmbeddingModel.fromCheckpoint(rt, ckpt, !options.runtime, { ...options, tuneStore }, files);
   } catch (e) {
     if (!options.runtime) rt.destroy();
     throw e;

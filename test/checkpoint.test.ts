@@ -7,7 +7,10 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
-import { encoderTensorShapes, openCheckpoint, type Checkpoint } from '../weights/checkpoint.js';
+import { openCheckpoint } from '../src/models/checkpoint.js';
+import type { Checkpoint } from '../src/models/family.js';
+import type { T5Config } from '../src/models/t5/config.js';
+import { encoderTensorShapes } from '../src/models/t5/schema.js';
 import { encodeSafetensors, readSafetensors } from '../weights/safetensors.js';
 import { DirectoryFiles, FileSource } from '../weights/node-files.js';
 import { MemorySource, type ByteSource, type ModelFiles } from '../weights/source.js';
@@ -126,7 +129,7 @@ test('the f32 fixture copied into a folder opens: every encoder tensor, right sh
   const dir = folder();
   copyFileSync(join(F32, 'model.safetensors'), join(dir, 'model.safetensors'));
   const files = new TrackingFiles(dir);
-  const ck = await openCheckpoint(files);
+  const ck = await openCheckpoint<T5Config>(files);
   try {
     assert.is(ck.config.d_model, 64);
     assert.is(ck.config.num_layers, 3);
@@ -147,7 +150,7 @@ test('shared.weight and encoder.embed_tokens.weight both present: fine, shared.w
   const ts = await fixture();
   const shared = ts.find((t) => t.name === 'shared.weight')!;
   const other = fromFloat32('F32', randomArray(shared.data.byteLength / 4, 3));
-  const ck = await openCheckpoint(new DirectoryFiles(modelWith([...ts, { ...shared, name: 'encoder.embed_tokens.weight', data: other }])));
+  const ck = await openCheckpoint<T5Config>(new DirectoryFiles(modelWith([...ts, { ...shared, name: 'encoder.embed_tokens.weight', data: other }])));
   try {
     assert.not.ok(ck.tensors.has('encoder.embed_tokens.weight'));
     assert.equal(await bytesOf(ck, 'shared.weight'), shared.data);
@@ -155,7 +158,7 @@ test('shared.weight and encoder.embed_tokens.weight both present: fine, shared.w
     await ck.close();
   }
   // The tied copy listed first in the file changes nothing.
-  const ck2 = await openCheckpoint(new DirectoryFiles(modelWith([{ ...shared, name: 'encoder.embed_tokens.weight', data: other }, ...ts])));
+  const ck2 = await openCheckpoint<T5Config>(new DirectoryFiles(modelWith([{ ...shared, name: 'encoder.embed_tokens.weight', data: other }, ...ts])));
   try {
     assert.equal(await bytesOf(ck2, 'shared.weight'), shared.data);
   } finally {
@@ -166,7 +169,7 @@ test('shared.weight and encoder.embed_tokens.weight both present: fine, shared.w
 test('only encoder.embed_tokens.weight: it becomes shared.weight', async () => {
   const ts = (await fixture()).map((t) => (t.name === 'shared.weight' ? { ...t, name: 'encoder.embed_tokens.weight' } : t));
   const want = (await fixture()).find((t) => t.name === 'shared.weight')!.data;
-  const ck = await openCheckpoint(new DirectoryFiles(modelWith(ts)));
+  const ck = await openCheckpoint<T5Config>(new DirectoryFiles(modelWith(ts)));
   try {
     assert.not.ok(ck.tensors.has('encoder.embed_tokens.weight'));
     const e = ck.tensors.get('shared.weight');
@@ -187,14 +190,14 @@ test('decoder and lm_head tensors are ignored, whatever their shape', async () =
     { name: 'decoder.embed_tokens.weight', dtype: 'F16', shape: [7], data: new Uint8Array(14) },
     { name: 'lm_head.weight', dtype: 'F32', shape: [128, 64], data: new Uint8Array(128 * 64 * 4) },
   ];
-  const ck = await openCheckpoint(new DirectoryFiles(modelWith([...extra.slice(0, 2), ...ts, ...extra.slice(2)])));
+  const ck = await openCheckpoint<T5Config>(new DirectoryFiles(modelWith([...extra.slice(0, 2), ...ts, ...extra.slice(2)])));
   try {
     assert.equal([...ck.tensors.keys()].sort(), [...encoderTensorShapes(ck.config).keys()].sort());
   } finally {
     await ck.close();
   }
   // The fixture's whole seq2seq checkpoint gives the same encoder tensors.
-  const ck2 = await openCheckpoint(new DirectoryFiles(join(TINY, 't5-tiny-seq2seq')));
+  const ck2 = await openCheckpoint<T5Config>(new DirectoryFiles(join(TINY, 't5-tiny-seq2seq')));
   try {
     assert.equal([...ck2.tensors.keys()].sort(), [...encoderTensorShapes(ck2.config).keys()].sort());
   } finally {
@@ -207,7 +210,7 @@ test('a sharded folder copied from the fixture opens', async () => {
   const dir = folder();
   for (const f of ['model.safetensors.index.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors']) copyFileSync(join(src, f), join(dir, f));
   const files = new TrackingFiles(dir);
-  const ck = await openCheckpoint(files);
+  const ck = await openCheckpoint<T5Config>(files);
   try {
     assert.is(ck.files.length, 2);
     for (const t of await fixture()) assert.equal(await bytesOf(ck, t.name), t.data, t.name);
@@ -259,9 +262,9 @@ test('a hub-cache snapshot whose files are symlinks into blobs/ opens like the r
     const { snapshot } = hubSnapshot(src, [...files]);
     for (const f of files) assert.ok(lstatSync(join(snapshot, f)).isSymbolicLink(), `${f} is a symlink`);
     const files0 = new TrackingFiles(snapshot);
-    const ck = await openCheckpoint(files0);
-    const real = await openCheckpoint(new DirectoryFiles(src));
-    const plain = await openCheckpoint(new DirectoryFiles(F32));
+    const ck = await openCheckpoint<T5Config>(files0);
+    const real = await openCheckpoint<T5Config>(new DirectoryFiles(src));
+    const plain = await openCheckpoint<T5Config>(new DirectoryFiles(F32));
     try {
       await sameTensors(ck, real);
       await sameTensors(ck, plain);
@@ -381,7 +384,7 @@ test('a shard index decides which shard a tensor is read from; a listed tensor a
     'a.safetensors': encodeSafetensors(ts.map((t) => (t.name === name ? decoy : t))),
     'b.safetensors': encodeSafetensors([real]),
   });
-  const ck = await openCheckpoint(new DirectoryFiles(dir));
+  const ck = await openCheckpoint<T5Config>(new DirectoryFiles(dir));
   try {
     assert.equal(await bytesOf(ck, name), real.data);
     assert.is(ck.tensors.get(name)!.file, join(resolve(dir), 'b.safetensors'));

@@ -377,7 +377,7 @@ test('device lost mid-run: exit 5 naming it, OUT.partial keeps the finished batc
   const dir = tempDir();
   const input = writeMany(dir);
   const out = join(dir, 'out.h5');
-  const r = await prott5(manyArgs(input, out), { env: { PROTT5_TEST_LOSE_DEVICE_AFTER_BATCHES: '7' } });
+  const r = await prott5(manyArgs(input, out), { env: { FAULT_LOSE_DEVICE_AFTER_BATCHES: '7', NODE_OPTIONS: `--import=${join(ROOT, 'build/test/faults/lose-device.js')}` } });
   exits(r, 5, 'embed with the device lost after 7 batches');
   assert.match(errorText(r), /device was lost/);
   assert.match(r.stderr, /kept 7 of 60 finished records in .*out\.h5\.partial; run the same command with --resume/);

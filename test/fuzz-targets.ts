@@ -17,7 +17,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { ConfigError, IOError, ProtT5Error, SequenceError, WeightsError } from '../src/errors.js';
 import { parseT5Config } from '../src/models/t5/config.js';
 import { parseFasta, readFasta, FASTA_RESIDUES, type FastaRecord } from '../src/embed/fasta.js';
-import { openCheckpoint } from '../weights/checkpoint.js';
+import { openCheckpoint } from '../src/models/checkpoint.js';
 import { DirectoryFiles, FileSource } from '../weights/node-files.js';
 import { readPytorchBin } from '../weights/pytorch.js';
 import { readSafetensors } from '../weights/safetensors.js';
@@ -922,7 +922,7 @@ const configTarget: Target<CfgCtx> = {
             return null;
           },
         };
-        const ck = await openCheckpoint(files);
+        const ck = await openCheckpoint<ReturnType<typeof parseT5Config>>(files);
         checkConfig(ck.config);
         await ck.close();
       },

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { ConfigError, ProtT5Error, SequenceError, WeightsError } from '../src/errors.js';
 import { MAX_LAYERS, parseT5Config } from '../src/models/t5/config.js';
 import { parseFasta, readFasta } from '../src/embed/fasta.js';
-import { openCheckpoint } from '../weights/checkpoint.js';
+import { openCheckpoint } from '../src/models/checkpoint.js';
 import { describeValue } from '../weights/describe.js';
 import { readPytorchBin } from '../weights/pytorch.js';
 import { readSafetensors } from '../weights/safetensors.js';

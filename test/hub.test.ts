@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { ConfigError, IOError, WeightsError } from '../src/errors.js';
 import { loadProtT5 } from '../src/node.js';
-import { cacheRoot, downloadModel, downloadProgressLine, hubCacheDir, isHubId, parseHubId, resolveModel, type DownloadProgress } from '../weights/hub.js';
+import { cacheRoot } from '../src/gpu/env.js';
+import { downloadProgressLine } from '../src/cli/progress.js';
+import { downloadModel, hubCacheDir, isHubId, parseHubId, resolveModel, type DownloadProgress } from '../weights/hub.js';
 import { expectClose, fixturesDir, expected } from './helpers.js';
 import { runtime } from './gpu.js';
 

@@ -58,16 +58,22 @@ for (const dtype of WEIGHT_DTYPES) {
 }
 
 // meanpool: an f32 sum of ≤ 200 values of |v| ≤ 1, then a divide: 1e-6 relative suffices.
+// Rows start at 0 (ProtT5: </s> after the residues) or later (BERT, ESM: a special token first);
+// a start or count past L is clamped, an empty range gives 0.
 for (const [B, L, D] of [[1, 1, 1], [3, 17, 5], [2, 65, 33], [4, 200, 64], [1, 3, 1024]]) {
   test(`meanpool B=${B} L=${L} D=${D}`, async () => {
     const rt = await runtime();
     const r = rng(B * 77 + L);
+    const starts = Uint32Array.from({ length: B }, (_, b) => (b === 0 ? 0 : b === 3 ? L + 2 : Math.floor(r() * 3)));
     const counts = Uint32Array.from({ length: B }, (_, b) => (b === 0 ? L : Math.floor(r() * (L + 1))));
     const xv = randomArray(B * L * D, L + D);
-    const x = rt.upload(xv, [B, L, D], 'f32', 'x'), c = rt.upload(counts, [B], 'u32', 'counts'), y = rt.empty([B, D], 'f32', 'y');
-    await meanpool(rt, x, c, y);
-    note(expectClose('meanpool', await rt.read(y), meanpoolRef(xv, counts, B, L, D), 1e-6));
-    for (const t of [x, c, y]) t.release();
+    const x = rt.upload(xv, [B, L, D], 'f32', 'x'), s0 = rt.upload(starts, [B], 'u32', 'starts'), c = rt.upload(counts, [B], 'u32', 'counts');
+    const y = rt.empty([B, D], 'f32', 'y');
+    await meanpool(rt, x, s0, c, y);
+    const want = meanpoolRef(xv, starts, counts, B, L, D);
+    if (B > 1 && starts[1] > 0 && counts[1] > 0) assert.not.equal(Array.from(want.subarray(D, 2 * D)), Array.from(meanpoolRef(xv, new Uint32Array(B), counts, B, L, D).subarray(D, 2 * D)), 'the start moves the rows');
+    note(expectClose('meanpool', await rt.read(y), want, 1e-6));
+    for (const t of [x, s0, c, y]) t.release();
   });
 }
 

@@ -7,7 +7,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadProtT5, WeightsError, type ProtT5Model } from '../src/node.js';
-import { countNonFinite, type NonFiniteWeights } from '../src/models/t5/encoder.js';
+import type { NonFiniteWeights } from '../src/models/family.js';
+import { countNonFinite } from '../src/models/upload.js';
 import { FileSource } from '../weights/node-files.js';
 import { encodeSafetensors, readSafetensors } from '../weights/safetensors.js';
 import { toFloat32, type DType } from '../src/gpu/dtype.js';

@@ -55,17 +55,33 @@ test('a buffer over the device limit is an OutOfMemoryError that says what to lo
   assert.throws(() => rt.empty([n], 'f32', 'huge'), (e: Error) => e instanceof OutOfMemoryError && /huge/.test(e.message) && /--max-residues/.test(e.message));
 });
 
-test('pipelines are cached by variant name', async () => {
+test('one shader text compiles once, under any name (the cache is keyed by the text; pipeline-cache.test.ts: different texts never share)', async () => {
   const rt = await runtime();
-  let compiled = 0;
-  const code = () => {
-    compiled++;
-    return 'struct Params { n: u32, }\n@group(0) @binding(0) var<uniform> p: Params;\n@compute @workgroup_size(1) fn main() { _ = p.n; }';
-  };
+  const code = 'struct Params { n: u32, }\n@group(0) @binding(0) var<uniform> p: Params;\n@compute @workgroup_size(1) fn main() { _ = p.n; }';
   const p1 = await rt.pipeline('cache_probe', code);
-  const p2 = await rt.pipeline('cache_probe', code);
+  const p2 = await rt.pipeline('cache_probe_again', code);
   assert.is(p1, p2);
-  assert.is(compiled, 1);
+});
+
+test('asking for a SwiftShader device leaves process.env as it was; a later hardware request never gets SwiftShader', async () => {
+  const before = { icd: process.env.VK_ICD_FILENAMES, drivers: process.env.VK_DRIVER_FILES, xdg: process.env.XDG_RUNTIME_DIR };
+  const sw = await createNodeRuntime({ adapter: 'swiftshader' });
+  try {
+    assert.match(`${sw.adapter.description} ${sw.adapter.backend}`, /swiftshader/i);
+    assert.equal({ icd: process.env.VK_ICD_FILENAMES, drivers: process.env.VK_DRIVER_FILES, xdg: process.env.XDG_RUNTIME_DIR }, before);
+  } finally {
+    sw.destroy();
+  }
+  if (before.icd || before.drivers) return; // a driver list the user set applies to every request
+  try {
+    const hw = await createNodeRuntime({ adapter: 'hardware' });
+    // A machine with a GPU: whatever it is, not the SwiftShader fallback.
+    assert.not.match(`${hw.adapter.description} ${hw.adapter.backend}`, /swiftshader/i);
+    hw.destroy();
+  } catch (e) {
+    assert.instance(e, DeviceError);
+    assert.match((e as Error).message, /no hardware WebGPU adapter/);
+  }
 });
 
 test('a shader that does not compile is a DeviceError naming the variant and the line', async () => {

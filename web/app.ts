@@ -164,12 +164,11 @@ async function loadModel(): Promise<ProtT5Model> {
     state.modelKey = src.key;
     state.modelLabel = src.label;
     state.modelIsDemo = src.demo;
-    const c = model.config;
     const secs = ((performance.now() - t0) / 1000).toFixed(1);
     status.textContent = `loaded in ${secs} s${download ? ` (${download})` : ''}`;
     $('model-info').innerHTML = '';
     const info = $('model-info');
-    info.append(`${src.label}: d_model ${c.d_model}, ${c.num_layers} layers, ${c.num_heads} heads, d_ff ${c.d_ff}; weights ${[...model.encoder.weightDtypes].join('/')} on the GPU.`);
+    info.append(`${src.label}: ${model.summary}; weights ${[...model.encoder.weightDtypes].join('/')} on the GPU.`);
     if (src.demo) {
       const w = document.createElement('span');
       w.className = 'warn';
@@ -253,7 +252,7 @@ async function run(): Promise<void> {
 function renderResults(): void {
   const rs = state.results;
   $('results-section').hidden = false;
-  const D = state.model?.config.d_model ?? rs[0]?.perProtein.length ?? 0;
+  const D = state.model?.hiddenSize ?? rs[0]?.perProtein.length ?? 0;
   $('results-summary').textContent = `${rs.length} proteins, d_model ${D}${state.modelIsDemo ? ' (demo model: random weights)' : ''}`;
   const tbody = $('results').querySelector('tbody')!;
   tbody.innerHTML = '';

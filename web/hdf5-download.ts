@@ -1,4 +1,4 @@
-// The demo page's HDF5 download: the embeddings in the ProtTrans layout (src/hdf5-layout.ts, the
+// The demo page's HDF5 download: the embeddings in the ProtTrans layout (src/embed/hdf5-layout.ts, the
 // same rules as `prott5 embed -o x.h5`), written by h5wasm's ESM browser entry into its in-memory
 // filesystem, read back as bytes and handed to the page as one Uint8Array. h5wasm (about 4 MB of
 // JS with the wasm inlined) is imported only when the first HDF5 download is asked for: the build
@@ -6,8 +6,8 @@
 import { IOError, SequenceError, UsageError } from '../src/errors.js';
 import {
   ORIGINAL_ID_ATTRIBUTE, findDatasetNameClash, hdf5DatasetPath, hdf5Group, orderKinds, safeDatasetName, summarizeHdf5Error,
-  type EmbeddingKind,
 } from '../src/embed/hdf5-layout.js';
+import { outputKind, outputShape } from '../src/embed/outputs.js';
 
 type H5Lib = (typeof import('h5wasm'))['default'];
 
@@ -64,7 +64,7 @@ let serial = 0;
  */
 export async function encodeHdf5Embeddings(records: readonly Hdf5Record[], attributes: Record<string, string> = {}): Promise<Uint8Array> {
   if (records.length === 0) throw new UsageError('nothing to write: no records');
-  const kinds: EmbeddingKind[] = orderKinds(records.flatMap((r) => [r.perResidue && 'perResidue', r.perProtein && 'perProtein'].filter(Boolean) as EmbeddingKind[]));
+  const kinds = orderKinds(records.flatMap((r) => [r.perResidue && 'perResidue', r.perProtein && 'perProtein'].filter(Boolean) as string[])) as Array<'perResidue' | 'perProtein'>;
   for (const r of records) {
     const missing = kinds.find((k) => !r[k]);
     if (missing) throw new UsageError(`record "${r.id}" has no ${missing} embedding while others do`, { record: r.id });
@@ -107,7 +107,7 @@ export async function encodeHdf5Embeddings(records: readonly Hdf5Record[], attri
           const full = hdf5DatasetPath(r.id, kind, kinds);
           const data = r[kind]!;
           const d = r.perProtein?.length ?? data.length / Math.max(1, r.length);
-          const shape = kind === 'perResidue' ? [r.length, d] : [d];
+          const shape = outputShape(outputKind(kind)!, d, r.length);
           const ds = call(`writing dataset ${full}`, () => parent.create_dataset({ name: safeDatasetName(r.id), data, shape }));
           call(`writing attribute ${ORIGINAL_ID_ATTRIBUTE} of ${full}`, () => ds.create_attribute(ORIGINAL_ID_ATTRIBUTE, r.header));
         }

@@ -20,12 +20,13 @@ import { request as httpsRequest } from 'node:https';
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, IOError, UsageError, WeightsError } from '../src/errors.js';
+import { cacheRoot } from '../src/gpu/env.js';
+import { isCompleteModelFolder, parseShardIndex, WEIGHT_FILES, WEIGHTS_TEXT } from './model-folder.js';
+import { DirectoryFiles } from './node-files.js';
 
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';
 export const DEFAULT_REVISION = 'main';
 
-/** The weight layouts tried, in order, after config.json. */
-export const WEIGHT_FILES = ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin'] as const;
 
 export interface DownloadProgress {
   /** Repository id, e.g. `Rostlab/prot_t5_xl_half_uniref50-enc`. */
@@ -96,20 +97,13 @@ function isDirectory(p: string): boolean {
   }
 }
 
-/** The cache root: $PROTT5_CACHE, else $XDG_CACHE_HOME/prott5-webgpu, else ~/.cache/prott5-webgpu. */
-export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.PROTT5_CACHE) return env.PROTT5_CACHE;
-  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, 'prott5-webgpu');
-  return join(homedir(), '.cache', 'prott5-webgpu');
-}
-
 /** The folder a repository's files are cached in: <cache>/<owner>--<name>/<revision>. */
 export function hubCacheDir(repo: string, options: HubOptions = {}): string {
   const id = parseHubId(repo);
   if (!id) throw new UsageError(`"${repo}" is not a hub id of the form owner/name`, { repo });
   const revision = options.revision ?? id.revision ?? DEFAULT_REVISION;
   if (!validRevision(revision)) throw new UsageError(`"${revision}" is not a valid revision`, { repo, revision });
-  return join(options.cacheDir ?? cacheRoot(options.env ?? process.env), `${id.owner}--${id.name}`, encodeURIComponent(revision));
+  return join(options.cacheDir ?? cacheRoot(options.env ?? process.env, homedir()), `${id.owner}--${id.name}`, encodeURIComponent(revision));
 }
 
 /**
@@ -121,7 +115,7 @@ export async function resolveModel(model: string, options: HubOptions = {}): Pro
   return isHubId(model) ? downloadModel(model, options) : model;
 }
 
-/** Names the shards of a sharded checkpoint's index, checked to be plain file names. */
+/** The shards named in a local model.safetensors.index.json, checked to be plain file names. */
 function shardsOf(indexText: string, where: string): string[] {
   let index: unknown;
   try {
@@ -129,28 +123,12 @@ function shardsOf(indexText: string, where: string): string[] {
   } catch (e) {
     throw new WeightsError(`${where}: not valid JSON (${(e as Error).message})`, { file: where });
   }
-  const map = (index as { weight_map?: unknown } | null)?.weight_map;
-  if (typeof map !== 'object' || map === null) throw new WeightsError(`${where}: no "weight_map" object`, { file: where });
-  const shards = [...new Set(Object.values(map as Record<string, unknown>))];
-  for (const s of shards) {
-    if (typeof s !== 'string' || s === '' || s === '.' || s === '..' || /[/\\]/.test(s)) {
-      throw new WeightsError(`${where}: shard name ${describeValue(s)} is not a plain file name`, { file: where, shard: describeValue(s) });
-    }
-  }
-  return shards as string[];
+  return parseShardIndex(index, where).shards;
 }
 
 /** True when `dir` holds config.json and one complete set of weights (nothing to download). */
-export async function isCompleteModelDir(dir: string): Promise<boolean> {
-  const has = (f: string) => existsSync(join(dir, f));
-  if (!has('config.json')) return false;
-  if (has('model.safetensors') || has('pytorch_model.bin')) return true;
-  if (!has('model.safetensors.index.json')) return false;
-  try {
-    return shardsOf(await readFile(join(dir, 'model.safetensors.index.json'), 'utf8'), 'index').every(has);
-  } catch {
-    return false;
-  }
+export function isCompleteModelDir(dir: string): Promise<boolean> {
+  return isCompleteModelFolder(new DirectoryFiles(dir));
 }
 
 /** What a download still needs, for the message when the hub cannot be reached. */
@@ -159,11 +137,11 @@ interface Needed {
   files: string[];
 }
 const NEEDED: Needed = {
-  text: 'config.json and the weights (model.safetensors, or model.safetensors.index.json with its shards, or pytorch_model.bin)',
+  text: `config.json and the weights (${WEIGHTS_TEXT})`,
   files: ['config.json', ...WEIGHT_FILES],
 };
 const NEEDED_WEIGHTS: Needed = {
-  text: 'the weights (model.safetensors, or model.safetensors.index.json with its shards, or pytorch_model.bin)',
+  text: `the weights (${WEIGHTS_TEXT})`,
   files: [...WEIGHT_FILES],
 };
 
@@ -544,47 +522,4 @@ async function get(ctx: FetchContext, url: string, start: number, needed: Needed
     }
     return { res, hops, finalUrl: current };
   }
-}
-
-/** 1234567 → "1.2 MB". */
-function size(n: number): string {
-  if (n < 1e3) return `${n} B`;
-  const [div, unit] = n < 1e6 ? [1e3, 'kB'] : n < 1e9 ? [1e6, 'MB'] : [1e9, 'GB'];
-  return `${(n / div).toFixed(1)} ${unit}`;
-}
-
-/**
- * A progress callback that draws one line on a stream (stderr): redrawn in place on a
- * terminal; otherwise (a log file) a line when a file starts, every 10% of a large file, and
- * when it is done.
- */
-export function downloadProgressLine(stream: NodeJS.WriteStream = process.stderr): (p: DownloadProgress) => void {
-  const tty = Boolean(stream.isTTY);
-  let last = 0;
-  let current = '';
-  let decile = -1;
-  return (p) => {
-    const pct = p.total ? Math.floor((100 * p.done) / p.total) : p.total === 0 ? 100 : null;
-    const text = `downloading ${p.repo}/${p.file}: ${size(p.done)}${p.total !== null ? ` of ${size(p.total)} (${pct}%)` : ''}`;
-    if (tty) {
-      const now = Date.now();
-      if (!p.finished && now - last < 100 && current === p.file) return;
-      last = now;
-      current = p.file;
-      stream.write(`\r\x1b[K${text}${p.finished ? '\n' : ''}`);
-      return;
-    }
-    if (current !== p.file) {
-      current = p.file;
-      decile = pct === null ? -1 : Math.floor(pct / 10);
-      if (!p.finished) stream.write(`downloading ${p.repo}/${p.file}${p.done > 0 ? ` (continuing at ${size(p.done)})` : ''}\n`);
-    }
-    if (p.finished) {
-      stream.write(`${text}\n`);
-      current = '';
-    } else if (pct !== null && p.total! >= 10e6 && Math.floor(pct / 10) > decile) {
-      decile = Math.floor(pct / 10);
-      stream.write(`${text}\n`);
-    }
-  };
 }

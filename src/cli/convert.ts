@@ -8,11 +8,14 @@ import { existsSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { IOError, UsageError, WeightsError } from '../errors.js';
-import { openCheckpoint } from '../../weights/checkpoint.js';
-import { downloadProgressLine, isHubId, resolveModel } from '../../weights/hub.js';
+import { openCheckpoint } from '../models/checkpoint.js';
+import { selectByName } from '../models/schema.js';
+import { T5_NAMES } from '../models/t5/schema.js';
+import { isHubId, resolveModel } from '../../weights/hub.js';
+import { downloadProgressLine } from './progress.js';
 import { DirectoryFiles, FileSource } from '../../weights/node-files.js';
-import { readPytorchBin } from '../../weights/pytorch.js';
-import { readSafetensors, safetensorsHeader } from '../../weights/safetensors.js';
+import { openFolderWeights } from '../../weights/model-folder.js';
+import { safetensorsHeader } from '../../weights/safetensors.js';
 import type { ByteSource, ModelFiles } from '../../weights/source.js';
 import { type TensorEntry } from '../../weights/tensor-entry.js';
 import { DTYPE_BYTES, fromFloat32, numel, toFloat32, type DType } from '../gpu/dtype.js';
@@ -102,65 +105,9 @@ interface Source {
 
 /** Every tensor of a weights file, or of a folder's weights (shards per the index), unfiltered. */
 async function openAll(files: ModelFiles, warn: (m: string) => void): Promise<Source> {
-  const sources: ByteSource[] = [];
-  const close = async () => void (await Promise.all(sources.map((s) => s.close?.())));
-  const tensors: TensorEntry[] = [];
-  const skipped = new Map<string, string>();
-  const add = async (src: ByteSource, format: Format, keep?: (name: string) => boolean) => {
-    sources.push(src);
-    const f = format === 'safetensors' ? await readSafetensors(src) : await readPytorchBin(src);
-    tensors.push(...f.tensors.filter((t) => !keep || keep(t.name)));
-    for (const [n, d] of f.unsupported) if (!keep || keep(n)) skipped.set(n, d);
-  };
-  try {
-    const index = await files.open('model.safetensors.index.json');
-    if (index) {
-      let map: Record<string, unknown>;
-      try {
-        map = JSON.parse(new TextDecoder().decode(await index.read(0, index.size))).weight_map;
-      } catch (e) {
-        throw new WeightsError(`${index.name}: not valid JSON (${(e as Error).message})`, { file: index.name });
-      } finally {
-        await index.close?.();
-      }
-      if (typeof map !== 'object' || map === null) throw new WeightsError(`${index.name}: no "weight_map" object`, { file: index.name });
-      for (const shard of new Set(Object.values(map))) {
-        if (typeof shard !== 'string' || shard === '' || shard === '.' || shard === '..' || /[/\\]/.test(shard)) {
-          throw new WeightsError(`${index.name}: shard name ${JSON.stringify(shard)} is not a plain file name inside the model folder`, { file: index.name });
-        }
-        const src = await files.open(shard);
-        if (!src) throw new WeightsError(`${files.name}: shard "${shard}" named in model.safetensors.index.json is missing`, { file: shard });
-        await add(src, 'safetensors', (n) => map[n] === shard);
-      }
-    } else {
-      let src = await files.open('model.safetensors');
-      if (src) await add(src, 'safetensors');
-      else if ((src = await files.open('pytorch_model.bin'))) await add(src, 'pytorch');
-      else throw new WeightsError(`${files.name}: no weights found: expected model.safetensors, model.safetensors.index.json with its shards, or pytorch_model.bin`, { file: files.name });
-    }
-    const seen = new Set<string>();
-    for (const t of tensors) {
-      if (seen.has(t.name)) throw new WeightsError(`${t.file}: tensor "${t.name}" appears twice`, { file: t.file, tensor: t.name });
-      seen.add(t.name);
-    }
-    if (skipped.size) warn(`skipped ${skipped.size} tensor(s) that are not F32, F16 or BF16: ${[...skipped].map(([n, d]) => `${n} (${d})`).join(', ')}`);
-    return { tensors, close };
-  } catch (e) {
-    await close();
-    throw e;
-  }
-}
-
-/** The encoder's tensors by name alone (no config.json to check them against). */
-function encoderByName(all: TensorEntry[]): TensorEntry[] {
-  const hasShared = all.some((t) => t.name === 'shared.weight');
-  const out: TensorEntry[] = [];
-  for (const t of all) {
-    if (t.name === 'encoder.embed_tokens.weight') {
-      if (!hasShared) out.push({ ...t, name: 'shared.weight', read: () => t.read() });
-    } else if (t.name === 'shared.weight' || t.name.startsWith('encoder.')) out.push(t);
-  }
-  return out;
+  const w = await openFolderWeights(files);
+  if (w.unsupported.size) warn(`skipped ${w.unsupported.size} tensor(s) that are not F32, F16 or BF16: ${[...w.unsupported].map(([n, d]) => `${n} (${d})`).join(', ')}`);
+  return w;
 }
 
 /** Converts a checkpoint to one safetensors file; see ConvertOptions. */
@@ -204,8 +151,9 @@ export async function convertWeights(opts: ConvertOptions): Promise<ConvertResul
     src = { tensors: [...ckpt.tensors.values()], close: () => ckpt.close() };
   } else {
     warn(`no config.json in ${configDir}: the encoder's tensors are chosen by name and not checked against a config`);
+    // No config.json says the family: a bare weights file is read as ProtT5 (T5) by its names.
     const raw = await openAll(files, warn);
-    src = { tensors: encoderByName(raw.tensors), close: raw.close };
+    src = { tensors: selectByName(raw.tensors, T5_NAMES), close: raw.close };
     if (!src.tensors.some((t) => t.name === 'shared.weight')) {
       await src.close();
       throw new WeightsError(`${files.name}: no encoder tensors found (no shared.weight or encoder.embed_tokens.weight); use --all to convert every tensor`, { file: files.name });

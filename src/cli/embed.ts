@@ -2,17 +2,21 @@
 // (a .partial file renamed when complete) and resumable (HDF5) after Ctrl-C or a kill.
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { IOError, NumericalError, SequenceError, UsageError } from '../errors.js';
-import { downloadProgressLine, resolveModel } from '../../weights/hub.js';
+import { resolveModel } from '../../weights/hub.js';
+import { downloadProgressLine, Progress } from './progress.js';
 import type { FastaRecord } from '../embed/fasta.js';
 import { readFasta } from '../embed/fasta.js';
 import { loadProtT5 } from '../node.js';
 import type { Embedding } from '../embed/model.js';
 import { type EmbeddingKind as Kind, findDatasetNameClash, hdf5Group } from '../embed/hdf5-layout.js';
+import { orderKinds, outputKind, outputShape, PER_PROTEIN, PER_RESIDUE } from '../embed/outputs.js';
+import { headSpec } from '../heads/registry.js';
+import { DirectoryFiles, FileSource } from '../../weights/node-files.js';
+import type { ModelFiles } from '../../weights/source.js';
 import { Hdf5EmbeddingWriter, readHdf5RootAttributes } from './hdf5.js';
-import { Progress } from './progress.js';
 import { SafetensorsStreamWriter } from './safetensors-writer.js';
 
 export interface EmbedCommand {
@@ -28,6 +32,8 @@ export interface EmbedCommand {
   quiet: boolean;
   /** Weights holding NaN/Inf are an error (exit 4) instead of a warning. */
   strict?: boolean;
+  /** Prediction heads to run on the hidden state (src/heads/registry.ts), each with its checkpoint folder or file. */
+  heads?: Array<{ name: string; path?: string }>;
 }
 
 async function readRecords(input: string): Promise<FastaRecord[]> {
@@ -60,6 +66,19 @@ function checkDatasetNames(records: FastaRecord[], input: string): void {
   }
 }
 
+/** A head's checkpoint: a folder, or one file served under its own name. */
+async function headFiles(path: string): Promise<ModelFiles> {
+  const abs = resolve(path);
+  let st;
+  try {
+    st = await stat(abs);
+  } catch (e) {
+    throw new IOError(`cannot read the head checkpoint ${path}: ${(e as Error).message}`, { file: path }, { cause: e });
+  }
+  if (st.isDirectory()) return new DirectoryFiles(abs);
+  return { name: abs, open: async (f) => (f === basename(abs) ? FileSource.open(abs) : null) };
+}
+
 /** Whether the folder holds the bundled random-weight demo model (examples/demo-model). */
 async function isDemoModel(dir: string): Promise<boolean> {
   try {
@@ -82,9 +101,12 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
   const format = ext === '.safetensors' ? 'safetensors' : ext === '.h5' || ext === '.hdf5' ? 'hdf5' : null;
   if (!format) throw new UsageError(`output ${cmd.output}: use a .h5 (HDF5, the ProtTrans layout) or .safetensors file name`);
   if (cmd.resume && format !== 'hdf5') throw new UsageError('--resume needs HDF5 output (.h5)');
-  const kinds: Kind[] = [];
-  if (cmd.perResidue) kinds.push('perResidue');
-  if (cmd.perProtein || !cmd.perResidue) kinds.push('perProtein');
+  const heads = cmd.heads ?? [];
+  const headKinds = heads.flatMap((h) => headSpec(h.name).outputs.filter((k) => k.cli).map((k) => k.key));
+  const asked: string[] = [...headKinds];
+  if (cmd.perResidue) asked.push(PER_RESIDUE.key);
+  if (cmd.perProtein || (!cmd.perResidue && heads.length === 0)) asked.push(PER_PROTEIN.key);
+  const kinds: Kind[] = orderKinds(asked);
   const progress = new Progress(cmd.quiet);
 
   const records = await readRecords(cmd.input);
@@ -104,6 +126,12 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
     throw new IOError(`cannot create the folder of ${out}: ${e.message}`, { file: out }, { cause: e });
   });
   const cleanup: Array<() => Promise<void> | void> = [() => model.dispose()];
+  try {
+    for (const h of heads) await model.addHead(h.name, h.path === undefined ? undefined : await headFiles(h.path));
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   let interrupted = false;
   const onSigint = () => {
     if (interrupted) process.exit(130);
@@ -119,7 +147,7 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
   let done = 0;
   try {
     const a = model.runtime.adapter;
-    progress.note(`model ${cmd.model}: ${model.config.num_layers} layers, d_model ${model.config.d_model}, weights ${[...model.encoder.weightDtypes].join('/')} on ${a.description || a.architecture} (${a.backend})`);
+    progress.note(`model ${cmd.model}: ${model.summary}; weights ${[...model.encoder.weightDtypes].join('/')} on ${a.description || a.architecture} (${a.backend})`);
     if (await isDemoModel(modelDir)) {
       progress.note('note: this is the bundled demo model with RANDOM weights: its embeddings mean nothing. For ProtT5, pass --model Rostlab/prot_t5_xl_half_uniref50-enc');
     }
@@ -128,8 +156,10 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
       const group = hdf5Group(kind, kinds);
       return group ? `${group}/${id}` : id;
     };
-    const d = model.config.d_model;
-    const shapeOf = (kind: Kind, r: FastaRecord) => (kind === 'perResidue' ? [r.sequence.length, d] : [d]);
+    const shapeOf = (kind: Kind, r: FastaRecord) => {
+      const t = model.tokenizer.encode(r.sequence, r.id);
+      return outputShape(outputKind(kind)!, model.hiddenSize, t.residueCount, t.ids.length);
+    };
 
     // Open the partial output; with --resume, skip what it already holds.
     let todo = records.map((r, i) => i);
@@ -164,7 +194,7 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
     const write = async (e: Embedding) => {
       const r = records[todo[e.index]];
       for (const k of kinds) {
-        const t = e[k]!;
+        const t = e.outputs[k];
         if (h5) h5.write(r.id, r.header, t.data, t.shape, hdf5Group(k, kinds));
         else await st!.write(name(k, r.id), t.data);
       }
@@ -174,17 +204,15 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
     let doneRes = totalRes - todo.reduce((a, i) => a + records[i].sequence.length, 0);
     done = records.length - todo.length;
     const startRes = doneRes;
-    let batches = 0;
     const inputs = todo.map((i) => ({ id: records[i].id, sequence: records[i].sequence }));
     for await (const batch of model.embedBatches(inputs, {
-      perResidue: kinds.includes('perResidue'),
-      perProtein: kinds.includes('perProtein'),
+      outputs: kinds,
       maxResidues: cmd.maxResidues,
       maxSeqLen: cmd.maxSeqLen,
       maxBatch: cmd.maxBatch,
     })) {
       for (const e of batch) {
-        const bad = kinds.find((k) => e[k]!.data.some((v) => !Number.isFinite(v)));
+        const bad = kinds.find((k) => e.outputs[k].data.some((v) => !Number.isFinite(v)));
         if (bad) {
           throw new NumericalError(`record "${e.id}": the ${bad} embedding holds NaN or Inf (weights holding NaN/Inf, or values beyond float range); nothing written for it`, { record: e.id, output: bad });
         }
@@ -194,8 +222,6 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
       }
       h5?.flush();
       progress.update(done, records.length, doneRes, totalRes, startRes);
-      // Fault injection for the tests: lose the GPU device after this many batches.
-      if (++batches === Number(process.env.PROTT5_TEST_LOSE_DEVICE_AFTER_BATCHES)) model.runtime.device.destroy();
       if (interrupted) {
         if (st) {
           // A safetensors partial cannot be resumed: remove it rather than promise a --resume.

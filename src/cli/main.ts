@@ -1,7 +1,9 @@
 // The prott5 command: embed, convert, info, bench. `prott5 <command> --help` for each.
+// main() runs one command and resolves to its exit code; src/cli/bin.ts is the executable.
 import { parseArgs } from 'node:util';
 import { ProtT5Error, UsageError } from '../errors.js';
 import { cachedChoices } from '../gpu/tuner.js';
+import { softwareDriver } from '../gpu/env.js';
 import { createNodeRuntime } from '../gpu/node-gpu.js';
 import { FileTuneStore } from '../gpu/node-tune-store.js';
 import { PROTTRANS_LIMITS } from '../embed/batching.js';
@@ -50,6 +52,9 @@ Options:
       --max-batch N      most sequences in a batch (default ${PROTTRANS_LIMITS.maxBatch})
       --resume           continue OUT.partial left by an interrupted run (HDF5 only)
       --strict           weights holding NaN or Inf are an error (exit 4), not a warning
+      --head NAME[=PATH] also run the prediction head NAME on the hidden state (its checkpoint
+                         folder or file at PATH) and write its outputs, each in its own group;
+                         repeatable. Without --per-residue/--per-protein only the heads' outputs
   -q, --quiet            no progress on stderr
   -h, --help             this help`,
   convert: CONVERT_HELP,
@@ -92,6 +97,7 @@ async function embed(args: string[]): Promise<number> {
       'max-batch': { type: 'string' },
       resume: { type: 'boolean', default: false },
       strict: { type: 'boolean', default: false },
+      head: { type: 'string', multiple: true },
       quiet: { type: 'boolean', short: 'q', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -114,6 +120,10 @@ async function embed(args: string[]): Promise<number> {
     maxBatch: int('max-batch', values['max-batch'], PROTTRANS_LIMITS.maxBatch),
     resume: values.resume!,
     strict: values.strict!,
+    heads: (values.head ?? []).map((h) => {
+      const i = h.indexOf('=');
+      return i < 0 ? { name: h } : { name: h.slice(0, i), path: h.slice(i + 1) };
+    }),
     quiet: values.quiet!,
   });
 }
@@ -147,13 +157,14 @@ async function info(args: string[]): Promise<number> {
     maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
     maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
   };
-  const swiftshader = /swiftshader/i.test(`${a.architecture} ${a.description} ${a.backend}`);
+  const software = softwareDriver(a);
+  const swiftshader = software === 'swiftshader';
   const store = new FileTuneStore();
   const kernels = await cachedChoices(rt, store);
-  if (values.json) console.log(JSON.stringify({ ...a, swiftshader, limits, kernels }, null, 2));
+  if (values.json) console.log(JSON.stringify({ ...a, swiftshader, software, limits, kernels }, null, 2));
   else {
     console.log(`adapter:      ${a.description || '(no description)'} (vendor ${a.vendor || '?'}, architecture ${a.architecture || '?'})`);
-    console.log(`backend:      ${a.backend}${swiftshader ? ' — SwiftShader, a CPU fallback: correct but slow; a GPU is much faster' : ''}`);
+    console.log(`backend:      ${a.backend}${software ? ` — ${software === 'swiftshader' ? 'SwiftShader' : 'llvmpipe'}, a CPU driver: correct but slow; a GPU is much faster` : ''}`);
     console.log(`fallback:     ${a.isFallbackAdapter}`);
     console.log(`features:     ${a.features.join(', ') || '(none)'}`);
     for (const [k, v] of Object.entries(limits)) console.log(`${k.padEnd(34)}${v}`);
@@ -196,6 +207,3 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const code = await main(process.argv.slice(2));
-// Dawn keeps the event loop alive; leave explicitly once stdout is drained.
-process.stdout.write('', () => process.exit(code));

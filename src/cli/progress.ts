@@ -1,5 +1,6 @@
 // Progress on stderr: a redrawn bar when stderr is a terminal, one line per batch otherwise,
-// nothing with --quiet.
+// nothing with --quiet. Also the hub download's progress line (weights/hub.ts draws nothing).
+import type { DownloadProgress } from '../../weights/hub.js';
 
 const fmtTime = (s: number): string => {
   if (!Number.isFinite(s)) return '?';
@@ -35,4 +36,47 @@ export class Progress {
       this.stream.write(`${stats}\n`);
     }
   }
+}
+
+/** 1234567 → "1.2 MB". */
+function size(n: number): string {
+  if (n < 1e3) return `${n} B`;
+  const [div, unit] = n < 1e6 ? [1e3, 'kB'] : n < 1e9 ? [1e6, 'MB'] : [1e9, 'GB'];
+  return `${(n / div).toFixed(1)} ${unit}`;
+}
+
+/**
+ * A progress callback that draws one line on a stream (stderr): redrawn in place on a
+ * terminal; otherwise (a log file) a line when a file starts, every 10% of a large file, and
+ * when it is done.
+ */
+export function downloadProgressLine(stream: NodeJS.WriteStream = process.stderr): (p: DownloadProgress) => void {
+  const tty = Boolean(stream.isTTY);
+  let last = 0;
+  let current = '';
+  let decile = -1;
+  return (p) => {
+    const pct = p.total ? Math.floor((100 * p.done) / p.total) : p.total === 0 ? 100 : null;
+    const text = `downloading ${p.repo}/${p.file}: ${size(p.done)}${p.total !== null ? ` of ${size(p.total)} (${pct}%)` : ''}`;
+    if (tty) {
+      const now = Date.now();
+      if (!p.finished && now - last < 100 && current === p.file) return;
+      last = now;
+      current = p.file;
+      stream.write(`\r\x1b[K${text}${p.finished ? '\n' : ''}`);
+      return;
+    }
+    if (current !== p.file) {
+      current = p.file;
+      decile = pct === null ? -1 : Math.floor(pct / 10);
+      if (!p.finished) stream.write(`downloading ${p.repo}/${p.file}${p.done > 0 ? ` (continuing at ${size(p.done)})` : ''}\n`);
+    }
+    if (p.finished) {
+      stream.write(`${text}\n`);
+      current = '';
+    } else if (pct !== null && p.total! >= 10e6 && Math.floor(pct / 10) > decile) {
+      decile = Math.floor(pct / 10);
+      stream.write(`${text}\n`);
+    }
+  };
 }

@@ -10,15 +10,14 @@
  * - One kind of embedding in a file: datasets at the root. Both kinds: groups `per_residue/` and
  *   `per_protein/`, each holding one dataset per record.
  *
+ * Kinds and their groups come from the output-kind registry (src/embed/outputs.ts).
+ *
  * Also summarizeHdf5Error, which both use to shorten h5wasm's HDF5-DIAG traces.
  */
+import { orderKinds, outputKind } from './outputs.js';
 
-/** The two kinds of embedding a file can hold, in the order the CLI names them (`prott5_outputs`). */
-export type EmbeddingKind = 'perResidue' | 'perProtein';
-export const EMBEDDING_KINDS: readonly EmbeddingKind[] = ['perResidue', 'perProtein'];
-
-/** The group each kind goes in when a file holds both kinds. */
-export const HDF5_GROUPS = { perResidue: 'per_residue', perProtein: 'per_protein' } as const;
+/** An output kind's key ('perResidue', 'perProtein', a head's): see src/embed/outputs.ts. */
+export type EmbeddingKind = string;
 
 /** The dataset attribute that holds the record's full FASTA header. */
 export const ORIGINAL_ID_ATTRIBUTE = 'original_id';
@@ -33,15 +32,14 @@ export function safeDatasetName(id: string): string {
   return name.length === 0 ? '_' : name;
 }
 
-/** The kinds of a file, in the canonical order (perResidue, perProtein), without repeats. */
-export function orderKinds(kinds: Iterable<EmbeddingKind>): EmbeddingKind[] {
-  const set = new Set(kinds);
-  return EMBEDDING_KINDS.filter((k) => set.has(k));
-}
+export { orderKinds };
 
 /** The group a kind's datasets go in: none (the root) when the file holds one kind only. */
 export function hdf5Group(kind: EmbeddingKind, kinds: readonly EmbeddingKind[]): string | undefined {
-  return new Set(kinds).size > 1 ? HDF5_GROUPS[kind] : undefined;
+  if (new Set(kinds).size <= 1) return undefined;
+  const k = outputKind(kind);
+  if (!k) throw new Error(`no output kind "${kind}" is registered`);
+  return k.group;
 }
 
 /** The dataset's path in the file: `name` or `group/name`. */

@@ -1,38 +1,27 @@
 // Node only: a WebGPU device through Dawn (npm `webgpu`). The hardware adapter where there is
 // one; otherwise SwiftShader (a CPU Vulkan driver shipped by Debian's chromium package),
-// found automatically; otherwise an error that says what to install.
+// found automatically; otherwise an error that says what to install. Settings come from
+// src/gpu/env.ts. The Vulkan loader reads VK_ICD_FILENAMES when Dawn discovers adapters, so it
+// is set only around that request and put back after it: a later 'hardware' request in the same
+// process sees the user's own environment.
 import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create, globals } from 'webgpu';
 import { DeviceError } from '../errors.js';
+import { readSettings, SWIFTSHADER_ICDS, softwareDriver, userIcds, vulkanEnvFor, type AdapterMode } from './env.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
 
-/** Where Debian/Ubuntu packages put SwiftShader's Vulkan ICD. */
-export const SWIFTSHADER_ICDS = [
-  '/usr/lib/chromium/vk_swiftshader_icd.json',
-  '/usr/lib/chromium-browser/vk_swiftshader_icd.json',
-];
+export { SWIFTSHADER_ICDS };
 
 export interface NodeGpuOptions extends RuntimeOptions {
-  /** 'auto' (default): hardware, then SwiftShader. 'hardware': never fall back. 'swiftshader': force it. */
-  adapter?: 'auto' | 'hardware' | 'swiftshader';
+  /** 'auto' (default, or $PROTT5_ADAPTER): hardware, then SwiftShader. 'hardware': never fall back. 'swiftshader': force it. */
+  adapter?: AdapterMode;
   powerPreference?: GPUPowerPreference;
 }
 
 let globalsInstalled = false;
 
-/** The Vulkan loader complains on stderr when XDG_RUNTIME_DIR is unset (servers, CI): give it a private one. */
-function quietRuntimeDir(): void {
-  if (process.env.XDG_RUNTIME_DIR) return;
-  try {
-    const dir = join(tmpdir(), `prott5-xdg-${process.getuid?.() ?? 'user'}`);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    process.env.XDG_RUNTIME_DIR = dir;
-  } catch {
-    // Only cosmetic.
-  }
-}
 /**
  * Every Dawn instance made stays referenced for the life of the process: if the GC collects
  * one (the hardware probe that found nothing), Dawn's event pump later dereferences it and
@@ -40,30 +29,61 @@ function quietRuntimeDir(): void {
  */
 const instances: GPU[] = [];
 
-async function requestAdapter(powerPreference?: GPUPowerPreference): Promise<GPUAdapter | null> {
-  if (!globalsInstalled) {
-    quietRuntimeDir();
-    // GPUBufferUsage, GPUMapMode, ... as in a browser.
-    Object.assign(globalThis, globals);
-    globalsInstalled = true;
+/** Adapter requests run one at a time: each sets the loader's variables for its own duration. */
+let queue: Promise<unknown> = Promise.resolve();
+
+/** Runs `fn` with `vars` set in process.env, then restores every one as it was. */
+async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const put = (k: string, v: string | undefined) => (v === undefined ? delete process.env[k] : (process.env[k] = v));
+  for (const [k, v] of Object.entries(vars)) put(k, v);
+  try {
+    return await fn();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) put(k, v);
   }
-  const gpu = create([]) as GPU;
-  instances.push(gpu);
-  return gpu.requestAdapter({ powerPreference });
+}
+
+/** The Vulkan loader complains on stderr when XDG_RUNTIME_DIR is unset (servers, CI): a private one for the request. */
+function runtimeDir(): Record<string, string> {
+  if (process.env.XDG_RUNTIME_DIR) return {};
+  try {
+    const dir = join(tmpdir(), `prott5-xdg-${process.getuid?.() ?? 'user'}`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return { XDG_RUNTIME_DIR: dir };
+  } catch {
+    return {}; // only cosmetic
+  }
+}
+
+function requestAdapter(vars: Record<string, string | undefined>, powerPreference?: GPUPowerPreference): Promise<GPUAdapter | null> {
+  const run = queue.then(() =>
+    withEnv({ ...runtimeDir(), ...vars }, async () => {
+      if (!globalsInstalled) {
+        // GPUBufferUsage, GPUMapMode, ... as in a browser (Dawn's own classes, not process state).
+        Object.assign(globalThis, globals);
+        globalsInstalled = true;
+      }
+      const gpu = create([]) as GPU;
+      instances.push(gpu);
+      return gpu.requestAdapter({ powerPreference });
+    }),
+  );
+  queue = run.catch(() => undefined);
+  return run;
 }
 
 export async function createNodeRuntime(options: NodeGpuOptions = {}): Promise<Runtime> {
-  const mode = options.adapter ?? (process.env.PROTT5_ADAPTER as NodeGpuOptions['adapter']) ?? 'auto';
-  const icdVar = process.env.VK_ICD_FILENAMES ?? process.env.VK_DRIVER_FILES;
+  const settings = readSettings();
+  const mode = options.adapter ?? settings.adapter;
   let adapter: GPUAdapter | null = null;
   let backend = 'dawn';
-  if (mode !== 'swiftshader') adapter = await requestAdapter(options.powerPreference);
-  if (!adapter && mode !== 'hardware' && !icdVar) {
-    const icd = SWIFTSHADER_ICDS.find((p) => existsSync(p));
-    if (icd) {
-      // The Vulkan loader reads this when Dawn creates its next instance.
-      process.env.VK_ICD_FILENAMES = icd;
-      adapter = await requestAdapter(options.powerPreference);
+  if (mode !== 'swiftshader') adapter = await requestAdapter(vulkanEnvFor('hardware', process.env, existsSync)!, options.powerPreference);
+  // A driver list the user set is theirs: no fallback of ours on top of it.
+  if (!adapter && mode !== 'hardware' && !userIcds()) {
+    const vars = vulkanEnvFor('swiftshader', process.env, existsSync);
+    if (vars) {
+      adapter = await requestAdapter(vars, options.powerPreference);
       backend = 'dawn/swiftshader';
     }
   }
@@ -77,9 +97,7 @@ export async function createNodeRuntime(options: NodeGpuOptions = {}): Promise<R
       { mode },
     );
   }
-  if (icdVar && /swiftshader/i.test(icdVar)) backend = 'dawn/swiftshader';
-  // PROTT5_MAX_BUFFER_BYTES caps any one buffer below the device's limit (to share a GPU).
-  const cap = Number(process.env.PROTT5_MAX_BUFFER_BYTES);
-  const maxBufferBytes = options.maxBufferBytes ?? (Number.isFinite(cap) && cap > 0 ? cap : undefined);
-  return createRuntime(adapter, backend, { ...options, maxBufferBytes });
+  const icds = userIcds();
+  if (icds && softwareDriver({ architecture: '', description: icds, backend: '' }) === 'swiftshader') backend = 'dawn/swiftshader';
+  return createRuntime(adapter, backend, { ...options, maxBufferBytes: options.maxBufferBytes ?? settings.maxBufferBytes });
 }

@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { IOError } from '../errors.js';
-// TODO(lead): take cacheRoot() from src/gpu/env.ts once it exists (src/gpu must not import weights/).
-import { cacheRoot } from '../../weights/hub.js';
+import { homedir } from 'node:os';
+import { cacheRoot } from './env.js';
 import type { TuneStore } from './tuner.js';
 
 export interface FileTuneStoreOptions {
@@ -24,7 +24,7 @@ export class FileTuneStore implements TuneStore {
   private readonly staleLockMs: number;
 
   constructor(path?: string, options: FileTuneStoreOptions = {}) {
-    this.path = path ?? join(cacheRoot(), 'autotune.json');
+    this.path = path ?? join(cacheRoot(process.env, homedir()), 'autotune.json');
     this.lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
     this.staleLockMs = options.staleLockMs ?? 30_000;
   }

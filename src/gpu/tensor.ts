@@ -1,4 +1,3 @@
-import type { Runtime } from './runtime.js';
 import { UsageError } from '../errors.js';
 
 /**
@@ -9,11 +8,16 @@ export type TensorDType = 'f32' | 'f16' | 'bf16' | 'u32';
 
 export const ELEMENT_BYTES: Record<TensorDType, number> = { f32: 4, f16: 2, bf16: 2, u32: 4 };
 
+/** What a tensor returns its buffer to (the Runtime, which pools it after the next flush). */
+export interface BufferOwner {
+  releaseBuffer(buffer: GPUBuffer): void;
+}
+
 /** A GPU buffer with a shape and dtype. Explicit lifetime: call release() when done. */
 export class Tensor {
   private released = false;
   constructor(
-    private readonly rt: Runtime,
+    private readonly rt: BufferOwner,
     private readonly buf: GPUBuffer,
     readonly shape: readonly number[],
     readonly dtype: TensorDType,

@@ -14,7 +14,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { startServer, type StaticServer } from '../../web/serve.mjs';
 import { loadProtT5, parseFasta, type ProtT5Model } from '../../src/node.js';
 import { Hdf5EmbeddingWriter, readHdf5Embeddings, readHdf5RootAttributes } from '../../src/cli/hdf5.js';
-import { hdf5Group, safeDatasetName, type EmbeddingKind } from '../../src/embed/hdf5-layout.js';
+import { hdf5Group, safeDatasetName } from '../../src/embed/hdf5-layout.js';
 import { SequenceError, UsageError } from '../../src/errors.js';
 import { encodeHdf5Embeddings, MAX_HDF5_DOWNLOAD_BYTES, type Hdf5Record } from '../../web/hdf5-download.js';
 import { readSafetensors } from '../../weights/safetensors.js';
@@ -126,7 +126,7 @@ test('HDF5 download (web/hdf5-download.ts, h5wasm in memory) writes the same fil
       { id: 'x/y', header: 'x/y', length: 1 },
       { id: 'é_unicode', header: 'é_unicode ünïcödé header', length: 2 },
     ].map((r, i) => ({ ...r, perProtein: randomArray(d, i + 1), perResidue: randomArray(r.length * d, i + 11) }));
-    for (const kinds of [['perResidue', 'perProtein'], ['perProtein']] as EmbeddingKind[][]) {
+    for (const kinds of [['perResidue', 'perProtein'], ['perProtein']] as Array<Array<'perResidue' | 'perProtein'>>) {
       const input = recs.map((r) => ({ ...r, perResidue: kinds.includes('perResidue') ? r.perResidue : undefined }));
       const pagePath = join(dir, `page-${kinds.length}.h5`), cliPath = join(dir, `cli-${kinds.length}.h5`);
       writeFileSync(pagePath, await encodeHdf5Embeddings(input, { prott5_model: 'test' }));

@@ -129,13 +129,15 @@ for (const [B, L, D] of [[3, 17, 5], [2, 65, 33]]) {
     const rt = await runtime();
     const r = rng(s);
     const counts = Uint32Array.from({ length: B }, (_, b) => (b === 0 ? L : Math.floor(r() * (L + 1))));
+    const starts = Uint32Array.from({ length: B }, (_, b) => b % 2);
     const xv = randomArray(B * L * D, s + 1);
-    const x = rt.upload(xv, [B, L, D], 'f32', 'x'), c = rt.upload(counts, [B], 'u32', 'counts'), y = rt.empty([B, D], 'f32', 'y');
+    const x = rt.upload(xv, [B, L, D], 'f32', 'x'), s0 = rt.upload(starts, [B], 'u32', 'starts'), c = rt.upload(counts, [B], 'u32', 'counts');
+    const y = rt.empty([B, D], 'f32', 'y');
     try {
-      await meanpool(rt, x, c, y);
-      return { worst: expectClose('meanpool', await rt.read(y), meanpoolRef(xv, counts, B, L, D), 1e-6) };
+      await meanpool(rt, x, s0, c, y);
+      return { worst: expectClose('meanpool', await rt.read(y), meanpoolRef(xv, starts, counts, B, L, D), 1e-6) };
     } finally {
-      for (const t of [x, c, y]) t.release();
+      for (const t of [x, s0, c, y]) t.release();
     }
   });
 }

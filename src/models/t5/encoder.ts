@@ -4,19 +4,14 @@
 import { attention, DEFAULT_ATTENTION_TILE, tuneAttention, type AttentionTile } from '../../../kernels/attention.js';
 import { embedding } from '../../../kernels/embedding.js';
 import { DEFAULT_MATMUL_TILE, matmul, tuneMatmul, type MatmulTile } from '../../../kernels/matmul.js';
-import { meanpool } from '../../../kernels/meanpool.js';
 import { rmsnorm } from '../../../kernels/rmsnorm.js';
-import type { Checkpoint } from '../../../weights/checkpoint.js';
-import { type TensorEntry } from '../../../weights/tensor-entry.js';
-import { toFloat32, type DType } from '../../gpu/dtype.js';
-import { WeightsError } from '../../errors.js';
-import type { Autotuner } from '../../gpu/autotune.js';
 import type { Runtime } from '../../gpu/runtime.js';
 import type { Tensor, TensorDType } from '../../gpu/tensor.js';
+import type { Checkpoint, Encoder, LoadContext } from '../family.js';
+import { WeightUploader } from '../upload.js';
 import type { T5Config } from './config.js';
 import { relativeBiasTable } from './relative-bias.js';
-
-const GPU_DTYPE: Record<DType, TensorDType> = { F32: 'f32', F16: 'f16', BF16: 'bf16' };
+import { blockPrefixes, RELATIVE_BIAS } from './schema.js';
 
 /** The feed-forward intermediate [rows, d_ff] is computed in row chunks of at most this many bytes. */
 const FF_CHUNK_BYTES = 64 * 2 ** 20;
@@ -32,65 +27,7 @@ interface Block {
   wo: Tensor; // [d_model, d_ff]
 }
 
-export interface LoadProgress {
-  tensor: string;
-  loaded: number;
-  total: number;
-  bytes: number;
-}
-
-/** A weight tensor holding NaN or ±Inf values: where, and how many of each. */
-export interface NonFiniteWeights {
-  tensor: string;
-  file: string;
-  nan: number;
-  inf: number;
-  /** Elements in the tensor. */
-  total: number;
-}
-
-/** What load does about weights holding NaN or ±Inf. */
-export interface WeightChecks {
-  /** Throw a WeightsError naming the first such tensor (default: warn and go on). */
-  strict?: boolean;
-  onWarning?: (message: string, detail: NonFiniteWeights) => void;
-}
-
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/**
- * Counts the NaN and ±Inf values in a tensor's little-endian bytes in `dtype`: the values
- * toFloat32 would decode as NaN or ±Inf (all exponent bits set), read from the bits directly
- * because decoding is slow for F16 (a 16 Mi-element tensor: seconds decoded, tens of ms here).
- */
-export function countNonFinite(dtype: DType, bytes: Uint8Array): { nan: number; inf: number; total: number } {
-  const width = dtype === 'F32' ? 4 : 2;
-  const [exp, mant] = dtype === 'F32' ? [0x7f800000, 0x007fffff] : dtype === 'F16' ? [0x7c00, 0x03ff] : [0x7f80, 0x007f];
-  const n = Math.floor(bytes.byteLength / width);
-  let nan = 0, inf = 0;
-  const tally = (bits: number): void => {
-    if ((bits & exp) === exp) {
-      if (bits & mant) nan++;
-      else inf++;
-    }
-  };
-  if (LITTLE_ENDIAN && bytes.byteOffset % width === 0) {
-    // One loop per array type keeps each monomorphic (fast).
-    if (width === 4) {
-      const words = new Uint32Array(bytes.buffer, bytes.byteOffset, n);
-      for (let i = 0; i < n; i++) if ((words[i] & exp) === exp) tally(words[i]);
-    } else {
-      const words = new Uint16Array(bytes.buffer, bytes.byteOffset, n);
-      for (let i = 0; i < n; i++) if ((words[i] & exp) === exp) tally(words[i]);
-    }
-  } else {
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (let i = 0; i < n; i++) tally(width === 4 ? dv.getUint32(i * 4, true) : dv.getUint16(i * 2, true));
-  }
-  return { nan, inf, total: n };
-}
-
-export class T5Encoder {
+export class T5Encoder implements Encoder {
   private constructor(
     readonly rt: Runtime,
     readonly config: T5Config,
@@ -104,53 +41,32 @@ export class T5Encoder {
     readonly kernels: { matmul: Map<string, MatmulTile>; attention: AttentionTile },
   ) {}
 
+  get hiddenSize(): number {
+    return this.config.d_model;
+  }
+
   private tile(w: Tensor): MatmulTile {
     return this.kernels.matmul.get(`${w.dtype}|${w.shape[0]}|${w.shape[1]}`) ?? DEFAULT_MATMUL_TILE;
   }
 
   /**
    * Uploads every encoder tensor, one at a time (only one tensor's bytes in JS memory at once),
-   * then picks kernel variants with `tuner` (defaults without one).
+   * then picks kernel variants with the context's tuner (defaults without one).
    */
-  static async load(rt: Runtime, ckpt: Checkpoint, onProgress?: (p: LoadProgress) => void, tuner?: Autotuner, checks: WeightChecks = {}): Promise<T5Encoder> {
+  static async load(rt: Runtime, ckpt: Checkpoint<T5Config>, ctx: LoadContext = {}): Promise<T5Encoder> {
     const c = ckpt.config;
-    const loaded: Tensor[] = [];
-    const dtypes = new Set<TensorDType>();
-    let count = 0, bytes = 0;
-    // NaN or ±Inf in a weight can make the embeddings NaN: name the tensor before it is uploaded.
-    const check = (entry: TensorEntry, data: Uint8Array): void => {
-      const counts = countNonFinite(entry.dtype, data);
-      if (counts.nan === 0 && counts.inf === 0) return;
-      const d: NonFiniteWeights = { tensor: entry.name, file: entry.file, ...counts };
-      const what = [d.nan ? `${d.nan} NaN` : '', d.inf ? `${d.inf} infinite` : ''].filter(Boolean).join(' and ');
-      const message = `${d.file}: tensor "${d.tensor}" holds ${what} value${d.nan + d.inf > 1 ? 's' : ''} (of ${d.total}): embeddings computed with it may be NaN or infinite`;
-      if (checks.strict) throw new WeightsError(message, { ...d });
-      checks.onWarning?.(message, d);
-    };
-    const get = async (name: string): Promise<Tensor> => {
-      const entry = ckpt.tensors.get(name)!;
-      const data = await entry.read();
-      check(entry, data);
-      const t = rt.upload(data, entry.shape, GPU_DTYPE[entry.dtype], name);
-      loaded.push(t);
-      dtypes.add(t.dtype);
-      bytes += data.byteLength;
-      onProgress?.({ tensor: name, loaded: ++count, total: ckpt.tensors.size, bytes });
-      return t;
-    };
+    const tuner = ctx.tuner;
+    const up = new WeightUploader(rt, ckpt, ctx);
+    const get = (name: string) => up.tensor(name);
     try {
       const shared = await get('shared.weight');
-      const relName = 'encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight';
-      const rel = ckpt.tensors.get(relName)!;
-      const relBytes = await rel.read();
-      check(rel, relBytes);
-      const table = relativeBiasTable(toFloat32(rel.dtype, relBytes), c.relative_attention_num_buckets, c.num_heads, c.relative_attention_max_distance);
-      const bias = rt.upload(table, [c.num_heads, 2 * c.relative_attention_max_distance + 1], 'f32', 'relative_bias_table');
-      loaded.push(bias);
-      onProgress?.({ tensor: relName, loaded: ++count, total: ckpt.tensors.size, bytes });
+      // Block 0's [buckets, H] relative_attention_bias, as the [H, 2R+1] table the attention kernel reads.
+      const rel = await up.values(RELATIVE_BIAS);
+      const table = relativeBiasTable(rel.values, c.relative_attention_num_buckets, c.num_heads, c.relative_attention_max_distance);
+      const bias = up.upload(table, [c.num_heads, 2 * c.relative_attention_max_distance + 1], 'relative_bias_table');
       const blocks: Block[] = [];
       for (let i = 0; i < c.num_layers; i++) {
-        const a = `encoder.block.${i}.layer.0.`, f = `encoder.block.${i}.layer.1.`;
+        const { attn: a, ff: f } = blockPrefixes(i);
         blocks.push({
           ln0: await get(`${a}layer_norm.weight`),
           q: await get(`${a}SelfAttention.q.weight`),
@@ -172,9 +88,9 @@ export class T5Encoder {
         }
         kernels.attention = (await tuneAttention(tuner, c.d_kv, c.num_heads)).choice;
       }
-      return new T5Encoder(rt, c, shared, bias, blocks, finalNorm, dtypes, kernels);
+      return new T5Encoder(rt, c, shared, bias, blocks, finalNorm, up.dtypes, kernels);
     } catch (e) {
-      for (const t of loaded) t.release();
+      up.release();
       throw e;
     }
   }
@@ -234,19 +150,6 @@ export class T5Encoder {
       await matmul(rt, { x, w: blk.wi, y: ff, epilogue: 'relu', rowStart: r, rows, yRowStart: 0, tile: this.tile(blk.wi) });
       await matmul(rt, { x: ff, w: blk.wo, y: h, epilogue: 'add', rowStart: r, rows, xRowStart: 0, tile: this.tile(blk.wo) });
     }
-  }
-
-  /** Per-protein means [B, d_model] of the first counts[b] rows of hidden [B, L, d_model]. */
-  async meanPool(hidden: Tensor, counts: Uint32Array): Promise<Tensor> {
-    const [B, , D] = hidden.shape;
-    const c = this.rt.upload(counts, [B], 'u32', 'counts');
-    const out = this.rt.empty([B, D], 'f32', 'per_protein');
-    try {
-      await meanpool(this.rt, hidden, c, out);
-    } finally {
-      c.release();
-    }
-    return out;
   }
 
   dispose(): void {

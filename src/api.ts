@@ -1,0 +1,21 @@
+// The public names both entry points (src/node.ts, src/browser.ts) export: one list, so the two
+// cannot drift. Each entry adds only its own platform's runtime, files and tune store.
+export * from './errors.js';
+export { EmbeddingModel, ProtT5Model } from './embed/model.js';
+export type { EmbedOptions, EmbedProgress, Embedding, EmbeddingTensor, SequenceInput, LoadOptions } from './embed/model.js';
+export type { Family, Encoder, Checkpoint, LoadProgress, NonFiniteWeights, SequenceTokenizer, Tokenized, TensorNames } from './models/family.js';
+export { registerFamily, registeredFamilies } from './models/registry.js';
+export { openCheckpoint } from './models/checkpoint.js';
+export type { T5Config } from './models/t5/config.js';
+export { PROT_T5_XL, parseT5Config } from './models/t5/config.js';
+export type { Head, HeadSpec, HeadLoadOptions, BatchRows } from './heads/head.js';
+export { registerHead, registeredHeads } from './heads/registry.js';
+export { registerOutput, outputKinds, type OutputKind } from './embed/outputs.js';
+export { tokenize } from './tokenizers/prott5.js';
+export { PROTTRANS_LIMITS, planBatches, type BatchLimits } from './embed/batching.js';
+export { Runtime } from './gpu/runtime.js';
+export { Tensor } from './gpu/tensor.js';
+export { Autotuner, MemoryTuneStore, type TuneStore } from './gpu/tuner.js';
+export { parseFasta, readFasta, type FastaRecord } from './embed/fasta.js';
+export { encodeSafetensors, readSafetensors } from '../weights/safetensors.js';
+export { MemorySource, type ByteSource, type ModelFiles } from '../weights/source.js';

@@ -1,0 +1,117 @@
+// What a model family is to the engine: how its config.json parses, which tensors it needs (the
+// one schema), how a sequence becomes token ids, and its forward pass. A family is one folder
+// under src/models/ plus one line in src/models/registry.ts.
+import type { Runtime } from '../gpu/runtime.js';
+import type { Tensor, TensorDType } from '../gpu/tensor.js';
+import type { Autotuner as Tuner } from '../gpu/tuner.js';
+import type { ModelFiles } from '../../weights/source.js';
+import type { TensorEntry } from '../../weights/tensor-entry.js';
+
+/** The tensor names of a family that hold whatever the config: which stored names it reads. */
+export interface TensorNames {
+  /** Stored names that are never read (a decoder, an LM head, a pre-training head). */
+  ignore: RegExp;
+  /** Stored name → the canonical name it stands for when the canonical one is absent (tied copies). */
+  aliases: Readonly<Record<string, string>>;
+  /** With no config.json to say the shapes (`prott5 convert` of a bare file): the stored names to keep. */
+  keep: RegExp;
+}
+
+/** Token ids of one sequence and which of them are its residues. */
+export interface Tokenized {
+  ids: Uint32Array;
+  /** Index of the first residue's token (0 when no special token comes first). */
+  residueStart: number;
+  /** Residues (tokens that are rows of the per-residue output). */
+  residueCount: number;
+}
+
+/** A sequence → token ids, by the family's recipe over the folder's vocabulary. */
+export interface SequenceTokenizer {
+  /** `name` (record id or "sequence 3") is named in a SequenceError. */
+  encode(sequence: string, name: string): Tokenized;
+  /** The id padded rows hold. */
+  readonly padId: number;
+  /** Which end of a batch row the padding goes (XLNet pads on the left). */
+  readonly padSide: 'left' | 'right';
+}
+
+/** Upload progress, one call per tensor. */
+export interface LoadProgress {
+  tensor: string;
+  loaded: number;
+  total: number;
+  bytes: number;
+}
+
+/** A weight tensor holding NaN or ±Inf values: where, and how many of each. */
+export interface NonFiniteWeights {
+  tensor: string;
+  file: string;
+  nan: number;
+  inf: number;
+  /** Elements in the tensor. */
+  total: number;
+}
+
+/** What load does about weights holding NaN or ±Inf. */
+export interface WeightChecks {
+  /** Throw a WeightsError naming the first such tensor (default: warn and go on). */
+  strict?: boolean;
+  onWarning?: (message: string, detail: NonFiniteWeights) => void;
+}
+
+/** A model folder opened: its family, parsed config, and every tensor the family needs by canonical name. */
+export interface Checkpoint<C = unknown> {
+  family: Family<C>;
+  config: C;
+  tensors: Map<string, TensorEntry>;
+  /** The weight files read (for messages). */
+  files: string[];
+  close(): Promise<void>;
+}
+
+export interface LoadContext {
+  onProgress?: (p: LoadProgress) => void;
+  /** Picks kernel variants by measurement; the kernels' defaults without one. */
+  tuner?: Tuner;
+  checks?: WeightChecks;
+}
+
+/** A loaded encoder: weights on the GPU, a forward pass that leaves its result there. */
+export interface Encoder {
+  readonly rt: Runtime;
+  /** Width of a row of the hidden state. */
+  readonly hiddenSize: number;
+  /** dtype of each weight tensor as stored (for info and tests). */
+  readonly weightDtypes: ReadonlySet<TensorDType>;
+  /**
+   * Records the forward pass over a padded batch and returns last_hidden_state [B, L, hidden]
+   * on the GPU (the caller releases it). ids: [B·L] token ids, padded with the tokenizer's
+   * padId; lengths: [B] tokens per sequence, specials included.
+   */
+  forward(ids: Uint32Array, lengths: Uint32Array, B: number, L: number): Promise<Tensor>;
+  dispose(): void;
+}
+
+export interface Family<C = unknown> {
+  /** Short name: 't5', 'bert', ... */
+  readonly name: string;
+  /** config.json `model_type` values this family runs. */
+  readonly modelTypes: readonly string[];
+  /** config.json `architectures` entries that identify it when `model_type` is absent. */
+  readonly architectures?: readonly string[];
+  /** Validates a parsed config.json; errors are ConfigErrors naming `file` and the key. */
+  parseConfig(raw: unknown, file: string): C;
+  readonly names: TensorNames;
+  /** Canonical name → shape of every tensor the model needs with this config. */
+  shapes(config: C): Map<string, readonly number[]>;
+  /** "a T5 encoder with 3 layers": what a surplus tensor is not part of. */
+  describe(config: C): string;
+  /** "3 layers, d_model 64": a line for logs and the demo page. */
+  summary(config: C): string;
+  hiddenSize(config: C): number;
+  /** The tokenizer from the folder's own files and the family's recipe. */
+  tokenizer(files: ModelFiles, config: C): Promise<SequenceTokenizer>;
+  load(rt: Runtime, ckpt: Checkpoint<C>, ctx: LoadContext): Promise<Encoder>;
+}
