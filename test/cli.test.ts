@@ -390,6 +390,35 @@ test('device lost mid-run: exit 5 naming it, OUT.partial keeps the finished batc
   await sameAsUninterrupted('after device loss + --resume', out);
 });
 
+test('a full disk mid-run (ENOSPC injected after N bytes): exit 7, nothing half-written counts as done; --resume gives the uninterrupted file', async () => {
+  const ref = await uninterrupted();
+  const bytes = [...ref.data.values()].reduce((a, d) => a + d.data.length * 4, 0);
+  const seen: string[] = [];
+  // Persistent: every write past the limit fails. Once: one write fails, then the disk has room.
+  for (const [fraction, once] of [[0.35, false], [0.6, true]] as const) {
+    const dir = tempDir();
+    const input = writeMany(dir);
+    const out = join(dir, 'out.h5');
+    const preload = `--import=${join(ROOT, 'build/test/faults/enospc.js')}`;
+    const r = await prott5(manyArgs(input, out), { env: { NODE_OPTIONS: preload, FAULT_ENOSPC_AFTER_BYTES: String(Math.round(bytes * fraction)), FAULT_ENOSPC_ONCE: once ? '1' : '0' } });
+    exits(r, 7, `embed with the disk full after ${fraction} of the data`);
+    assert.match(errorText(r), /write failed|no space left on device|ENOSPC/i);
+    assert.ok(!existsSync(out), 'no OUT after a failure');
+    const kept = /kept (\d+) of 60 finished records/.exec(r.stderr);
+    const removed = /removed .*out\.h5\.partial: the failed write left it damaged/.test(r.stderr);
+    assert.ok(Boolean(kept) !== removed || (!kept && !existsSync(`${out}.partial`)), `the partial is kept (and said so) or removed (and said so):\n${r.stderr}`);
+    if (removed) assert.ok(!existsSync(`${out}.partial`), 'a damaged partial is removed');
+    const again = await prott5([...manyArgs(input, out), '--resume']);
+    exits(again, 0, `embed --resume after the full disk at ${fraction}`);
+    assert.not.match(again.stderr, /already in the file/);
+    const resumed = /resuming .*: (\d+) of 60 records already done/.exec(again.stderr);
+    if (kept && resumed) assert.ok(Number(resumed[1]) <= Number(kept[1]), `resume trusts at most the ${kept[1]} records the failed run kept, not ${resumed[1]}`);
+    seen.push(`${fraction}${once ? ' once' : ''}: ${removed ? 'damaged partial removed' : `kept ${kept?.[1] ?? 0}`}, resumed ${resumed?.[1] ?? 'none'}${/partly written/.test(again.stderr) ? ', partly written records dropped' : ''}`);
+    await sameAsUninterrupted(`after ENOSPC at ${fraction} + --resume`, out);
+  }
+  console.log(`   full disk: ${seen.join('; ')}`);
+});
+
 test('Ctrl-C (SIGINT): finishes the batch, exits 130, keeps OUT.partial; --resume completes it', async () => {
   await uninterrupted();
   const dir = tempDir();

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import h5wasm from 'h5wasm/node';
-import { Hdf5EmbeddingWriter, readHdf5Embeddings, readHdf5RootAttributes } from '../src/cli/hdf5.js';
+import { compactHdf5, Hdf5EmbeddingWriter, readHdf5Embeddings, readHdf5RootAttributes } from '../src/cli/hdf5.js';
 import { safeDatasetName, summarizeHdf5Error } from '../src/embed/hdf5-layout.js';
 import { IOError, SequenceError, UsageError } from '../src/errors.js';
 import { randomArray } from './helpers.js';
@@ -220,6 +220,33 @@ test('a killed run (no close) keeps what the periodic flush wrote, and resumes f
   }
   await rejects(Hdf5EmbeddingWriter.create(tmp('bad-opt.h5'), { flushEvery: -1 }), UsageError, 'flushEvery');
   assert.not.ok(existsSync(tmp('bad-opt.h5')), 'bad options must not create the file');
+});
+
+test('complete marks: only marked datasets of the right shape count; compactHdf5 keeps exactly the listed ones, attributes and values', async () => {
+  const path = tmp('marks.h5');
+  const w = await Hdf5EmbeddingWriter.create(path, { attributes: { prott5_model: 'm', prott5_outputs: 'perResidue,perProtein' } });
+  const a = randomArray(6, 1), b = randomArray(4, 2), c = randomArray(2, 3);
+  const pa = w.write('a', 'a first', a, [3, 2], 'per_residue');
+  const pb = w.write('b', 'b second', b, [2, 2], 'per_residue');
+  const pc = w.write('c', 'c third', c, [2], 'per_protein');
+  w.flush();
+  w.markComplete([pa, pc]);
+  w.close();
+  const r = await Hdf5EmbeddingWriter.open(path, 'r');
+  assert.ok(r.isComplete('a', 'per_residue', [3, 2]));
+  assert.not.ok(r.isComplete('a', 'per_residue', [2, 3]), 'a shape that differs is not complete');
+  assert.not.ok(r.isComplete('b', 'per_residue'), 'written but never marked');
+  assert.not.ok(r.isComplete('z', 'per_residue'), 'absent');
+  assert.ok(r.isComplete('c', 'per_protein', [2]));
+  r.close();
+  await compactHdf5(path, new Set([pa, pc]));
+  const got = await readHdf5Embeddings(path);
+  assert.equal([...got.keys()].sort(), [pa, pc].sort());
+  assert.equal(Array.from(got.get(pa)!.data), Array.from(a));
+  assert.equal(got.get(pa)!.shape, [3, 2]);
+  assert.equal(got.get(pc)!.attrs, { original_id: 'c third', prott5_complete: 1 });
+  assert.equal(await readHdf5RootAttributes(path), { prott5_model: 'm', prott5_outputs: 'perResidue,perProtein' });
+  assert.not.ok(existsSync(`${path}.rebuild`));
 });
 
 test('duplicate dataset names after sanitising name both original ids', async () => {

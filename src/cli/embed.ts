@@ -11,12 +11,12 @@ import type { FastaRecord } from '../embed/fasta.js';
 import { readFasta } from '../embed/fasta.js';
 import { loadProtT5 } from '../node.js';
 import type { Embedding } from '../embed/model.js';
-import { type EmbeddingKind as Kind, findDatasetNameClash, hdf5Group } from '../embed/hdf5-layout.js';
+import { type EmbeddingKind as Kind, findDatasetNameClash, hdf5DatasetPath, hdf5Group } from '../embed/hdf5-layout.js';
 import { orderKinds, outputKind, outputShape, PER_PROTEIN, PER_RESIDUE } from '../embed/outputs.js';
 import { headSpec } from '../heads/registry.js';
 import { DirectoryFiles, FileSource } from '../../weights/node-files.js';
 import type { ModelFiles } from '../../weights/source.js';
-import { Hdf5EmbeddingWriter, readHdf5RootAttributes } from './hdf5.js';
+import { compactHdf5, Hdf5EmbeddingWriter, readHdf5RootAttributes } from './hdf5.js';
 import { SafetensorsStreamWriter } from './safetensors-writer.js';
 
 export interface EmbedCommand {
@@ -77,6 +77,24 @@ async function headFiles(path: string): Promise<ModelFiles> {
   }
   if (st.isDirectory()) return new DirectoryFiles(abs);
   return { name: abs, open: async (f) => (f === basename(abs) ? FileSource.open(abs) : null) };
+}
+
+/** Why an HDF5 partial is not usable for --resume (does not open, or lacks a finished record's datasets), or null. */
+async function unreadable(partial: string, finished: string[], kinds: Kind[]): Promise<string | null> {
+  let h5: Hdf5EmbeddingWriter | null = null;
+  try {
+    h5 = await Hdf5EmbeddingWriter.open(partial, 'r');
+    const missing = finished.find((id) => !kinds.every((k) => h5!.isComplete(id, hdf5Group(k, kinds))));
+    return missing === undefined ? null : `record "${missing}" is no longer whole`;
+  } catch (e) {
+    return (e as Error).message;
+  } finally {
+    try {
+      h5?.close();
+    } catch {
+      // judged above
+    }
+  }
 }
 
 /** Whether the folder holds the bundled random-weight demo model (examples/demo-model). */
@@ -145,6 +163,9 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
   /** Whether this run made (or took over, with --resume) OUT.partial; records it holds. */
   let ownsPartial = false;
   let done = 0;
+  /** Records still to do when the run started, and those this run finished. */
+  let todoIds = new Set<string>();
+  const doneIds = new Set<string>();
   try {
     const a = model.runtime.adapter;
     progress.note(`model ${cmd.model}: ${model.summary}; weights ${[...model.encoder.weightDtypes].join('/')} on ${a.description || a.architecture} (${a.backend})`);
@@ -174,9 +195,24 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
         if (attrs.prott5_input_sha256 !== settings.digest) {
           throw new UsageError(`${partial} was written for other input records (from ${String(attrs.prott5_input)}), not those of ${inputName}; delete it or run without --resume`, { file: partial });
         }
-        h5 = await Hdf5EmbeddingWriter.open(partial, 'a');
+        h5 = await Hdf5EmbeddingWriter.open(partial, 'a').catch((err: unknown) => {
+          throw new IOError(`${partial} is damaged and cannot be resumed (${(err as Error).message}); delete it, or run without --resume to start over`, { file: partial }, { cause: err });
+        });
         ownsPartial = true;
-        todo = todo.filter((i) => !kinds.every((k) => h5!.has(records[i].id, hdf5Group(k, kinds))));
+        // A record is done only when every one of its datasets was marked complete after a flush;
+        // one that is partly there (a write cut by a full disk or a kill) is dropped and computed again.
+        const finished = (i: number) => kinds.every((k) => h5!.isComplete(records[i].id, hdf5Group(k, kinds), shapeOf(k, records[i])));
+        const started = (i: number) => kinds.some((k) => h5!.has(records[i].id, hdf5Group(k, kinds)));
+        const broken = todo.filter((i) => !finished(i) && started(i));
+        todo = todo.filter((i) => !finished(i));
+        if (broken.length) {
+          const keep = new Set(records.flatMap((r, i) => (finished(i) ? kinds.map((k) => hdf5DatasetPath(r.id, k, kinds)) : [])));
+          h5.close();
+          h5 = null;
+          await compactHdf5(partial, keep);
+          h5 = await Hdf5EmbeddingWriter.open(partial, 'a');
+          progress.note(`${partial}: ${broken.length} record(s) were only partly written (${records[broken[0]].id}${broken.length > 1 ? ', ...' : ''}): dropped, they are computed again`);
+        }
         progress.note(`resuming ${partial}: ${records.length - todo.length} of ${records.length} records already done`);
       } else {
         if (existsSync(partial) && !cmd.resume) progress.note(`starting over: ${partial} exists (use --resume to continue it)`);
@@ -200,6 +236,7 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
       }
     };
 
+    todoIds = new Set(todo.map((i) => records[i].id));
     const totalRes = records.reduce((a, r) => a + r.sequence.length, 0);
     let doneRes = totalRes - todo.reduce((a, i) => a + records[i].sequence.length, 0);
     done = records.length - todo.length;
@@ -217,10 +254,17 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
           throw new NumericalError(`record "${e.id}": the ${bad} embedding holds NaN or Inf (weights holding NaN/Inf, or values beyond float range); nothing written for it`, { record: e.id, output: bad });
         }
         await write(e);
-        done++;
+        if (st) done++;
         doneRes += e.length;
       }
-      h5?.flush();
+      if (h5) {
+        // Data first, then the marks that say each record is whole: a cut write is never marked.
+        h5.flush();
+        h5.markComplete(batch.flatMap((e) => kinds.map((k) => hdf5DatasetPath(records[todo[e.index]].id, k, kinds))));
+        h5.flush();
+        done += batch.length;
+        for (const e of batch) doneIds.add(records[todo[e.index]].id);
+      }
       progress.update(done, records.length, doneRes, totalRes, startRes);
       if (interrupted) {
         if (st) {
@@ -257,7 +301,22 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
       h5 = st = null;
       await rm(partial, { force: true }).catch(() => undefined);
     } else if (ownsPartial) {
-      progress.note(`kept ${done} of ${records.length} finished records in ${partial}; run the same command with --resume to finish`);
+      // A write that failed part-way (a full disk) can leave HDF5's metadata torn: keep the
+      // partial only if it still opens and holds what it is said to hold.
+      let closed = true;
+      try {
+        h5?.close();
+      } catch {
+        closed = false;
+      }
+      h5 = null;
+      const why = closed ? await unreadable(partial, records.filter((r) => !todoIds.has(r.id) || doneIds.has(r.id)).map((r) => r.id), kinds) : 'it could not be closed';
+      if (why) {
+        await rm(partial, { force: true }).catch(() => undefined);
+        progress.note(`removed ${partial}: the failed write left it damaged (${why}); run the same command again to start over`);
+      } else {
+        progress.note(`kept ${done} of ${records.length} finished records in ${partial}; run the same command with --resume to finish`);
+      }
     }
     throw e;
   } finally {

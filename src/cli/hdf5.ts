@@ -23,7 +23,8 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Dataset as H5Dataset, File as H5File, Group as H5Group } from 'h5wasm/node';
 import { IOError, SequenceError, UsageError } from '../errors.js';
-import { ORIGINAL_ID_ATTRIBUTE, idFromOriginalId, safeDatasetName, summarizeHdf5Error } from '../embed/hdf5-layout.js';
+import { COMPLETE_ATTRIBUTE, ORIGINAL_ID_ATTRIBUTE, idFromOriginalId, safeDatasetName, summarizeHdf5Error } from '../embed/hdf5-layout.js';
+import { rename, rm } from 'node:fs/promises';
 
 type H5Lib = (typeof import('h5wasm/node'))['default'];
 
@@ -266,6 +267,25 @@ export class Hdf5EmbeddingWriter {
     return this.index.has(this.fullName(idOrName, group));
   }
 
+  /** Marks datasets (paths as write() returns them) as parts of a finished record; flush() after. */
+  markComplete(paths: readonly string[]): void {
+    const file = this.open_();
+    for (const full of paths) {
+      const ds = h5call(this.path, `reading ${full}`, () => file.get(full));
+      if (!(ds instanceof this.lib.Dataset)) throw new IOError(`${this.path}: ${full} is not a dataset`, { file: this.path, dataset: full });
+      h5call(this.path, `marking ${full} complete`, () => ds.create_attribute(COMPLETE_ATTRIBUTE, 1));
+    }
+  }
+
+  /** Whether a dataset exists, was marked complete, and has `shape` (when given). */
+  isComplete(idOrName: string, group?: string, shape?: readonly number[]): boolean {
+    const full = this.fullName(idOrName, group);
+    if (!this.index.has(full)) return false;
+    const ds = h5call(this.path, `reading ${full}`, () => this.open_().get(full));
+    if (!(ds instanceof this.lib.Dataset) || !Object.prototype.hasOwnProperty.call(ds.attrs, COMPLETE_ATTRIBUTE)) return false;
+    return shape === undefined || (ds.shape ?? []).join() === shape.join();
+  }
+
   /** The stored `original_id` (header) of a dataset, if it exists. */
   originalHeader(idOrName: string, group?: string): string | undefined {
     return this.entry(this.fullName(idOrName, group))?.header;
@@ -296,6 +316,51 @@ export class Hdf5EmbeddingWriter {
     if (file === null) return;
     this.file = null;
     h5call(this.path, 'closing', () => file.close());
+  }
+}
+
+/**
+ * Rewrites `path` keeping only the datasets `keep` names (with their attributes) and the root
+ * attributes: how a partial output drops records whose writes were cut (HDF5 cannot unlink a
+ * dataset and reclaim it here). Written to `path.rebuild` and renamed over `path`.
+ */
+export async function compactHdf5(path: string, keep: ReadonlySet<string>): Promise<void> {
+  const lib = await loadH5();
+  const tmp = `${path}.rebuild`;
+  const src = h5call(path, 'opening the file as HDF5', () => new lib.File(resolve(path), 'r'));
+  let dst: H5File | null = null;
+  try {
+    dst = h5call(tmp, 'creating the HDF5 file', () => new lib.File(resolve(tmp), 'w'));
+    const out = dst;
+    for (const name of Object.keys(src.attrs)) h5call(tmp, `writing root attribute ${name}`, () => out.create_attribute(name, src.get_attribute(name, true) as string));
+    const groups = new Set<string>();
+    for (const full of keep) {
+      const ds = h5call(path, `reading ${full}`, () => src.get(full));
+      if (!(ds instanceof lib.Dataset)) continue;
+      const slash = full.lastIndexOf('/');
+      const group = slash < 0 ? undefined : full.slice(0, slash);
+      if (group !== undefined && !groups.has(group)) {
+        h5call(tmp, `creating group ${group}`, () => out.create_group(group));
+        groups.add(group);
+      }
+      const parent = group === undefined ? out : (h5call(tmp, `opening group ${group}`, () => out.get(group)) as H5Group);
+      const data = h5call(path, `reading ${full}`, () => ds.value) as Float32Array;
+      const copy = h5call(tmp, `writing dataset ${full}`, () => parent.create_dataset({ name: full.slice(slash + 1), data, shape: ds.shape ?? [data.length] }));
+      for (const a of Object.keys(ds.attrs)) h5call(tmp, `writing ${full} attribute ${a}`, () => copy.create_attribute(a, ds.get_attribute(a, true) as string));
+    }
+    h5call(tmp, 'closing', () => out.close());
+    dst = null;
+  } catch (e) {
+    try { dst?.close(); } catch { /* already failing */ }
+    await rm(tmp, { force: true });
+    throw e;
+  } finally {
+    src.close();
+  }
+  try {
+    await rename(tmp, path);
+  } catch (e) {
+    throw new IOError(`cannot replace ${path} with its rebuilt copy: ${(e as Error).message}`, { file: path }, { cause: e });
   }
 }
 

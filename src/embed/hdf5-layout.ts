@@ -7,6 +7,8 @@
  * - One float32 dataset per record, named safeDatasetName(id): `/`, `.` (and `\0`) become `_`.
  * - Shape `[d_model]` per protein, `[L, d_model]` per residue.
  * - The full FASTA header in a variable-length UTF-8 string attribute `original_id`.
+ * - `prott5_complete` = 1 on each dataset of a record whose datasets are all written and flushed
+ *   (what `--resume` trusts).
  * - One kind of embedding in a file: datasets at the root. Both kinds: groups `per_residue/` and
  *   `per_protein/`, each holding one dataset per record.
  *
@@ -21,6 +23,12 @@ export type EmbeddingKind = string;
 
 /** The dataset attribute that holds the record's full FASTA header. */
 export const ORIGINAL_ID_ATTRIBUTE = 'original_id';
+
+/**
+ * The dataset attribute (int 1) `prott5 embed` sets once every dataset of a record is written and
+ * flushed: a dataset without it (a write cut by a full disk, a kill) is not a finished record.
+ */
+export const COMPLETE_ATTRIBUTE = 'prott5_complete';
 
 /**
  * The HDF5 dataset name ProtTrans uses for an id: `/` and `.` become `_`. Also `\0` (which would
