@@ -419,6 +419,49 @@ test('a full disk mid-run (ENOSPC injected after N bytes): exit 7, nothing half-
   console.log(`   full disk: ${seen.join('; ')}`);
 });
 
+test('a second writer on the same output refuses before any work (exit 7, naming the first); the first run is untouched', async () => {
+  await uninterrupted();
+  const dir = tempDir();
+  const input = writeMany(dir);
+  const out = join(dir, 'out.h5');
+  const first = start(manyArgs(input, out));
+  await first.waitForLine(/^\d+\/60 records/); // it is writing
+  assert.ok(existsSync(`${out}.lock`), 'the first run holds OUT.lock');
+  for (const args of [manyArgs(input, out), [...manyArgs(input, out), '--resume']]) {
+    const second = await prott5(args);
+    exits(second, 7, `second writer (${args.slice(-1)[0]})`);
+    assert.match(errorText(second), new RegExp(`another prott5 \\(pid ${first.child.pid} on [^)]+\\) is writing .*out\\.h5`));
+    assert.not.match(second.stderr, /starting over|resuming/);
+  }
+  const r = await first.done;
+  exits(r, 0, 'first writer');
+  assert.ok(!existsSync(`${out}.lock`), 'the lock is released');
+  await sameAsUninterrupted('with a second writer refused', out);
+});
+
+test('-o naming a directory is an IO error before any work (exit 7), not a crash at the rename', async () => {
+  const dir = tempDir();
+  const input = writeMany(dir);
+  const out = join(dir, 'dir.h5');
+  mkdirSync(out);
+  const r = await prott5(manyArgs(input, out));
+  exits(r, 7, '-o a directory');
+  assert.match(errorText(r), /dir\.h5 \(the output\) is a directory/);
+  assert.not.match(r.stderr, /records|at .*\.js:\d+/);
+});
+
+test('a closed stderr pipe does not stop the run (EPIPE ignored): the output is complete', async () => {
+  await uninterrupted();
+  const dir = tempDir();
+  const input = writeMany(dir);
+  const out = join(dir, 'out.h5');
+  const run = start(manyArgs(input, out));
+  run.child.stderr!.destroy(); // the reader went away (as `| head -c 50` does)
+  const r = await run.done;
+  exits(r, 0, 'embed with stderr closed');
+  await sameAsUninterrupted('with stderr closed', out);
+});
+
 test('Ctrl-C (SIGINT): finishes the batch, exits 130, keeps OUT.partial; --resume completes it', async () => {
   await uninterrupted();
   const dir = tempDir();

@@ -11,7 +11,7 @@ import { ConfigError, IOError, UsageError, WeightsError } from '../src/errors.js
 import { loadProtT5 } from '../src/node.js';
 import { convertWeights } from '../src/cli/convert.js';
 import { FileSource } from '../weights/node-files.js';
-import { readSafetensors } from '../weights/safetensors.js';
+import { encodeSafetensors, readSafetensors } from '../weights/safetensors.js';
 import { toFloat32, type DType } from '../src/gpu/dtype.js';
 import { expectClose, fixturesDir, repoRoot } from './helpers.js';
 import { runtime } from './gpu.js';
@@ -230,4 +230,20 @@ test('prott5 convert: success, --help, and exit codes 2, 4, 7', () => {
 });
 
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
+test('a file with no usable tensor is an error naming it, and writes nothing (not an empty file that succeeds)', async () => {
+  const dir = freshDir();
+  const input = join(dir, 'empty.safetensors');
+  writeFileSync(input, encodeSafetensors([]));
+  const output = join(dir, 'out.safetensors');
+  try {
+    await convertWeights({ input, output, all: true });
+    assert.unreachable('converted nothing');
+  } catch (e) {
+    assert.instance(e, WeightsError);
+    assert.match((e as Error).message, /no F32, F16 or BF16 tensor found/);
+    assert.match((e as Error).message, /empty\.safetensors/);
+  }
+  assert.equal(readdirSync(dir), ['empty.safetensors']);
+});
+
 test.run();

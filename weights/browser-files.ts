@@ -2,6 +2,7 @@
 // tensor in JS memory at a time, optional Cache API copy), and files the user picked (File,
 // Blob, <input webkitdirectory>, showDirectoryPicker()). No Node module may be imported here.
 import { IOError } from '../src/errors.js';
+import { refuseUnlessPlain } from './model-folder.js';
 import type { ByteSource, ModelFiles } from './source.js';
 
 // ---- URL ------------------------------------------------------------------------------------
@@ -251,9 +252,7 @@ export class UrlFiles implements ModelFiles {
   }
 
   async open(file: string): Promise<ByteSource | null> {
-    if (file === '' || /[/\\?#]/.test(file) || file === '.' || file === '..') {
-      throw new IOError(`${this.name}: refusing to open "${file}": not a plain file name inside the model folder`, { file });
-    }
+    refuseUnlessPlain(this.name, file);
     const url = new URL(encodeURIComponent(file), this.name).href;
     const metaKey = this.ctx.cacheName ? cacheKey(url, 'meta') : null;
     let meta: FileMeta;
@@ -391,9 +390,7 @@ export class DirectoryHandleFiles implements ModelFiles {
     this.name = `${dir.name}/`;
   }
   async open(file: string): Promise<ByteSource | null> {
-    if (file === '' || /[/\\]/.test(file) || file === '.' || file === '..') {
-      throw new IOError(`${this.name}: refusing to open "${file}": not a plain file name inside the model folder`, { file });
-    }
+    refuseUnlessPlain(this.name, file);
     let handle: FileSystemFileHandle;
     try {
       handle = await this.dir.getFileHandle(file);

@@ -17,11 +17,12 @@ import { closeSync, createReadStream, existsSync, openSync, statSync, writeSync 
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { homedir, hostname } from 'node:os';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, IOError, UsageError, WeightsError } from '../src/errors.js';
 import { cacheRoot } from '../src/gpu/env.js';
 import { isCompleteModelFolder, parseShardIndex, WEIGHT_FILES, WEIGHTS_TEXT } from './model-folder.js';
+import { acquireLock, describeOwner } from './lock.js';
 import { DirectoryFiles } from './node-files.js';
 
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';
@@ -219,42 +220,9 @@ async function fetchModelFiles(ctx: FetchContext): Promise<void> {
  * Only one process downloads into a cache folder at a time (two appending to the same
  * .incomplete file would corrupt it). A lock left by a dead process on this host is taken over.
  */
-async function lockFolder(dir: string): Promise<() => Promise<void>> {
+function lockFolder(dir: string): Promise<() => Promise<void>> {
   const lock = join(dir, '.download.lock');
-  const me = { pid: process.pid, host: hostname() };
-  for (let tries = 0; ; tries++) {
-    try {
-      const fh = await open(lock, 'wx');
-      await fh.writeFile(JSON.stringify(me));
-      await fh.close();
-      return () => rm(lock, { force: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new IOError(`cannot create ${lock}: ${(e as Error).message}`, { file: lock }, { cause: e });
-    }
-    let owner: { pid?: unknown; host?: unknown } = {};
-    try {
-      owner = JSON.parse(await readFile(lock, 'utf8'));
-    } catch {
-      // unreadable or half-written: judged below as held by an unknown process
-    }
-    const alive = (pid: number) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch (e) {
-        return (e as NodeJS.ErrnoException).code === 'EPERM';
-      }
-    };
-    const stale = owner.host === me.host && typeof owner.pid === 'number' && owner.pid !== me.pid && !alive(owner.pid);
-    if (!stale || tries > 0) {
-      throw new IOError(
-        `another process (pid ${String(owner.pid ?? '?')} on ${String(owner.host ?? '?')}) is downloading into ${dir}; ` +
-          `wait for it to finish, or delete ${lock} if it is gone`,
-        { dir, lock, owner },
-      );
-    }
-    await rm(lock, { force: true });
-  }
+  return acquireLock(lock, (owner) => `another process (${describeOwner(owner)}) is downloading into ${dir}; wait for it to finish, or delete ${lock} if it is gone`);
 }
 
 interface FetchContext {

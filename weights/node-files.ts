@@ -1,8 +1,9 @@
 // Node only: ByteSource over a file on disk and ModelFiles over a folder. Imported by the Node
 // entry and the CLI, never by the browser build.
 import { open, type FileHandle } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { IOError } from '../src/errors.js';
+import { refuseUnlessPlain } from './model-folder.js';
 import type { ByteSource, ModelFiles } from './source.js';
 
 export class FileSource implements ByteSource {
@@ -45,9 +46,7 @@ export class DirectoryFiles implements ModelFiles {
     this.name = resolve(dir);
   }
   async open(file: string): Promise<ByteSource | null> {
-    if (file !== basename(file) || file === '.' || file === '..' || file.includes('\\')) {
-      throw new IOError(`${this.name}: refusing to open "${file}": not a plain file name inside the model folder`, { file });
-    }
+    refuseUnlessPlain(this.name, file);
     try {
       return await FileSource.open(join(this.name, file));
     } catch (e) {

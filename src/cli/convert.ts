@@ -160,6 +160,10 @@ export async function convertWeights(opts: ConvertOptions): Promise<ConvertResul
     }
   }
 
+  if (src.tensors.length === 0) {
+    await src.close();
+    throw new WeightsError(`${files.name}: no F32, F16 or BF16 tensor found to convert (a checkpoint that nests its weights, such as {'state_dict': ...}, is not read here)`, { file: files.name });
+  }
   const partial = `${out}.partial`;
   let fh: FileHandle | null = null;
   try {

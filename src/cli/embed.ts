@@ -1,7 +1,7 @@
 // prott5 embed: FASTA in, HDF5 (ProtTrans layout) or safetensors out, written atomically
 // (a .partial file renamed when complete) and resumable (HDF5) after Ctrl-C or a kill.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { IOError, NumericalError, SequenceError, UsageError } from '../errors.js';
@@ -14,6 +14,7 @@ import type { Embedding } from '../embed/model.js';
 import { type EmbeddingKind as Kind, findDatasetNameClash, hdf5DatasetPath, hdf5Group } from '../embed/hdf5-layout.js';
 import { orderKinds, outputKind, outputShape, PER_PROTEIN, PER_RESIDUE } from '../embed/outputs.js';
 import { headSpec } from '../heads/registry.js';
+import { acquireLock, describeOwner } from '../../weights/lock.js';
 import { DirectoryFiles, FileSource } from '../../weights/node-files.js';
 import type { ModelFiles } from '../../weights/source.js';
 import { compactHdf5, Hdf5EmbeddingWriter, readHdf5RootAttributes } from './hdf5.js';
@@ -130,197 +131,216 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
   const records = await readRecords(cmd.input);
   const inputName = cmd.input === '-' ? '<stdin>' : cmd.input;
   if (format === 'hdf5') checkDatasetNames(records, inputName);
-  // A hub id (owner/name) is downloaded once into the cache; a folder is used as is.
-  const modelDir = await resolveModel(cmd.model, { onProgress: cmd.quiet ? undefined : downloadProgressLine(process.stderr) });
   const out = resolve(cmd.output);
   const partial = `${out}.partial`;
-  const settings = { model: resolve(modelDir), kinds: kinds.join(','), input: basename(inputName), digest: recordsDigest(records) };
-
-  const model = await loadProtT5(modelDir, { strict: cmd.strict, onWarning: (m) => process.stderr.write(`prott5: warning: ${m}\n`) });
-  // The output's folder is created if missing (as the quick start's examples/output/ is), once
-  // the input and the model are known to be good, so a failed run leaves no new folder behind.
-  await mkdir(dirname(out), { recursive: true }).catch((e: Error) => {
-    model.dispose();
-    throw new IOError(`cannot create the folder of ${out}: ${e.message}`, { file: out }, { cause: e });
-  });
-  const cleanup: Array<() => Promise<void> | void> = [() => model.dispose()];
-  try {
-    for (const h of heads) await model.addHead(h.name, h.path === undefined ? undefined : await headFiles(h.path));
-  } catch (e) {
-    model.dispose();
-    throw e;
+  // Output paths are checked before any GPU work; one writer per output (OUT.lock).
+  for (const [path, what] of [[out, 'the output'], [partial, 'its partial file']] as const) {
+    if (existsSync(path) && statSync(path).isDirectory()) throw new IOError(`${path} (${what}) is a directory; give -o a file name ending in .h5 or .safetensors`, { file: path });
   }
-  let interrupted = false;
-  const onSigint = () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    progress.note('interrupted: finishing the current batch and saving what is done (Ctrl-C again to quit now)');
+  let unlock: (() => Promise<void>) | null = null;
+  const lock = async () => {
+    unlock ??= await acquireLock(`${out}.lock`, (owner) =>
+      `another prott5 (${describeOwner(owner)}) is writing ${out}; wait for it to finish (or delete ${out}.lock if it is gone)`);
   };
-  process.on('SIGINT', onSigint);
-  cleanup.push(() => void process.off('SIGINT', onSigint));
-  let h5: Hdf5EmbeddingWriter | null = null;
-  let st: SafetensorsStreamWriter | null = null;
-  /** Whether this run made (or took over, with --resume) OUT.partial; records it holds. */
-  let ownsPartial = false;
-  let done = 0;
-  /** Records still to do when the run started, and those this run finished. */
-  let todoIds = new Set<string>();
-  const doneIds = new Set<string>();
+  // Where the folder is still to be made (below), the lock is taken once it exists.
+  if (existsSync(dirname(out))) await lock();
   try {
-    const a = model.runtime.adapter;
-    progress.note(`model ${cmd.model}: ${model.summary}; weights ${[...model.encoder.weightDtypes].join('/')} on ${a.description || a.architecture} (${a.backend})`);
-    if (await isDemoModel(modelDir)) {
-      progress.note('note: this is the bundled demo model with RANDOM weights: its embeddings mean nothing. For ProtT5, pass --model Rostlab/prot_t5_xl_half_uniref50-enc');
-    }
-    // safetensors names: the id as is, under the kind's group when both kinds are written.
-    const name = (kind: Kind, id: string) => {
-      const group = hdf5Group(kind, kinds);
-      return group ? `${group}/${id}` : id;
-    };
-    const shapeOf = (kind: Kind, r: FastaRecord) => {
-      const t = model.tokenizer.encode(r.sequence, r.id);
-      return outputShape(outputKind(kind)!, model.hiddenSize, t.residueCount, t.ids.length);
-    };
+    // A hub id (owner/name) is downloaded once into the cache; a folder is used as is.
+    const modelDir = await resolveModel(cmd.model, { onProgress: cmd.quiet ? undefined : downloadProgressLine(process.stderr) });
+    const settings = { model: resolve(modelDir), kinds: kinds.join(','), input: basename(inputName), digest: recordsDigest(records) };
 
-    // Open the partial output; with --resume, skip what it already holds.
-    let todo = records.map((r, i) => i);
-    if (format === 'hdf5') {
-      // A partial killed before its first flush is not readable HDF5: nothing in it to keep.
-      const attrs = cmd.resume && existsSync(partial) ? await readHdf5RootAttributes(partial).catch(() => null) : null;
-      if (cmd.resume && existsSync(partial) && !attrs) progress.note(`starting over: ${partial} is not a readable HDF5 file (killed before its first batch was saved?)`);
-      if (attrs) {
-        if (attrs.prott5_model !== settings.model || attrs.prott5_outputs !== settings.kinds) {
-          throw new UsageError(`${partial} was written with other settings (model ${String(attrs.prott5_model)}, outputs ${String(attrs.prott5_outputs)}); delete it or run without --resume`);
+    const model = await loadProtT5(modelDir, { strict: cmd.strict, onWarning: (m) => process.stderr.write(`prott5: warning: ${m}\n`) });
+    // The output's folder is created if missing (as the quick start's examples/output/ is), once
+    // the input and the model are known to be good, so a failed run leaves no new folder behind.
+    await mkdir(dirname(out), { recursive: true }).catch((e: Error) => {
+      model.dispose();
+      throw new IOError(`cannot create the folder of ${out}: ${e.message}`, { file: out }, { cause: e });
+    });
+    await lock().catch((e) => {
+      model.dispose();
+      throw e;
+    });
+    const cleanup: Array<() => Promise<void> | void> = [() => model.dispose()];
+    try {
+      for (const h of heads) await model.addHead(h.name, h.path === undefined ? undefined : await headFiles(h.path));
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+    let interrupted = false;
+    const onSigint = () => {
+      if (interrupted) process.exit(130);
+      interrupted = true;
+      progress.note('interrupted: finishing the current batch and saving what is done (Ctrl-C again to quit now)');
+    };
+    process.on('SIGINT', onSigint);
+    cleanup.push(() => void process.off('SIGINT', onSigint));
+    let h5: Hdf5EmbeddingWriter | null = null;
+    let st: SafetensorsStreamWriter | null = null;
+    /** Whether this run made (or took over, with --resume) OUT.partial; records it holds. */
+    let ownsPartial = false;
+    let done = 0;
+    /** Records still to do when the run started, and those this run finished. */
+    let todoIds = new Set<string>();
+    const doneIds = new Set<string>();
+    try {
+      const a = model.runtime.adapter;
+      progress.note(`model ${cmd.model}: ${model.summary}; weights ${[...model.encoder.weightDtypes].join('/')} on ${a.description || a.architecture} (${a.backend})`);
+      if (await isDemoModel(modelDir)) {
+        progress.note('note: this is the bundled demo model with RANDOM weights: its embeddings mean nothing. For ProtT5, pass --model Rostlab/prot_t5_xl_half_uniref50-enc');
+      }
+      // safetensors names: the id as is, under the kind's group when both kinds are written.
+      const name = (kind: Kind, id: string) => {
+        const group = hdf5Group(kind, kinds);
+        return group ? `${group}/${id}` : id;
+      };
+      const shapeOf = (kind: Kind, r: FastaRecord) => {
+        const t = model.tokenizer.encode(r.sequence, r.id);
+        return outputShape(outputKind(kind)!, model.hiddenSize, t.residueCount, t.ids.length);
+      };
+
+      // Open the partial output; with --resume, skip what it already holds.
+      let todo = records.map((r, i) => i);
+      if (format === 'hdf5') {
+        // A partial killed before its first flush is not readable HDF5: nothing in it to keep.
+        const attrs = cmd.resume && existsSync(partial) ? await readHdf5RootAttributes(partial).catch(() => null) : null;
+        if (cmd.resume && existsSync(partial) && !attrs) progress.note(`starting over: ${partial} is not a readable HDF5 file (killed before its first batch was saved?)`);
+        if (attrs) {
+          if (attrs.prott5_model !== settings.model || attrs.prott5_outputs !== settings.kinds) {
+            throw new UsageError(`${partial} was written with other settings (model ${String(attrs.prott5_model)}, outputs ${String(attrs.prott5_outputs)}); delete it or run without --resume`);
+          }
+          if (attrs.prott5_input_sha256 !== settings.digest) {
+            throw new UsageError(`${partial} was written for other input records (from ${String(attrs.prott5_input)}), not those of ${inputName}; delete it or run without --resume`, { file: partial });
+          }
+          h5 = await Hdf5EmbeddingWriter.open(partial, 'a').catch((err: unknown) => {
+            throw new IOError(`${partial} is damaged and cannot be resumed (${(err as Error).message}); delete it, or run without --resume to start over`, { file: partial }, { cause: err });
+          });
+          ownsPartial = true;
+          // A record is done only when every one of its datasets was marked complete after a flush;
+          // one that is partly there (a write cut by a full disk or a kill) is dropped and computed again.
+          const finished = (i: number) => kinds.every((k) => h5!.isComplete(records[i].id, hdf5Group(k, kinds), shapeOf(k, records[i])));
+          const started = (i: number) => kinds.some((k) => h5!.has(records[i].id, hdf5Group(k, kinds)));
+          const broken = todo.filter((i) => !finished(i) && started(i));
+          todo = todo.filter((i) => !finished(i));
+          if (broken.length) {
+            const keep = new Set(records.flatMap((r, i) => (finished(i) ? kinds.map((k) => hdf5DatasetPath(r.id, k, kinds)) : [])));
+            h5.close();
+            h5 = null;
+            await compactHdf5(partial, keep);
+            h5 = await Hdf5EmbeddingWriter.open(partial, 'a');
+            progress.note(`${partial}: ${broken.length} record(s) were only partly written (${records[broken[0]].id}${broken.length > 1 ? ', ...' : ''}): dropped, they are computed again`);
+          }
+          progress.note(`resuming ${partial}: ${records.length - todo.length} of ${records.length} records already done`);
+        } else {
+          if (existsSync(partial) && !cmd.resume) progress.note(`starting over: ${partial} exists (use --resume to continue it)`);
+          h5 = await Hdf5EmbeddingWriter.create(partial, { attributes: { prott5_model: settings.model, prott5_outputs: settings.kinds, prott5_input: settings.input, prott5_input_sha256: settings.digest } });
+          ownsPartial = true;
         }
-        if (attrs.prott5_input_sha256 !== settings.digest) {
-          throw new UsageError(`${partial} was written for other input records (from ${String(attrs.prott5_input)}), not those of ${inputName}; delete it or run without --resume`, { file: partial });
-        }
-        h5 = await Hdf5EmbeddingWriter.open(partial, 'a').catch((err: unknown) => {
-          throw new IOError(`${partial} is damaged and cannot be resumed (${(err as Error).message}); delete it, or run without --resume to start over`, { file: partial }, { cause: err });
-        });
-        ownsPartial = true;
-        // A record is done only when every one of its datasets was marked complete after a flush;
-        // one that is partly there (a write cut by a full disk or a kill) is dropped and computed again.
-        const finished = (i: number) => kinds.every((k) => h5!.isComplete(records[i].id, hdf5Group(k, kinds), shapeOf(k, records[i])));
-        const started = (i: number) => kinds.some((k) => h5!.has(records[i].id, hdf5Group(k, kinds)));
-        const broken = todo.filter((i) => !finished(i) && started(i));
-        todo = todo.filter((i) => !finished(i));
-        if (broken.length) {
-          const keep = new Set(records.flatMap((r, i) => (finished(i) ? kinds.map((k) => hdf5DatasetPath(r.id, k, kinds)) : [])));
-          h5.close();
-          h5 = null;
-          await compactHdf5(partial, keep);
-          h5 = await Hdf5EmbeddingWriter.open(partial, 'a');
-          progress.note(`${partial}: ${broken.length} record(s) were only partly written (${records[broken[0]].id}${broken.length > 1 ? ', ...' : ''}): dropped, they are computed again`);
-        }
-        progress.note(`resuming ${partial}: ${records.length - todo.length} of ${records.length} records already done`);
+        cleanup.push(() => h5?.close());
       } else {
-        if (existsSync(partial) && !cmd.resume) progress.note(`starting over: ${partial} exists (use --resume to continue it)`);
-        h5 = await Hdf5EmbeddingWriter.create(partial, { attributes: { prott5_model: settings.model, prott5_outputs: settings.kinds, prott5_input: settings.input, prott5_input_sha256: settings.digest } });
+        const tensors = records.flatMap((r) => kinds.map((k) => ({ name: name(k, r.id), shape: shapeOf(k, r) })));
+        st = await SafetensorsStreamWriter.create(partial, tensors, { format: 'prott5-webgpu', model: settings.model, outputs: settings.kinds });
         ownsPartial = true;
+        cleanup.push(() => st?.close());
       }
-      cleanup.push(() => h5?.close());
-    } else {
-      const tensors = records.flatMap((r) => kinds.map((k) => ({ name: name(k, r.id), shape: shapeOf(k, r) })));
-      st = await SafetensorsStreamWriter.create(partial, tensors, { format: 'prott5-webgpu', model: settings.model, outputs: settings.kinds });
-      ownsPartial = true;
-      cleanup.push(() => st?.close());
-    }
 
-    const write = async (e: Embedding) => {
-      const r = records[todo[e.index]];
-      for (const k of kinds) {
-        const t = e.outputs[k];
-        if (h5) h5.write(r.id, r.header, t.data, t.shape, hdf5Group(k, kinds));
-        else await st!.write(name(k, r.id), t.data);
-      }
-    };
-
-    todoIds = new Set(todo.map((i) => records[i].id));
-    const totalRes = records.reduce((a, r) => a + r.sequence.length, 0);
-    let doneRes = totalRes - todo.reduce((a, i) => a + records[i].sequence.length, 0);
-    done = records.length - todo.length;
-    const startRes = doneRes;
-    const inputs = todo.map((i) => ({ id: records[i].id, sequence: records[i].sequence }));
-    for await (const batch of model.embedBatches(inputs, {
-      outputs: kinds,
-      maxResidues: cmd.maxResidues,
-      maxSeqLen: cmd.maxSeqLen,
-      maxBatch: cmd.maxBatch,
-    })) {
-      for (const e of batch) {
-        const bad = kinds.find((k) => e.outputs[k].data.some((v) => !Number.isFinite(v)));
-        if (bad) {
-          throw new NumericalError(`record "${e.id}": the ${bad} embedding holds NaN or Inf (weights holding NaN/Inf, or values beyond float range); nothing written for it`, { record: e.id, output: bad });
+      const write = async (e: Embedding) => {
+        const r = records[todo[e.index]];
+        for (const k of kinds) {
+          const t = e.outputs[k];
+          if (h5) h5.write(r.id, r.header, t.data, t.shape, hdf5Group(k, kinds));
+          else await st!.write(name(k, r.id), t.data);
         }
-        await write(e);
-        if (st) done++;
-        doneRes += e.length;
-      }
-      if (h5) {
-        // Data first, then the marks that say each record is whole: a cut write is never marked.
-        h5.flush();
-        h5.markComplete(batch.flatMap((e) => kinds.map((k) => hdf5DatasetPath(records[todo[e.index]].id, k, kinds))));
-        h5.flush();
-        done += batch.length;
-        for (const e of batch) doneIds.add(records[todo[e.index]].id);
-      }
-      progress.update(done, records.length, doneRes, totalRes, startRes);
-      if (interrupted) {
-        if (st) {
-          // A safetensors partial cannot be resumed: remove it rather than promise a --resume.
-          await st.close();
-          st = null;
-          await rm(partial, { force: true });
-          progress.note(`removed ${partial}: safetensors output cannot be resumed (write .h5 for that)`);
+      };
+
+      todoIds = new Set(todo.map((i) => records[i].id));
+      const totalRes = records.reduce((a, r) => a + r.sequence.length, 0);
+      let doneRes = totalRes - todo.reduce((a, i) => a + records[i].sequence.length, 0);
+      done = records.length - todo.length;
+      const startRes = doneRes;
+      const inputs = todo.map((i) => ({ id: records[i].id, sequence: records[i].sequence }));
+      for await (const batch of model.embedBatches(inputs, {
+        outputs: kinds,
+        maxResidues: cmd.maxResidues,
+        maxSeqLen: cmd.maxSeqLen,
+        maxBatch: cmd.maxBatch,
+      })) {
+        for (const e of batch) {
+          const bad = kinds.find((k) => e.outputs[k].data.some((v) => !Number.isFinite(v)));
+          if (bad) {
+            throw new NumericalError(`record "${e.id}": the ${bad} embedding holds NaN or Inf (weights holding NaN/Inf, or values beyond float range); nothing written for it`, { record: e.id, output: bad });
+          }
+          await write(e);
+          if (st) done++;
+          doneRes += e.length;
+        }
+        if (h5) {
+          // Data first, then the marks that say each record is whole: a cut write is never marked.
+          h5.flush();
+          h5.markComplete(batch.flatMap((e) => kinds.map((k) => hdf5DatasetPath(records[todo[e.index]].id, k, kinds))));
+          h5.flush();
+          done += batch.length;
+          for (const e of batch) doneIds.add(records[todo[e.index]].id);
+        }
+        progress.update(done, records.length, doneRes, totalRes, startRes);
+        if (interrupted) {
+          if (st) {
+            // A safetensors partial cannot be resumed: remove it rather than promise a --resume.
+            await st.close();
+            st = null;
+            await rm(partial, { force: true });
+            progress.note(`removed ${partial}: safetensors output cannot be resumed (write .h5 for that)`);
+            return 130;
+          }
+          h5?.close();
+          progress.note(`saved ${done} of ${records.length} records in ${partial}; run the same command with --resume to finish`);
           return 130;
         }
-        h5?.close();
-        progress.note(`saved ${done} of ${records.length} records in ${partial}; run the same command with --resume to finish`);
-        return 130;
       }
-    }
-    if (h5) h5.close();
-    if (st) await st.close();
-    h5 = null;
-    st = null;
-    await rename(partial, out);
-    progress.note(`wrote ${records.length} records to ${out}`);
-    return 0;
-  } catch (e) {
-    // Nothing half-written is left behind: a safetensors partial cannot be resumed, nor can an
-    // HDF5 partial that holds no finished record, so they are removed. An HDF5 partial holding
-    // finished records is kept for --resume. A partial of another run is never touched.
-    if (ownsPartial && (format === 'safetensors' || done === 0)) {
-      try {
-        h5?.close();
-        await st?.close();
-      } catch {
-        // The partial is removed below; the first error is the one to report.
-      }
-      h5 = st = null;
-      await rm(partial, { force: true }).catch(() => undefined);
-    } else if (ownsPartial) {
-      // A write that failed part-way (a full disk) can leave HDF5's metadata torn: keep the
-      // partial only if it still opens and holds what it is said to hold.
-      let closed = true;
-      try {
-        h5?.close();
-      } catch {
-        closed = false;
-      }
+      if (h5) h5.close();
+      if (st) await st.close();
       h5 = null;
-      const why = closed ? await unreadable(partial, records.filter((r) => !todoIds.has(r.id) || doneIds.has(r.id)).map((r) => r.id), kinds) : 'it could not be closed';
-      if (why) {
+      st = null;
+      await rename(partial, out);
+      progress.note(`wrote ${records.length} records to ${out}`);
+      return 0;
+    } catch (e) {
+      // Nothing half-written is left behind: a safetensors partial cannot be resumed, nor can an
+      // HDF5 partial that holds no finished record, so they are removed. An HDF5 partial holding
+      // finished records is kept for --resume. A partial of another run is never touched.
+      if (ownsPartial && (format === 'safetensors' || done === 0)) {
+        try {
+          h5?.close();
+          await st?.close();
+        } catch {
+          // The partial is removed below; the first error is the one to report.
+        }
+        h5 = st = null;
         await rm(partial, { force: true }).catch(() => undefined);
-        progress.note(`removed ${partial}: the failed write left it damaged (${why}); run the same command again to start over`);
-      } else {
-        progress.note(`kept ${done} of ${records.length} finished records in ${partial}; run the same command with --resume to finish`);
+      } else if (ownsPartial) {
+        // A write that failed part-way (a full disk) can leave HDF5's metadata torn: keep the
+        // partial only if it still opens and holds what it is said to hold.
+        let closed = true;
+        try {
+          h5?.close();
+        } catch {
+          closed = false;
+        }
+        h5 = null;
+        const why = closed ? await unreadable(partial, records.filter((r) => !todoIds.has(r.id) || doneIds.has(r.id)).map((r) => r.id), kinds) : 'it could not be closed';
+        if (why) {
+          await rm(partial, { force: true }).catch(() => undefined);
+          progress.note(`removed ${partial}: the failed write left it damaged (${why}); run the same command again to start over`);
+        } else {
+          progress.note(`kept ${done} of ${records.length} finished records in ${partial}; run the same command with --resume to finish`);
+        }
       }
+      throw e;
+    } finally {
+      for (const f of cleanup.reverse()) await f();
     }
-    throw e;
   } finally {
-    for (const f of cleanup.reverse()) await f();
+    await (unlock as (() => Promise<void>) | null)?.();
   }
 }
 

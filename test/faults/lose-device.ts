@@ -2,7 +2,7 @@
 // N-th batch is saved (FAULT_LOSE_DEVICE_AFTER_BATCHES), as a driver reset would. It patches
 // Dawn's and h5wasm's classes from outside, so the engine itself holds no fault switch: the
 // device is captured where it is created, and a batch counts as saved when the HDF5 writer
-// flushes it (once per batch).
+// has flushed it twice (its data, then the marks that say its records are whole).
 import h5wasm from 'h5wasm/node';
 import { globals } from 'webgpu';
 
@@ -23,5 +23,5 @@ const flush = File.prototype.flush;
 let flushes = 0;
 File.prototype.flush = function (this: unknown) {
   flush.call(this);
-  if (++flushes === after) for (const d of devices) d.destroy();
+  if (++flushes === 2 * after) for (const d of devices) d.destroy();
 };
