@@ -450,6 +450,21 @@ test('-o naming a directory is an IO error before any work (exit 7), not a crash
   assert.not.match(r.stderr, /records|at .*\.js:\d+/);
 });
 
+test('an unusable cache (PROTT5_CACHE=/proc/x) does not hang: the run goes on without it; an output under a file is exit 7 before any work', async () => {
+  const dir = tempDir();
+  const input = join(dir, 'one.fa');
+  writeFileSync(input, '>one\nMKTAYIAK\n');
+  const out = join(dir, 'out.h5');
+  const r = await prott5(['embed', input, '-o', out, '--model', F32_MODEL], { env: { PROTT5_CACHE: '/proc/prott5-no-such-cache' }, limitMs: 60_000 });
+  exits(r, 0, 'embed with an unusable cache');
+  assert.ok(existsSync(out));
+  writeFileSync(join(dir, 'afile'), 'x');
+  const bad = await prott5(['embed', input, '-o', join(dir, 'afile', 'sub', 'out.h5'), '--model', F32_MODEL]);
+  exits(bad, 7, 'output under a file');
+  assert.match(errorText(bad), /afile is a file, not a folder/);
+  assert.not.match(bad.stderr, /^model /m, 'refused before the model was loaded');
+});
+
 test('a closed stderr pipe does not stop the run (EPIPE ignored): the output is complete', async () => {
   await uninterrupted();
   const dir = tempDir();

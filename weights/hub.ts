@@ -14,13 +14,14 @@
 import { describeValue } from './describe.js';
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, openSync, statSync, writeSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, IOError, UsageError, WeightsError } from '../src/errors.js';
 import { cacheRoot } from '../src/gpu/env.js';
+import { makeDirs } from '../src/gpu/node-dirs.js';
 import { isCompleteModelFolder, parseShardIndex, WEIGHT_FILES, WEIGHTS_TEXT } from './model-folder.js';
 import { acquireLock, describeOwner } from './lock.js';
 import { DirectoryFiles } from './node-files.js';
@@ -172,7 +173,7 @@ export async function downloadModel(repo: string, options: HubOptions = {}): Pro
     timeoutMs: options.timeoutMs ?? 60_000,
   };
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDirs(dir);
   } catch (e) {
     throw new IOError(`cannot create the model cache folder ${dir}: ${(e as Error).message} (set PROTT5_CACHE to a writable folder, or use --model DIR)`, { dir }, { cause: e });
   }

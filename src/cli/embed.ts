@@ -2,7 +2,7 @@
 // (a .partial file renamed when complete) and resumable (HDF5) after Ctrl-C or a kill.
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { access, constants, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { IOError, NumericalError, SequenceError, UsageError } from '../errors.js';
 import { resolveModel } from '../../weights/hub.js';
@@ -14,6 +14,7 @@ import type { Embedding } from '../embed/model.js';
 import { type EmbeddingKind as Kind, findDatasetNameClash, hdf5DatasetPath, hdf5Group } from '../embed/hdf5-layout.js';
 import { orderKinds, outputKind, outputShape, PER_PROTEIN, PER_RESIDUE } from '../embed/outputs.js';
 import { headSpec } from '../heads/registry.js';
+import { makeDirs } from '../gpu/node-dirs.js';
 import { acquireLock, describeOwner } from '../../weights/lock.js';
 import { DirectoryFiles, FileSource } from '../../weights/node-files.js';
 import type { ModelFiles } from '../../weights/source.js';
@@ -64,6 +65,27 @@ function checkDatasetNames(records: FastaRecord[], input: string): void {
       `${input}: record "${b.id}" (line ${b.line}) and record "${a.id}" (line ${a.line}) both become HDF5 dataset "${clash.name}" (/ and . are written as _); rename one`,
       { file: input, record: b.id, line: b.line, other: a.id, dataset: clash.name },
     );
+  }
+}
+
+/** That `dir` exists as a folder, or can be made: its nearest existing ancestor is a writable folder. */
+async function checkCreatable(dir: string): Promise<void> {
+  for (let d = dir; ; d = dirname(d)) {
+    let st;
+    try {
+      st = await stat(d);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && dirname(d) !== d) continue;
+      throw new IOError(`cannot make the output folder ${dir}: ${(e as Error).message}`, { file: dir }, { cause: e });
+    }
+    if (!st.isDirectory()) throw new IOError(`cannot make the output folder ${dir}: ${d} is a file, not a folder`, { file: dir });
+    try {
+      await access(d, constants.W_OK);
+    } catch (e) {
+      throw new IOError(`cannot write in ${d} (for the output ${dir}): ${(e as Error).message}`, { file: dir }, { cause: e });
+    }
+    return;
   }
 }
 
@@ -142,6 +164,7 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
     unlock ??= await acquireLock(`${out}.lock`, (owner) =>
       `another prott5 (${describeOwner(owner)}) is writing ${out}; wait for it to finish (or delete ${out}.lock if it is gone)`);
   };
+  await checkCreatable(dirname(out));
   // Where the folder is still to be made (below), the lock is taken once it exists.
   if (existsSync(dirname(out))) await lock();
   try {
@@ -152,7 +175,7 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
     const model = await loadProtT5(modelDir, { strict: cmd.strict, onWarning: (m) => process.stderr.write(`prott5: warning: ${m}\n`) });
     // The output's folder is created if missing (as the quick start's examples/output/ is), once
     // the input and the model are known to be good, so a failed run leaves no new folder behind.
-    await mkdir(dirname(out), { recursive: true }).catch((e: Error) => {
+    await makeDirs(dirname(out)).catch((e: Error) => {
       model.dispose();
       throw new IOError(`cannot create the folder of ${out}: ${e.message}`, { file: out }, { cause: e });
     });
@@ -205,6 +228,7 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
         // A partial killed before its first flush is not readable HDF5: nothing in it to keep.
         const attrs = cmd.resume && existsSync(partial) ? await readHdf5RootAttributes(partial).catch(() => null) : null;
         if (cmd.resume && existsSync(partial) && !attrs) progress.note(`starting over: ${partial} is not a readable HDF5 file (killed before its first batch was saved?)`);
+        if (cmd.resume && !existsSync(partial)) progress.note(`nothing to resume: no ${partial}; embedding every record`);
         if (attrs) {
           if (attrs.prott5_model !== settings.model || attrs.prott5_outputs !== settings.kinds) {
             throw new UsageError(`${partial} was written with other settings (model ${String(attrs.prott5_model)}, outputs ${String(attrs.prott5_outputs)}); delete it or run without --resume`);
@@ -283,7 +307,8 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
           for (const e of batch) doneIds.add(records[todo[e.index]].id);
         }
         progress.update(done, records.length, doneRes, totalRes, startRes);
-        if (interrupted) {
+        // Interrupted in the last batch: everything is done, so finish as a whole run would.
+        if (interrupted && done < records.length) {
           if (st) {
             // A safetensors partial cannot be resumed: remove it rather than promise a --resume.
             await st.close();
@@ -301,8 +326,13 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
       if (st) await st.close();
       h5 = null;
       st = null;
-      await rename(partial, out);
-      progress.note(`wrote ${records.length} records to ${out}`);
+      const replaced = existsSync(out);
+      try {
+        await rename(partial, out);
+      } catch (e) {
+        throw new IOError(`cannot rename ${partial} to ${out}: ${(e as Error).message}`, { file: out }, { cause: e });
+      }
+      progress.note(`wrote ${records.length} records to ${out}${replaced ? ' (replacing the file that was there)' : ''}`);
       return 0;
     } catch (e) {
       // Nothing half-written is left behind: a safetensors partial cannot be resumed, nor can an

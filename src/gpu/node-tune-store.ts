@@ -2,11 +2,12 @@
 // it under a lock file, then renames a temporary file into place, so processes tuning at once
 // keep each other's entries and a reader never sees a half-written file.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { IOError } from '../errors.js';
 import { homedir } from 'node:os';
 import { cacheRoot } from './env.js';
+import { makeDirs } from './node-dirs.js';
 import type { TuneStore } from './tuner.js';
 
 export interface FileTuneStoreOptions {
@@ -39,7 +40,7 @@ export class FileTuneStore implements TuneStore {
   }
 
   async save(entries: Record<string, unknown>): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
+    await makeDirs(dirname(this.path));
     const unlock = await this.lock();
     const tmp = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {

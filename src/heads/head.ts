@@ -3,8 +3,30 @@
 // alone. A head is one folder under src/heads/ plus one line in src/heads/registry.ts.
 import type { Runtime } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
-import type { OutputKind } from '../embed/outputs.js';
 import type { ModelFiles } from '../../weights/source.js';
+
+/**
+ * One kind of output an embed run can produce (src/embed/outputs.ts lists them all: the
+ * encoder's and every head's).
+ */
+export interface OutputKind {
+  /** Key in the API (`Embedding.outputs[key]`, `embed(x, { outputs: [key] })`) and in a file's `prott5_outputs`. */
+  readonly key: string;
+  /** HDF5 group (and safetensors name prefix) when a file holds more than one kind. */
+  readonly group: string;
+  /** One row per residue (`[L, width]`), one vector per protein (`[width]`), or every token row (`[tokens, width]`). */
+  readonly per: 'residue' | 'protein' | 'token';
+  /** Columns, given the encoder's hidden size. */
+  width(hiddenSize: number): number;
+  /** Stored dtype in output files. */
+  readonly dtype: 'f32';
+  /** 'encoder', or the name of the head that computes it. */
+  readonly source: string;
+  /** Offered by `prott5 embed` (false: API only). */
+  readonly cli: boolean;
+  /** For help texts. */
+  readonly description: string;
+}
 
 /** Where each sequence of a padded batch sits: rows of the hidden state, token and residue counts. */
 export interface BatchRows {

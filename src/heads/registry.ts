@@ -1,15 +1,13 @@
 // The heads the engine knows, by name, and the output kinds they bring.
 import { UsageError } from '../errors.js';
-import { registerOutput } from '../embed/outputs.js';
 import type { HeadSpec } from './head.js';
 
 const heads: HeadSpec[] = [];
 
-/** Adds a head and its output kinds (a later registration of the same name replaces it). */
+/** Adds a head, and with it its output kinds (a later registration of the same name replaces it). */
 export function registerHead(spec: HeadSpec): void {
   for (const k of spec.outputs) {
     if (k.source !== spec.name) throw new Error(`head ${spec.name}: output kind "${k.key}" names source ${k.source}`);
-    registerOutput(k);
   }
   const i = heads.findIndex((h) => h.name === spec.name);
   if (i >= 0) heads[i] = spec;

@@ -6,9 +6,8 @@
 import { matmul } from '../../../kernels/matmul.js';
 import { meanpool } from '../../../kernels/meanpool.js';
 import { WeightsError } from '../../../src/errors.js';
-import type { OutputKind } from '../../../src/embed/outputs.js';
 import type { Tensor } from '../../../src/gpu/tensor.js';
-import type { HeadSpec } from '../../../src/heads/head.js';
+import type { HeadSpec, OutputKind } from '../../../src/heads/head.js';
 import { readSafetensors } from '../../../weights/safetensors.js';
 
 export const TOY_HEAD_FILE = 'toy_head.safetensors';
