@@ -477,7 +477,34 @@ test('a closed stderr pipe does not stop the run (EPIPE ignored): the output is 
   await sameAsUninterrupted('with stderr closed', out);
 });
 
-test('Ctrl-C (SIGINT): finishes the batch, exits 130, keeps OUT.partial; --resume completes it', async () => {
+test('Ctrl-C inside one long record stops at the next layer (exit 130, no partial left, the layers were shown); a second Ctrl-C quits at once leaving none', async () => {
+  const dir = tempDir();
+  const input = join(dir, 'long.fa');
+  let seq = '';
+  for (let i = 0; i < 2000; i++) seq += 'ACDEFGHIKLMNPQRSTVWY'[(i * 7 + (i >> 3)) % 20];
+  writeFileSync(input, `>long\n${seq}\n`);
+  const out = join(dir, 'out.h5');
+  const run = start(['embed', input, '-o', out, '--model', F32_MODEL]);
+  await run.waitForLine(/batch of 1 record\(s\): layer [12] of 3/);
+  run.child.kill('SIGINT');
+  const r = await run.done;
+  exits(r, 130, 'Ctrl-C in a long batch');
+  assert.match(r.stderr, /stopping at the next layer/);
+  assert.match(r.stderr, /no record was finished: removed .*out\.h5\.partial/);
+  assert.not.match(r.stderr, /wrote 1 records|layer 3 of 3/, 'the batch did not run to its end');
+  assert.ok(!existsSync(`${out}.partial`) && !existsSync(out) && !existsSync(`${out}.lock`), 'nothing left behind');
+
+  const twice = start(['embed', input, '-o', out, '--model', F32_MODEL]);
+  await twice.waitForLine(/^model /);
+  twice.child.kill('SIGINT');
+  await twice.waitForLine(/stopping at the next layer/);
+  twice.child.kill('SIGINT');
+  const r2 = await twice.done;
+  exits(r2, 130, 'Ctrl-C twice');
+  assert.ok(!existsSync(`${out}.partial`), 'no unreadable partial after a second Ctrl-C with nothing finished');
+});
+
+test('Ctrl-C (SIGINT) between short batches: exits 130, keeps OUT.partial; --resume completes it', async () => {
   await uninterrupted();
   const dir = tempDir();
   const input = writeMany(dir);

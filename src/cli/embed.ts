@@ -1,7 +1,7 @@
 // prott5 embed: FASTA in, HDF5 (ProtTrans layout) or safetensors out, written atomically
 // (a .partial file renamed when complete) and resumable (HDF5) after Ctrl-C or a kill.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, rmSync, statSync } from 'node:fs';
 import { access, constants, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { IOError, NumericalError, SequenceError, UsageError } from '../errors.js';
@@ -136,6 +136,17 @@ function recordsDigest(records: FastaRecord[]): string {
   return h.digest('hex');
 }
 
+/** How often a long batch says which layer it is at (ms). */
+const LAYER_NOTE_MS = 3000;
+
+/** The reason a Ctrl-C gives the embed call it stops. */
+class Interrupted extends Error {
+  override readonly name = 'AbortError';
+  constructor() {
+    super('interrupted (Ctrl-C)');
+  }
+}
+
 /** Runs the command; resolves to the exit code (0, or 130 when interrupted). */
 export async function runEmbed(cmd: EmbedCommand): Promise<number> {
   const ext = extname(cmd.output).toLowerCase();
@@ -191,10 +202,17 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
       throw e;
     }
     let interrupted = false;
+    // The first Ctrl-C stops the batch at its next layer and keeps every finished record; the
+    // second quits at once, leaving the partial as of its last flush (readable), or none.
+    const stop = new AbortController();
     const onSigint = () => {
-      if (interrupted) process.exit(130);
+      if (interrupted) {
+        if (ownsPartial && done === 0) rmSync(partial, { force: true });
+        process.exit(130);
+      }
       interrupted = true;
-      progress.note('interrupted: finishing the current batch and saving what is done (Ctrl-C again to quit now)');
+      stop.abort(new Interrupted());
+      progress.note('interrupted: stopping at the next layer and saving the finished records (Ctrl-C again to quit now)');
     };
     process.on('SIGINT', onSigint);
     cleanup.push(() => void process.off('SIGINT', onSigint));
@@ -283,44 +301,68 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
       done = records.length - todo.length;
       const startRes = doneRes;
       const inputs = todo.map((i) => ({ id: records[i].id, sequence: records[i].sequence }));
-      for await (const batch of model.embedBatches(inputs, {
+      // A batch that runs long says which layer it is at (every few seconds).
+      let batchStart = Date.now(), lastNote = 0;
+      const onLayer = ({ layer, layers, sequences }: { layer: number; layers: number; sequences: number }) => {
+        const now = Date.now();
+        if (now - batchStart < LAYER_NOTE_MS || now - lastNote < LAYER_NOTE_MS) return;
+        lastNote = now;
+        progress.note(`batch of ${sequences} record(s): layer ${layer} of ${layers}`);
+      };
+      const batches = model.embedBatches(inputs, {
         outputs: kinds,
         maxResidues: cmd.maxResidues,
         maxSeqLen: cmd.maxSeqLen,
         maxBatch: cmd.maxBatch,
-      })) {
-        for (const e of batch) {
-          const bad = kinds.find((k) => e.outputs[k].data.some((v) => !Number.isFinite(v)));
-          if (bad) {
-            throw new NumericalError(`record "${e.id}": the ${bad} embedding holds NaN or Inf (weights holding NaN/Inf, or values beyond float range); nothing written for it`, { record: e.id, output: bad });
+        signal: stop.signal,
+        onLayer,
+      });
+      try {
+        for await (const batch of batches) {
+          for (const e of batch) {
+            const bad = kinds.find((k) => e.outputs[k].data.some((v) => !Number.isFinite(v)));
+            if (bad) {
+              throw new NumericalError(`record "${e.id}": the ${bad} embedding holds NaN or Inf (weights holding NaN/Inf, or values beyond float range); nothing written for it`, { record: e.id, output: bad });
+            }
+            await write(e);
+            if (st) done++;
+            doneRes += e.length;
           }
-          await write(e);
-          if (st) done++;
-          doneRes += e.length;
-        }
-        if (h5) {
-          // Data first, then the marks that say each record is whole: a cut write is never marked.
-          h5.flush();
-          h5.markComplete(batch.flatMap((e) => kinds.map((k) => hdf5DatasetPath(records[todo[e.index]].id, k, kinds))));
-          h5.flush();
-          done += batch.length;
-          for (const e of batch) doneIds.add(records[todo[e.index]].id);
-        }
-        progress.update(done, records.length, doneRes, totalRes, startRes);
-        // Interrupted in the last batch: everything is done, so finish as a whole run would.
-        if (interrupted && done < records.length) {
-          if (st) {
-            // A safetensors partial cannot be resumed: remove it rather than promise a --resume.
-            await st.close();
-            st = null;
-            await rm(partial, { force: true });
-            progress.note(`removed ${partial}: safetensors output cannot be resumed (write .h5 for that)`);
-            return 130;
+          if (h5) {
+            // Data first, then the marks that say each record is whole: a cut write is never marked.
+            h5.flush();
+            h5.markComplete(batch.flatMap((e) => kinds.map((k) => hdf5DatasetPath(records[todo[e.index]].id, k, kinds))));
+            h5.flush();
+            done += batch.length;
+            for (const e of batch) doneIds.add(records[todo[e.index]].id);
           }
-          h5?.close();
-          progress.note(`saved ${done} of ${records.length} records in ${partial}; run the same command with --resume to finish`);
+          progress.update(done, records.length, doneRes, totalRes, startRes);
+          batchStart = Date.now();
+          if (interrupted) break;
+        }
+      } catch (e) {
+        // The stop asked for by Ctrl-C, from inside a batch: its records are simply not done.
+        if (!(interrupted && e === stop.signal.reason)) throw e;
+      }
+      // Interrupted (not in the last batch): keep what is finished for --resume.
+      if (interrupted && done < records.length) {
+        if (st) {
+          // A safetensors partial cannot be resumed: remove it rather than promise a --resume.
+          await st.close();
+          st = null;
+          await rm(partial, { force: true });
+          progress.note(`removed ${partial}: safetensors output cannot be resumed (write .h5 for that)`);
           return 130;
         }
+        h5?.close();
+        h5 = null;
+        if (done === 0) {
+          await rm(partial, { force: true });
+          progress.note(`no record was finished: removed ${partial}`);
+        } else {
+          progress.note(`saved ${done} of ${records.length} records in ${partial}; run the same command with --resume to finish`);
+        }
+        return 130;
       }
       if (h5) h5.close();
       if (st) await st.close();

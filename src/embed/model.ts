@@ -23,6 +23,13 @@ export interface EmbedOptions extends Partial<BatchLimits> {
   outputs?: readonly string[];
   /** Called after each batch with the number of sequences and residues finished. */
   onProgress?: (p: EmbedProgress) => void;
+  /**
+   * Stops the call: between batches, and inside a batch at the next layer (the batch then
+   * waits for the GPU after each layer). Rejects with the signal's reason (an AbortError).
+   */
+  signal?: AbortSignal;
+  /** Called after each layer of a batch (the batch then waits for the GPU after each layer). */
+  onLayer?: (p: { layer: number; layers: number; sequences: number }) => void;
 }
 
 export interface EmbedProgress {
@@ -185,8 +192,10 @@ export class EmbeddingModel {
     const batches = planBatches(toks.map((t) => t.residueCount), limits);
     const totalResidues = toks.reduce((a, t) => a + t.residueCount, 0);
     let doneSeqs = 0, doneRes = 0;
+    const steps = options.signal || options.onLayer ? { signal: options.signal, onLayer: options.onLayer } : undefined;
     for (const batch of batches) {
-      const results = await this.exclusive(() => this.runSplitting(batch, toks, kinds));
+      options.signal?.throwIfAborted();
+      const results = await this.exclusive(() => this.runSplitting(batch, toks, kinds, steps));
       for (const r of results) r.id = idOf(r.index);
       doneSeqs += batch.length;
       doneRes += results.reduce((a, r) => a + r.length, 0);
@@ -211,19 +220,19 @@ export class EmbeddingModel {
    * (recursively), so a too-large max_residues/max_batch slows the run down rather than failing
    * it. A single sequence that does not fit still fails with the OutOfMemoryError naming the limit.
    */
-  private async runSplitting(batch: number[], toks: Tokenized[], kinds: OutputKind[]): Promise<Embedding[]> {
+  private async runSplitting(batch: number[], toks: Tokenized[], kinds: OutputKind[], steps?: Pick<EmbedOptions, 'signal' | 'onLayer'>): Promise<Embedding[]> {
     try {
-      return await this.runBatch(batch, toks, kinds);
+      return await this.runBatch(batch, toks, kinds, steps);
     } catch (e) {
       if (!(e instanceof OutOfMemoryError) || batch.length === 1) throw e;
       this.splits++;
       const half = Math.ceil(batch.length / 2);
-      return [...(await this.runSplitting(batch.slice(0, half), toks, kinds)), ...(await this.runSplitting(batch.slice(half), toks, kinds))];
+      return [...(await this.runSplitting(batch.slice(0, half), toks, kinds, steps)), ...(await this.runSplitting(batch.slice(half), toks, kinds, steps))];
     }
   }
 
   /** Encoder, then heads, on the GPU; then the outputs asked for are read back and cut per sequence. */
-  private async runBatch(batch: number[], toks: Tokenized[], kinds: OutputKind[]): Promise<Embedding[]> {
+  private async runBatch(batch: number[], toks: Tokenized[], kinds: OutputKind[], steps?: Pick<EmbedOptions, 'signal' | 'onLayer'>): Promise<Embedding[]> {
     const rt = this.runtime;
     const B = batch.length;
     const L = Math.max(...batch.map((i) => toks[i].ids.length));
@@ -238,7 +247,9 @@ export class EmbeddingModel {
     });
     const gpu = new Map<string, Tensor>(); // outputs on the GPU by kind key, [B, L, w] or [B, w]
     const read = new Map<string, Float32Array>();
-    const hidden = await this.encoder.forward(flat, rows.tokens, B, L); // [B, L, hidden]
+    const onLayer = steps?.onLayer;
+    const forwardSteps = steps && { signal: steps.signal, onLayer: onLayer && ((layer: number, layers: number) => onLayer({ layer, layers, sequences: B })) };
+    const hidden = await this.encoder.forward(flat, rows.tokens, B, L, forwardSteps); // [B, L, hidden]
     try {
       if (kinds.includes(PER_PROTEIN)) gpu.set(PER_PROTEIN.key, await this.meanPool(hidden, rows)); // [B, hidden]
       for (const name of new Set(kinds.map((k) => k.source).filter((s) => s !== 'encoder'))) {

@@ -78,6 +78,23 @@ export interface LoadContext {
   checks?: WeightChecks;
 }
 
+/**
+ * Safe points inside a forward pass (between layers), for long batches: the pass waits for the
+ * GPU there, reports the layer, and stops with an AbortError once `signal` is aborted.
+ */
+export interface ForwardSteps {
+  signal?: AbortSignal;
+  onLayer?: (done: number, total: number) => void;
+}
+
+/** At a safe point: the GPU's work so far is done, then progress, then a requested stop. */
+export async function safePoint(rt: Runtime, steps: ForwardSteps | undefined, done: number, total: number): Promise<void> {
+  if (!steps) return;
+  await rt.sync();
+  steps.onLayer?.(done, total);
+  steps.signal?.throwIfAborted();
+}
+
 /** A loaded encoder: weights on the GPU, a forward pass that leaves its result there. */
 export interface Encoder {
   readonly rt: Runtime;
@@ -90,7 +107,7 @@ export interface Encoder {
    * on the GPU (the caller releases it). ids: [B·L] token ids, padded with the tokenizer's
    * padId; lengths: [B] tokens per sequence, specials included.
    */
-  forward(ids: Uint32Array, lengths: Uint32Array, B: number, L: number): Promise<Tensor>;
+  forward(ids: Uint32Array, lengths: Uint32Array, B: number, L: number, steps?: ForwardSteps): Promise<Tensor>;
   dispose(): void;
 }
 

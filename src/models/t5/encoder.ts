@@ -7,7 +7,7 @@ import { DEFAULT_MATMUL_TILE, matmul, tuneMatmul, type MatmulTile } from '../../
 import { rmsnorm } from '../../../kernels/rmsnorm.js';
 import type { Runtime } from '../../gpu/runtime.js';
 import type { Tensor, TensorDType } from '../../gpu/tensor.js';
-import type { Checkpoint, Encoder, LoadContext } from '../family.js';
+import { safePoint, type Checkpoint, type Encoder, type ForwardSteps, type LoadContext } from '../family.js';
 import { WeightUploader } from '../upload.js';
 import type { T5Config } from './config.js';
 import { relativeBiasTable } from './relative-bias.js';
@@ -100,7 +100,7 @@ export class T5Encoder implements Encoder {
    * (the caller releases it). ids: [B·L] token ids, padded with 0; lengths: [B] tokens per
    * sequence including </s>.
    */
-  async forward(ids: Uint32Array, lengths: Uint32Array, B: number, L: number): Promise<Tensor> {
+  async forward(ids: Uint32Array, lengths: Uint32Array, B: number, L: number, steps?: ForwardSteps): Promise<Tensor> {
     const c = this.config, rt = this.rt;
     const T = B * L, D = c.d_model, inner = c.num_heads * c.d_kv;
     const idsT = rt.upload(ids, [T], 'u32', 'input_ids'); // [B·L]
@@ -117,9 +117,10 @@ export class T5Encoder implements Encoder {
       const ffRows = Math.max(1, Math.min(T, Math.floor(FF_CHUNK_BYTES / (c.d_ff * 4))));
       const ff = rt.empty([ffRows, c.d_ff], 'f32', 'ff'); // [chunk, d_ff]
       tmp.push(x, q, k, v, a, ff);
-      for (const blk of this.blocks) {
+      for (const [i, blk] of this.blocks.entries()) {
         await this.selfAttention(blk, h, x, q, k, v, a, lensT);
         await this.feedForward(blk, h, x, ff, T, ffRows);
+        await safePoint(rt, steps, i + 1, this.blocks.length);
       }
       const out = rt.empty([B, L, D], 'f32', 'last_hidden_state');
       await rmsnorm(rt, h, this.finalNorm, out, c.layer_norm_epsilon);
