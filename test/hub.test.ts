@@ -15,7 +15,7 @@ import { loadProtT5 } from '../src/node.js';
 import { cacheRoot } from '../src/gpu/env.js';
 import { downloadProgressLine } from '../src/cli/progress.js';
 import { downloadModel, hubCacheDir, isHubId, parseHubId, resolveModel, type DownloadProgress } from '../weights/hub.js';
-import { expectClose, fixturesDir, expected } from './helpers.js';
+import { expectClose, fixturesDir, expected, repoRoot } from './helpers.js';
 import { runtime } from './gpu.js';
 
 const TINY = join(fixturesDir(), 't5-tiny');
@@ -23,6 +23,8 @@ const REPOS: Record<string, string> = {
   'hubtest/tiny-f16': join(TINY, 't5-tiny-f16'),
   'hubtest/tiny-torch': join(TINY, 't5-tiny-torch-f16'),
   'hubtest/tiny-sharded': join(TINY, 't5-tiny-sharded'),
+  // A folder with a tokenizer file (spiece.model), as Rostlab's repositories have.
+  'hubtest/demo': join(repoRoot(), 'examples', 'demo-model'),
 };
 
 interface Hit {
@@ -255,7 +257,7 @@ test('a cut connection leaves .incomplete; the next call continues it with a Ran
   assert.is(got, dir);
   const cdnHits = state.log.filter((h) => h.server === 'cdn');
   assert.equal(cdnHits.map((h) => [h.range, h.status]), [[`bytes=${n}-`, 206]]);
-  assert.not.ok(state.log.some((h) => h.path.endsWith('config.json')), 'config.json is not fetched again');
+  assert.not.ok(state.log.some((h) => h.path.endsWith('/config.json')), 'config.json is not fetched again');
   assert.ok(sameBytes(join(dir, 'model.safetensors'), join(F16, 'model.safetensors')));
   assert.not.ok(existsSync(partial));
 });
@@ -457,12 +459,25 @@ test('pytorch_model.bin after 404s for model.safetensors and the index; the toke
   const hub = state.log.filter((h) => h.server === 'hub');
   assert.equal(hub.map((h) => [h.path.split('/').pop(), h.status]), [
     ['config.json', 200],
+    // The tokenizer's files are asked for; this repository has none (ProtT5's own recipe then applies).
+    ['spiece.model', 404],
+    ['vocab.txt', 404],
+    ['tokenizer.json', 404],
+    ['tokenizer_config.json', 404],
+    ['added_tokens.json', 404],
     ['model.safetensors', 404],
     ['model.safetensors.index.json', 404],
     ['pytorch_model.bin', 302],
   ]);
   assert.ok(hub.every((h) => h.auth === 'Bearer hf_secret'));
   assert.ok(state.log.filter((h) => h.server === 'cdn').every((h) => h.auth === undefined));
+});
+
+test('the tokenizer files the repository has are downloaded with the model (spiece.model here)', async () => {
+  reset();
+  const dir = await downloadModel('hubtest/demo', { endpoint: hubUrl, cacheDir: freshCache() });
+  assert.equal(readdirSync(dir).sort(), ['config.json', 'model.safetensors', 'spiece.model']);
+  assert.ok(sameBytes(join(dir, 'spiece.model'), join(REPOS['hubtest/demo'], 'spiece.model')));
 });
 
 test('a sharded repository: the index, then each shard', async () => {

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { ConfigError, IOError, UsageError, WeightsError } from '../src/errors.js';
 import { cacheRoot } from '../src/gpu/env.js';
 import { makeDirs } from '../src/gpu/node-dirs.js';
-import { isCompleteModelFolder, parseShardIndex, WEIGHT_FILES, WEIGHTS_TEXT } from './model-folder.js';
+import { isCompleteModelFolder, parseShardIndex, TOKENIZER_FILES, WEIGHT_FILES, WEIGHTS_TEXT } from './model-folder.js';
 import { acquireLock, describeOwner } from './lock.js';
 import { DirectoryFiles } from './node-files.js';
 
@@ -198,6 +198,12 @@ async function fetchModelFiles(ctx: FetchContext): Promise<void> {
         file: 'config.json',
       });
     }
+  }
+
+  // The tokenizer's files, before the weights (a folder with its weights counts as complete):
+  // those the repository has (a 404 is no error: a ProtT5 folder may have none).
+  for (const file of TOKENIZER_FILES) {
+    if (!existsSync(join(dir, file))) await fetchFile(ctx, file, { text: `the tokenizer file ${file}`, files: [file] });
   }
 
   for (const file of WEIGHT_FILES) {

@@ -14,6 +14,8 @@ export const CONFIG_FILE = 'config.json';
 export const SHARD_INDEX = 'model.safetensors.index.json';
 /** The weight layouts a download tries, in order (one file where the hub has it, then shards). */
 export const WEIGHT_FILES = ['model.safetensors', SHARD_INDEX, 'pytorch_model.bin'] as const;
+/** Tokenizer files a model folder may hold (src/tokenizers reads them); a download fetches those the hub has. */
+export const TOKENIZER_FILES = ['spiece.model', 'vocab.txt', 'tokenizer.json', 'tokenizer_config.json', 'added_tokens.json'] as const;
 /** What a folder must hold besides config.json, in words. */
 export const WEIGHTS_TEXT = `model.safetensors, ${SHARD_INDEX} with its shards, or pytorch_model.bin`;
 

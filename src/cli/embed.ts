@@ -260,12 +260,13 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
           ownsPartial = true;
           // A record is done only when every one of its datasets was marked complete after a flush;
           // one that is partly there (a write cut by a full disk or a kill) is dropped and computed again.
-          const finished = (i: number) => kinds.every((k) => h5!.isComplete(records[i].id, hdf5Group(k, kinds), shapeOf(k, records[i])));
+          const whole = todo.map((i) => kinds.every((k) => h5!.isComplete(records[i].id, hdf5Group(k, kinds), shapeOf(k, records[i]))));
           const started = (i: number) => kinds.some((k) => h5!.has(records[i].id, hdf5Group(k, kinds)));
-          const broken = todo.filter((i) => !finished(i) && started(i));
-          todo = todo.filter((i) => !finished(i));
+          const broken = todo.filter((i, j) => !whole[j] && started(i));
+          const finished = todo.filter((_, j) => whole[j]);
+          todo = todo.filter((_, j) => !whole[j]);
           if (broken.length) {
-            const keep = new Set(records.flatMap((r, i) => (finished(i) ? kinds.map((k) => hdf5DatasetPath(r.id, k, kinds)) : [])));
+            const keep = new Set(finished.flatMap((i) => kinds.map((k) => hdf5DatasetPath(records[i].id, k, kinds))));
             h5.close();
             h5 = null;
             await compactHdf5(partial, keep);
