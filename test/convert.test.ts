@@ -244,6 +244,16 @@ test('a file with no usable tensor is an error naming it, and writes nothing (no
     assert.match((e as Error).message, /empty\.safetensors/);
   }
   assert.equal(readdirSync(dir), ['empty.safetensors']);
+  // A head's checkpoint as published ({'state_dict': ...}, ProtT5-sec): nested weights, nothing read here.
+  const nested = join(fixturesDir(), 'heads', 'secstruct', 'secstruct_checkpoint.pt');
+  try {
+    await convertWeights({ input: nested, output, all: true });
+    assert.unreachable('converted a nested checkpoint to nothing');
+  } catch (e) {
+    assert.instance(e, WeightsError);
+    assert.match((e as Error).message, /secstruct_checkpoint\.pt: no F32, F16 or BF16 tensor found/);
+  }
+  assert.equal(readdirSync(dir), ['empty.safetensors']);
 });
 
 test.run();
