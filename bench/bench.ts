@@ -62,12 +62,12 @@ async function ceilings(rt: Runtime): Promise<Ceilings> {
   const out = rt.empty([wgs * 64], 'f32', 'peak_out');
   const g: number[] = [];
   for (const depth of [1, 4]) {
-    const peak = await rt.pipeline(`bench_peak_d${depth}`, () => peakWgsl(depth));
+    const peak = await rt.pipeline(`bench_peak_d${depth}`, peakWgsl(depth));
     const iters = 4096 / depth;
     const peakMs = await median(rt, 3, async () => rt.dispatch(peak, packParams(peakSrc, { iters, seed: 0.5 }), [out.buffer], [wgs]));
     g.push((wgs * 64 * iters * flopsPerTrip * depth) / peakMs / 1e6);
   }
-  const copy = await rt.pipeline('bench_copy', () => copySrc);
+  const copy = await rt.pipeline('bench_copy', copySrc);
   const n4 = (64 * 2 ** 20) / 16;
   const a = rt.empty([n4 * 4], 'f32', 'copy_src'), b = rt.empty([n4 * 4], 'f32', 'copy_dst');
   const copyMs = await median(rt, 3, async () => rt.dispatch(copy, packParams(copySrc, { n: n4 }), [a.buffer, b.buffer], grid1d(Math.ceil(n4 / 64))));

@@ -87,7 +87,7 @@ test('asking for a SwiftShader device leaves process.env as it was; a later hard
 test('a shader that does not compile is a DeviceError naming the variant and the line', async () => {
   const rt = await runtime();
   try {
-    await rt.pipeline('broken_variant_x', () => '@compute @workgroup_size(1)\nfn main() {\n  let x: f32 = undefined_thing;\n}');
+    await rt.pipeline('broken_variant_x', '@compute @workgroup_size(1)\nfn main() {\n  let x: f32 = undefined_thing;\n}');
     assert.unreachable('should throw');
   } catch (e) {
     assert.instance(e, DeviceError);

@@ -265,6 +265,9 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
           const broken = todo.filter((i, j) => !whole[j] && started(i));
           const finished = todo.filter((_, j) => whole[j]);
           todo = todo.filter((_, j) => !whole[j]);
+          // Counted now, so a failure while rebuilding the partial (below) keeps it, not removes it.
+          done = records.length - todo.length;
+          todoIds = new Set(todo.map((i) => records[i].id));
           if (broken.length) {
             const keep = new Set(finished.flatMap((i) => kinds.map((k) => hdf5DatasetPath(records[i].id, k, kinds))));
             h5.close();

@@ -285,10 +285,8 @@ export class EmbeddingModel {
         }
         e.outputs[k.key] = t;
       }
-      e.perResidue = e.outputs[PER_RESIDUE.key];
-      e.perProtein = e.outputs[PER_PROTEIN.key];
-      e.lastHiddenState = e.outputs[LAST_HIDDEN_STATE.key];
-      for (const key of ['perResidue', 'perProtein', 'lastHiddenState'] as const) if (!e[key]) delete e[key];
+      // The encoder's kinds also under their own field names (the same objects).
+      for (const k of [PER_RESIDUE, PER_PROTEIN, LAST_HIDDEN_STATE]) if (e.outputs[k.key]) e[k.key as 'perResidue' | 'perProtein' | 'lastHiddenState'] = e.outputs[k.key];
       return e;
     });
   }

@@ -50,12 +50,10 @@ export function userIcds(env: Env = processEnv()): string | undefined {
 }
 
 /**
- * The Vulkan loader variables under which a Dawn instance is created for `attempt`:
- * 'hardware' is the user's own environment (with VK_ICD_FILENAMES only if they set it);
- * 'swiftshader' points the loader at the first SwiftShader ICD that `exists`, or null if none.
+ * The Vulkan loader variables that point it at the first SwiftShader ICD that `exists` (for the
+ * fallback adapter request only), or null if none is installed.
  */
-export function vulkanEnvFor(attempt: 'hardware' | 'swiftshader', env: Env, exists: (path: string) => boolean): Record<string, string | undefined> | null {
-  if (attempt === 'hardware') return {};
+export function swiftShaderEnv(exists: (path: string) => boolean): Record<string, string | undefined> | null {
   const icd = SWIFTSHADER_ICDS.find(exists);
   return icd ? { VK_ICD_FILENAMES: icd, VK_DRIVER_FILES: undefined } : null;
 }

@@ -9,10 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create, globals } from 'webgpu';
 import { DeviceError } from '../errors.js';
-import { readSettings, SWIFTSHADER_ICDS, softwareDriver, userIcds, vulkanEnvFor, type AdapterMode } from './env.js';
+import { readSettings, SWIFTSHADER_ICDS, swiftShaderEnv, userIcds, type AdapterMode } from './env.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
-
-export { SWIFTSHADER_ICDS };
 
 export interface NodeGpuOptions extends RuntimeOptions {
   /** 'auto' (default, or $PROTT5_ADAPTER): hardware, then SwiftShader. 'hardware': never fall back. 'swiftshader': force it. */
@@ -78,10 +76,11 @@ export async function createNodeRuntime(options: NodeGpuOptions = {}): Promise<R
   const mode = options.adapter ?? settings.adapter;
   let adapter: GPUAdapter | null = null;
   let backend = 'dawn';
-  if (mode !== 'swiftshader') adapter = await requestAdapter(vulkanEnvFor('hardware', process.env, existsSync)!, options.powerPreference);
+  // The hardware request runs in the user's own environment (their VK_ICD_FILENAMES, if any).
+  if (mode !== 'swiftshader') adapter = await requestAdapter({}, options.powerPreference);
   // A driver list the user set is theirs: no fallback of ours on top of it.
   if (!adapter && mode !== 'hardware' && !userIcds()) {
-    const vars = vulkanEnvFor('swiftshader', process.env, existsSync);
+    const vars = swiftShaderEnv(existsSync);
     if (vars) {
       adapter = await requestAdapter(vars, options.powerPreference);
       backend = 'dawn/swiftshader';
@@ -98,6 +97,6 @@ export async function createNodeRuntime(options: NodeGpuOptions = {}): Promise<R
     );
   }
   const icds = userIcds();
-  if (icds && softwareDriver({ architecture: '', description: icds, backend: '' }) === 'swiftshader') backend = 'dawn/swiftshader';
+  if (icds && /swiftshader/i.test(icds)) backend = 'dawn/swiftshader';
   return createRuntime(adapter, backend, { ...options, maxBufferBytes: options.maxBufferBytes ?? settings.maxBufferBytes });
 }

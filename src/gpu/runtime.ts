@@ -144,8 +144,7 @@ export class Runtime {
    * they are called. `name` labels the pipeline in errors and profiles. Kernels pass the same
    * (memoized) string each time, so a lookup does not rehash the text.
    */
-  pipeline(name: string, code: string | (() => string), constants?: Record<string, number>): Promise<GPUComputePipeline> {
-    const text = typeof code === 'string' ? code : code();
+  pipeline(name: string, text: string, constants?: Record<string, number>): Promise<GPUComputePipeline> {
     const ckey = constants ? JSON.stringify(Object.entries(constants).sort(([a], [b]) => (a < b ? -1 : 1))) : '';
     let byConstants = this.pipelines.get(text);
     if (!byConstants) this.pipelines.set(text, (byConstants = new Map()));
