@@ -143,6 +143,19 @@ test('a sharded folder; a lone file with no config.json (chosen by name, with a 
   assertSameTensors((await load(r.output)).tensors, (await load(join(TINY, 't5-tiny-f16', 'model.safetensors'))).tensors, 'lone .bin');
 });
 
+test("converting a safetensors file onto itself keeps its __metadata__ and tensors (format: pt is added)", async () => {
+  const dir = freshDir();
+  const f32 = (await load(join(TINY, 't5-tiny-f32', 'model.safetensors'))).tensors;
+  const file = join(dir, 'model.safetensors');
+  const list = [...f32].map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape, data: t.bytes }));
+  writeFileSync(file, encodeSafetensors(list, { source: 'test', revision: 'abc123' }));
+  const r = await convertWeights({ input: file, output: file, dtype: 'F16' });
+  const got = await load(r.output);
+  assert.equal(got.metadata, { source: 'test', revision: 'abc123', format: 'pt' });
+  assertSameTensors(got.tensors, (await load(join(TINY, 't5-tiny-f16', 'model.safetensors'))).tensors, 'in place f32 → f16');
+  assert.equal(readdirSync(dir), ['model.safetensors'], 'no .partial left');
+});
+
 test('errors are typed and leave no output behind', async () => {
   // Not weights at all.
   const bad = freshDir();

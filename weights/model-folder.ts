@@ -74,6 +74,8 @@ export interface FolderWeights {
   unsupported: Map<string, string>;
   /** The weight files opened (for messages). */
   files: string[];
+  /** The safetensors files' `__metadata__` entries, merged in file order ({} for PyTorch files). */
+  metadata: Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -86,10 +88,12 @@ export async function openFolderWeights(files: ModelFiles): Promise<FolderWeight
   const sources: ByteSource[] = [];
   const tensors: TensorEntry[] = [];
   const unsupported = new Map<string, string>();
+  const metadata: Record<string, string> = {};
   const close = async () => void (await Promise.all(sources.map((s) => s.close?.())));
   const add = async (src: ByteSource, format: 'safetensors' | 'pytorch', keep: (name: string) => boolean = () => true) => {
     sources.push(src);
     const f = format === 'safetensors' ? await readSafetensors(src) : await readPytorchBin(src);
+    if ('metadata' in f) Object.assign(metadata, f.metadata);
     tensors.push(...f.tensors.filter((t) => keep(t.name)));
     for (const [n, d] of f.unsupported) if (keep(n)) unsupported.set(n, d);
   };
@@ -118,7 +122,7 @@ export async function openFolderWeights(files: ModelFiles): Promise<FolderWeight
       if (seen.has(t.name)) throw new WeightsError(`${t.file}: tensor "${t.name}" appears twice`, { file: t.file, tensor: t.name });
       seen.add(t.name);
     }
-    return { tensors, unsupported, files: sources.map((s) => s.name), close };
+    return { tensors, unsupported, files: sources.map((s) => s.name), metadata, close };
   } catch (e) {
     await close();
     throw e;

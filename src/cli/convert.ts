@@ -100,6 +100,8 @@ class SingleFileModel implements ModelFiles {
 
 interface Source {
   tensors: TensorEntry[];
+  /** The input's safetensors `__metadata__`, carried into the output. */
+  metadata: Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -148,12 +150,12 @@ export async function convertWeights(opts: ConvertOptions): Promise<ConvertResul
   if (opts.all) src = await openAll(files, warn);
   else if (hasConfig) {
     const ckpt = await openCheckpoint(files);
-    src = { tensors: [...ckpt.tensors.values()], close: () => ckpt.close() };
+    src = { tensors: [...ckpt.tensors.values()], metadata: ckpt.metadata ?? {}, close: () => ckpt.close() };
   } else {
     warn(`no config.json in ${configDir}: the encoder's tensors are chosen by name and not checked against a config`);
     // No config.json says the family: a bare weights file is read as ProtT5 (T5) by its names.
     const raw = await openAll(files, warn);
-    src = { tensors: selectByName(raw.tensors, T5_NAMES), close: raw.close };
+    src = { tensors: selectByName(raw.tensors, T5_NAMES), metadata: raw.metadata, close: raw.close };
     if (!src.tensors.some((t) => t.name === 'shared.weight')) {
       await src.close();
       throw new WeightsError(`${files.name}: no encoder tensors found (no shared.weight or encoder.embed_tokens.weight); use --all to convert every tensor`, { file: files.name });
@@ -168,7 +170,8 @@ export async function convertWeights(opts: ConvertOptions): Promise<ConvertResul
   let fh: FileHandle | null = null;
   try {
     const list = src.tensors.map((t) => ({ name: t.name, dtype: opts.dtype ?? t.dtype, shape: t.shape }));
-    const { header, offsets, dataBytes } = safetensorsHeader(list, { format: 'pt' });
+    // The input's own metadata is kept (a conversion onto its own input loses nothing); format: pt as transformers writes.
+    const { header, offsets, dataBytes } = safetensorsHeader(list, { ...src.metadata, format: 'pt' });
     try {
       fh = await open(partial, 'w');
       await fh.write(header, 0, header.byteLength, 0);

@@ -18,7 +18,7 @@ export async function openCheckpoint<C = unknown>(files: ModelFiles): Promise<Ch
   const weights = await openFolderWeights(files);
   try {
     const tensors = bindTensors(weights, family.names, family.shapes(config), family.describe(config), files.name);
-    return { family, config, tensors, files: weights.files, close: weights.close } as Checkpoint<C>;
+    return { family, config, tensors, files: weights.files, metadata: weights.metadata, close: weights.close } as Checkpoint<C>;
   } catch (e) {
     await weights.close();
     throw e;

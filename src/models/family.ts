@@ -68,6 +68,8 @@ export interface Checkpoint<C = unknown> {
   tensors: Map<string, TensorEntry>;
   /** The weight files read (for messages). */
   files: string[];
+  /** The weight files' safetensors `__metadata__` (merged; absent or {} for PyTorch files). */
+  metadata?: Record<string, string>;
   close(): Promise<void>;
 }
 
