@@ -305,11 +305,18 @@ test('IO errors: missing directory, no overwrite, not an HDF5 file — typed, na
   assert.equal([...(await readHdf5Embeddings(tmp('text.h5'))).keys()], ['k']);
 });
 
-test('summarizeHdf5Error keeps the first and last frames', () => {
+test('summarizeHdf5Error: the first and last frames, led by the operating system\'s reason, named', () => {
   const trace = 'Error: HDF5-DIAG: Error detected in HDF5 (2.0.0):\n' +
     '  #000: /src/H5F.c line 821 in H5Fopen(): unable to synchronously open file\n    major: File accessibility\n' +
     '  #007: /src/H5FDsec2.c line 288 in H5FD__sec2_open(): unable to open file: errno = 44\n    minor: Unable to open file\n';
-  assert.is(summarizeHdf5Error(new Error(trace)), 'H5Fopen(): unable to synchronously open file; H5FD__sec2_open(): unable to open file: errno = 44');
+  assert.is(summarizeHdf5Error(new Error(trace)), 'ENOENT: H5Fopen(): unable to synchronously open file; H5FD__sec2_open(): unable to open file');
+  // As h5wasm writes a full disk (HDF5's ctime() puts a newline inside the frame).
+  const full = 'HDF5-DIAG: Error detected in HDF5 (2.0.0):\n' +
+    '  #000: /src/H5VLcallback.c line 4045 in H5VL__file_specific(): file specific failed\n    major: Virtual Object Layer\n' +
+    '  #008: /src/H5FDsec2.c line 775 in H5FD__sec2_write(): file write failed: time = Wed Dec  2 00:46:05 2026\n' +
+    ", filename = '/tmp/o.h5.partial', file descriptor = 3, errno = 51, error message = 'No space left on device', buf = 0x2f7be8, offset = 48\n    major: Low-level I/O\n" +
+    '  #009: /src/H5Fint.c line 2380 in H5F__flush_phase2(): secure from MDC flush failed\n';
+  assert.is(summarizeHdf5Error(new Error(full)), 'No space left on device (ENOSPC): H5VL__file_specific(): file specific failed; H5F__flush_phase2(): secure from MDC flush failed');
   assert.is(summarizeHdf5Error(new Error('plain')), 'plain');
 });
 

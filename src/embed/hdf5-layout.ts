@@ -82,8 +82,19 @@ export function summarizeHdf5Error(err: unknown): string {
   const frames: string[] = [];
   for (const line of text.split('\n')) {
     const m = /#\d+:.* in ([\w.]+\(\)): (.*)$/.exec(line);
-    if (m) frames.push(`${m[1]}: ${m[2].trim()}`);
+    if (m) frames.push(`${m[1]}: ${m[2].replace(/:? \w+ = .*$/, '').trim()}`);
   }
-  if (frames.length === 0) return text.split('\n')[0].replace(/^Error: /, '');
-  return frames.length === 1 ? frames[0] : `${frames[0]}; ${frames[frames.length - 1]}`;
+  // The operating system's reason, where a frame gives one ("errno = 51, error message = 'No
+  // space left on device'"): emscripten's errno numbers are WASI's, so they are named here.
+  const os = /errno = (\d+)(?:, error message = '([^']*)')?/.exec(text);
+  const name = os ? WASI_ERRNO[Number(os[1])] ?? `errno ${os[1]}` : '';
+  const reason = os ? (os[2] ? `${os[2]} (${name})` : name) : null;
+  if (frames.length === 0) return [text.split('\n')[0].replace(/^Error: /, ''), reason].filter(Boolean).join(': ');
+  const where = frames.length === 1 ? frames[0] : `${frames[0]}; ${frames[frames.length - 1]}`;
+  return reason ? `${reason}: ${where}` : where;
 }
+
+/** Emscripten's (WASI's) errno numbers for the file-system errors a writer meets. */
+const WASI_ERRNO: Record<number, string> = {
+  2: 'EACCES', 19: 'EDQUOT', 20: 'EEXIST', 22: 'EFBIG', 29: 'EIO', 31: 'EISDIR', 44: 'ENOENT', 51: 'ENOSPC', 54: 'ENOTDIR', 63: 'EPERM', 69: 'EROFS',
+};
