@@ -1,8 +1,11 @@
 // Runs every built test file (build/test/**/*.test.js) in its own Node process, streams its
 // output, and totals uvu's per-file summaries. A file that crashes before its summary counts
-// as one failed test. Ends with the line CI reads: `N passed, N failed`.
-import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+// as one failed test. A test file whose source (test/**.test.ts) has the line
+// `// test-on: every-cpu-adapter` (the kernel families) runs once more on each CPU driver
+// present that `auto` did not pick (llvmpipe, SwiftShader). Ends with the line CI reads:
+// `N passed, N failed`.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 function files(dir) {
@@ -16,15 +19,35 @@ function files(dir) {
 }
 
 const filter = process.argv.slice(2);
-const all = files('build/test').filter((f) => filter.length === 0 || filter.some((s) => f.includes(s)));
+const built = files('build/test').filter((f) => filter.length === 0 || filter.some((s) => f.includes(s)));
+
+/** The CPU drivers to run the kernel families on besides the one `auto` picks. */
+function otherCpuAdapters() {
+  if (process.env.PROTT5_ADAPTER || process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES) return [];
+  const r = spawnSync(process.execPath, ['build/scripts/adapters.js'], { encoding: 'utf8' });
+  try {
+    const { cpu, auto } = JSON.parse(r.stdout.trim().split('\n').pop());
+    return cpu.filter((k) => k !== auto);
+  } catch {
+    return [];
+  }
+}
+const everyAdapter = (file) => {
+  const src = file.replace(/^build\//, '').replace(/\.js$/, '.ts');
+  return existsSync(src) && /^\/\/ test-on: every-cpu-adapter$/m.test(readFileSync(src, 'utf8'));
+};
+const others = built.some(everyAdapter) ? otherCpuAdapters() : [];
+if (others.length) console.log(`# kernel families also on: ${others.join(', ')}`);
+const all = [...built.map((file) => ({ file, adapter: null })), ...others.flatMap((adapter) => built.filter(everyAdapter).map((file) => ({ file, adapter })))];
 let passed = 0, failed = 0, skipped = 0;
 const bad = [];
-for (const file of all) {
+for (const { file: path, adapter } of all) {
+  const file = adapter ? `${path} [${adapter}]` : path;
   console.log(`\n# ${file}`);
   const t0 = Date.now();
   const { code, text } = await new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--enable-source-maps', file], {
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+    const child = spawn(process.execPath, ['--enable-source-maps', path], {
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...(adapter ? { PROTT5_ADAPTER: adapter } : {}) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let text = '';

@@ -1,6 +1,7 @@
 // Fused attention against the float64 reference: batches with padding, odd lengths, several
 // head sizes and tile shapes, relative positions beyond max_distance, and one 4,096-token
 // sequence that must not allocate anything of L×L size.
+// test-on: every-cpu-adapter
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { attention, type AttentionTile } from '../kernels/attention.js';

@@ -1,4 +1,5 @@
 // rmsnorm, embedding and meanpool against their float64 references on odd shapes and every weight dtype.
+// test-on: every-cpu-adapter
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { embedding } from '../kernels/embedding.js';

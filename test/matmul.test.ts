@@ -1,3 +1,5 @@
+// Matmul families and epilogues against the float64 reference, every dtype, odd shapes.
+// test-on: every-cpu-adapter
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EPILOGUE_CODE, MATMUL_CANDIDATES, matmul, matmulTileFor, matmulVariantName, matmulWgsl, type Epilogue, type MatmulTile } from '../kernels/matmul.js';

@@ -165,6 +165,7 @@ async function info(args: string[]): Promise<number> {
   else {
     console.log(`adapter:      ${a.description || '(no description)'} (vendor ${a.vendor || '?'}, architecture ${a.architecture || '?'})`);
     console.log(`backend:      ${a.backend}${software ? ` — ${software === 'swiftshader' ? 'SwiftShader' : 'llvmpipe'}, a CPU driver: correct but slow; a GPU is much faster` : ''}`);
+    console.log(`chosen:       ${a.kind}, because ${a.reason} (PROTT5_ADAPTER=hardware|llvmpipe|swiftshader forces one)`);
     console.log(`fallback:     ${a.isFallbackAdapter}`);
     console.log(`features:     ${a.features.join(', ') || '(none)'}`);
     for (const [k, v] of Object.entries(limits)) console.log(`${k.padEnd(34)}${v}`);

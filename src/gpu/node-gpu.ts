@@ -1,19 +1,21 @@
-// Node only: a WebGPU device through Dawn (npm `webgpu`). The hardware adapter where there is
-// one; otherwise SwiftShader (a CPU Vulkan driver shipped by Debian's chromium package),
-// found automatically; otherwise an error that says what to install. Settings come from
+// Node only: a WebGPU device through Dawn (npm `webgpu`). A GPU where there is one; otherwise
+// Mesa's llvmpipe (the faster CPU Vulkan driver, when it is recent enough for Dawn); otherwise
+// SwiftShader (from Debian's chromium package); otherwise an error that says what to install.
+// The plan is env.planAdapters; each request names its drivers, so a driver Dawn refuses (Debian
+// 12's old lavapipe) is never loaded and prints nothing. Settings come from
 // src/gpu/env.ts. The Vulkan loader reads VK_ICD_FILENAMES when Dawn discovers adapters, so it
 // is set only around that request and put back after it: a later 'hardware' request in the same
 // process sees the user's own environment.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create, globals } from 'webgpu';
 import { DeviceError } from '../errors.js';
-import { readSettings, SWIFTSHADER_ICDS, swiftShaderEnv, userIcds, type AdapterMode } from './env.js';
+import { icdDirs, planAdapters, readSettings, softwareDriver, SWIFTSHADER_ICDS, userIcds, type AdapterKind, type AdapterMode, type IcdManifest } from './env.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
 
 export interface NodeGpuOptions extends RuntimeOptions {
-  /** 'auto' (default, or $PROTT5_ADAPTER): hardware, then SwiftShader. 'hardware': never fall back. 'swiftshader': force it. */
+  /** 'auto' (default, or $PROTT5_ADAPTER): a GPU, then llvmpipe, then SwiftShader. 'hardware' | 'llvmpipe' | 'swiftshader': that one only. */
   adapter?: AdapterMode;
   powerPreference?: GPUPowerPreference;
 }
@@ -71,32 +73,80 @@ function requestAdapter(vars: Record<string, string | undefined>, powerPreferenc
   return run;
 }
 
+/** The driver manifests in the loader's folders, read (unreadable or malformed ones skipped). */
+function readManifests(): IcdManifest[] {
+  const out: IcdManifest[] = [];
+  for (const dir of icdDirs()) {
+    let names: string[];
+    try {
+      names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const path = join(dir, name);
+      try {
+        const icd = (JSON.parse(readFileSync(path, 'utf8')) as { ICD?: { library_path?: unknown; api_version?: unknown } }).ICD;
+        if (typeof icd?.library_path === 'string') out.push({ path, libraryPath: icd.library_path, apiVersion: typeof icd.api_version === 'string' ? icd.api_version : '' });
+      } catch {
+        // not a manifest we can read: the loader would skip it too
+      }
+    }
+  }
+  return out;
+}
+
+/** A GPU device node: DRM render nodes (Mesa, AMD, Intel) or NVIDIA's proprietary ones. */
+function hasGpuNode(): boolean {
+  try {
+    if (readdirSync('/dev/dri').some((n) => n.startsWith('renderD'))) return true;
+  } catch {
+    // no /dev/dri
+  }
+  return existsSync('/dev/nvidia0') || existsSync('/dev/nvidiactl');
+}
+
+/** How the runtime's adapter was chosen: its kind and why (printed by `prott5 info`). */
+export interface AdapterChoice {
+  kind: AdapterKind;
+  reason: string;
+}
+
 export async function createNodeRuntime(options: NodeGpuOptions = {}): Promise<Runtime> {
   const settings = readSettings();
   const mode = options.adapter ?? settings.adapter;
-  let adapter: GPUAdapter | null = null;
-  let backend = 'dawn';
-  // The hardware request runs in the user's own environment (their VK_ICD_FILENAMES, if any).
-  if (mode !== 'swiftshader') adapter = await requestAdapter({}, options.powerPreference);
-  // A driver list the user set is theirs: no fallback of ours on top of it.
-  if (!adapter && mode !== 'hardware' && !userIcds()) {
-    const vars = swiftShaderEnv(existsSync);
-    if (vars) {
-      adapter = await requestAdapter(vars, options.powerPreference);
-      backend = 'dawn/swiftshader';
-    }
+  const plan = planAdapters({
+    platform: process.platform,
+    mode,
+    manifests: process.platform === 'linux' ? readManifests() : [],
+    gpuNode: hasGpuNode(),
+    swiftshader: SWIFTSHADER_ICDS.find((p) => existsSync(p)) ?? null,
+    userIcds: userIcds(),
+  });
+  for (const attempt of plan) {
+    const adapter = await requestAdapter(attempt.vars, options.powerPreference);
+    if (!adapter) continue;
+    const info = adapter.info;
+    const found = softwareDriver({ architecture: info?.architecture ?? '', description: info?.description ?? '', backend: '' }) ?? 'hardware';
+    if (attempt.strict && found !== attempt.kind) continue;
+    const backend = found === 'hardware' ? 'dawn' : `dawn/${found}`;
+    const choice: AdapterChoice = { kind: found, reason: attempt.reason };
+    return createRuntime(adapter, backend, { ...options, maxBufferBytes: options.maxBufferBytes ?? settings.maxBufferBytes }, choice);
   }
-  if (!adapter) {
-    throw new DeviceError(
-      mode === 'hardware'
-        ? 'no hardware WebGPU adapter was found (Dawn/Vulkan saw no GPU)'
-        : 'no WebGPU adapter: this machine has no GPU that Dawn can use and no SwiftShader driver. ' +
-          'On Debian/Ubuntu install the CPU fallback with: sudo apt-get install libvulkan1 chromium ' +
-          `(it provides ${SWIFTSHADER_ICDS[0]}); or run "npm run setup".`,
-      { mode },
-    );
+  throw new DeviceError(noAdapterMessage(mode, Boolean(userIcds())), { mode });
+}
+
+function noAdapterMessage(mode: AdapterMode, userSet: boolean): string {
+  if (userSet) return `no WebGPU adapter from the Vulkan drivers VK_ICD_FILENAMES names (${userIcds()}); unset it to let prott5 choose`;
+  const install = 'On Debian/Ubuntu "npm run setup" installs the CPU drivers (Mesa\'s llvmpipe, and SwiftShader from the chromium package)';
+  switch (mode) {
+    case 'hardware':
+      return 'no GPU WebGPU adapter was found (PROTT5_ADAPTER=hardware: Dawn/Vulkan saw no GPU)';
+    case 'llvmpipe':
+      return `no llvmpipe adapter (PROTT5_ADAPTER=llvmpipe): Dawn needs Mesa 24 or later (Debian 12: mesa-vulkan-drivers from bookworm-backports). ${install}.`;
+    case 'swiftshader':
+      return `no SwiftShader adapter (PROTT5_ADAPTER=swiftshader): install Debian's chromium (it provides ${SWIFTSHADER_ICDS[0]}). ${install}.`;
+    default:
+      return `no WebGPU adapter: this machine has no GPU that Dawn can use and no CPU driver. ${install}.`;
   }
-  const icds = userIcds();
-  if (icds && /swiftshader/i.test(icds)) backend = 'dawn/swiftshader';
-  return createRuntime(adapter, backend, { ...options, maxBufferBytes: options.maxBufferBytes ?? settings.maxBufferBytes });
 }

@@ -6,6 +6,7 @@
 import { DeviceError, DeviceLostError, OutOfMemoryError } from '../errors.js';
 import { ELEMENT_BYTES, Tensor, type TensorDType } from './tensor.js';
 import { BufferPool } from './pool.js';
+import { softwareDriver, type AdapterKind } from './env.js';
 
 // GPUBufferUsage / GPUMapMode values from the WebGPU spec (the globals are absent in Node
 // until the Dawn globals are installed, so the numbers are spelled out once here).
@@ -32,6 +33,9 @@ export interface AdapterSummary {
   isFallbackAdapter: boolean;
   features: string[];
   backend: string;
+  /** A GPU or which CPU driver, and why it was chosen (Node's adapter plan; in a browser, from the description). */
+  kind: AdapterKind;
+  reason: string;
 }
 
 export class Runtime {
@@ -337,7 +341,7 @@ export class Runtime {
 }
 
 /** Requests a device with the adapter's larger limits where the engine benefits from them. */
-export async function createRuntime(adapter: GPUAdapter, backend: string, options: RuntimeOptions = {}): Promise<Runtime> {
+export async function createRuntime(adapter: GPUAdapter, backend: string, options: RuntimeOptions = {}, choice?: { kind: AdapterKind; reason: string }): Promise<Runtime> {
   const want: Record<string, number> = {
     maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
     maxBufferSize: adapter.limits.maxBufferSize,
@@ -363,5 +367,7 @@ export async function createRuntime(adapter: GPUAdapter, backend: string, option
     isFallbackAdapter: Boolean((info as { isFallbackAdapter?: boolean })?.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter),
     features: [...device.features],
     backend,
+    kind: choice?.kind ?? softwareDriver({ architecture: info?.architecture ?? '', description: info?.description ?? '', backend }) ?? 'hardware',
+    reason: choice?.reason ?? 'the browser\'s adapter',
   });
 }
