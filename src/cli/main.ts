@@ -65,12 +65,14 @@ Options:
 
 Measures this adapter's arithmetic and copy ceilings, then times every matmul and attention
 variant (each checked against a float64 reference first) at ProtT5-XL shapes, an XL-shaped
-encoder layer, memory for one sequence of L and 2L, and tfjs-backend-webgpu on the same
+and an XXL-shaped encoder layer, memory for one sequence of L and 2L, and tfjs-backend-webgpu on the same
 adapter where it is installed. Prints a markdown table with the napkin-math floor beside each
 measurement. Takes minutes on a GPU, tens of minutes on the SwiftShader CPU driver.
 
 Options:
   --quick       smaller shapes, fewer repetitions
+  --xxl-only    only the ceilings and the ProtT5-XXL-shaped layer (128 heads, d_ff 65536)
+  --xxl-d-model N  d_model of that layer (default 1024, ProtT5-XXL's)
   --json FILE   also write the numbers as JSON (matmul.ours_gflops, layer.ours_ms, ...)
   --md FILE     also write the markdown report`,
   info: `Usage: prott5 info [--json] [--model DIR|ID]
