@@ -3,6 +3,7 @@
 // stored dtypes — read from config.json, the tokenizer files and the weight files' headers. No GPU.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { TokenizerError } from '../errors.js';
 import { openCheckpoint } from '../models/checkpoint.js';
 import { isHubId, resolveModel } from '../../weights/hub.js';
 import { readJsonFile } from '../../weights/model-folder.js';
@@ -15,8 +16,10 @@ export interface ModelInfo {
   variant: string;
   note?: string;
   summary: string;
-  /** The input kinds its tokenizer reads ('aa', ProstT5's '3di'). */
+  /** The input kinds its tokenizer reads ('aa', ProstT5's '3di'); none when the folder's tokenizer cannot be read. */
   inputs: readonly string[];
+  /** Why there is no tokenizer (an Ankh folder without tokenizer.json or spiece.model). */
+  tokenizerError?: string;
   dtypes: string[];
   tensors: number;
   files: string[];
@@ -31,14 +34,18 @@ export async function modelInfo(model: string, quiet = false): Promise<ModelInfo
     const raw = (await readJsonFile(files, 'config.json')) as { _name_or_path?: unknown } | null;
     const hint = [model, folder, typeof raw?._name_or_path === 'string' ? raw._name_or_path : ''].join(' ');
     const v = ckpt.family.variant?.(ckpt.config, hint) ?? { name: ckpt.family.name };
-    const tok = await ckpt.family.tokenizer(files, ckpt.config);
+    const tok = await ckpt.family.tokenizer(files, ckpt.config).catch((e: Error) => {
+      if (e instanceof TokenizerError) return e;
+      throw e;
+    });
     return {
       folder,
       family: ckpt.family.name,
       variant: v.name,
       ...(v.note ? { note: v.note } : {}),
       summary: ckpt.family.summary(ckpt.config),
-      inputs: tok.modes ?? ['aa'],
+      inputs: tok instanceof TokenizerError ? [] : (tok.modes ?? ['aa']),
+      ...(tok instanceof TokenizerError ? { tokenizerError: tok.message } : {}),
       dtypes: [...new Set([...ckpt.tensors.values()].map((t) => t.dtype))],
       tensors: ckpt.tensors.size,
       files: ckpt.files,
@@ -52,6 +59,7 @@ export function printModelInfo(m: ModelInfo): void {
   console.log(`model:        ${m.folder}`);
   console.log(`variant:      ${m.variant}${m.note ? ` (${m.note})` : ''}`);
   console.log(`family:       ${m.family}: ${m.summary}`);
-  console.log(`input:        ${m.inputs.join(', ')}${m.inputs.length > 1 ? ` (embed --input; default ${m.inputs[0]})` : ''}`);
+  if (m.tokenizerError) console.log(`input:        none: ${m.tokenizerError}`);
+  else console.log(`input:        ${m.inputs.join(', ')}${m.inputs.length > 1 ? ` (embed --input; default ${m.inputs[0]})` : ''}`);
   console.log(`weights:      ${m.tensors} encoder tensors, ${m.dtypes.join('/')}, in ${m.files.join(', ')}`);
 }
