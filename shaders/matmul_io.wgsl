@@ -3,8 +3,9 @@
 // and W (binding 2) itself, in its own vector width.
 // EPILOGUE: EPILOGUE_NONE store; EPILOGUE_RELU ReLU, then store; EPILOGUE_ADD add into y (the
 // residual stream: y += x · Wᵀ); EPILOGUE_GATE_GELU y = gelu_tanh(y) · (x · Wᵀ), with y holding
-// the gate's matmul (T5 v1.1 / Ankh: gelu_new(wi_0 x) · wi_1 x, the wi_1 matmul storing). The codes are generated from EPILOGUE_CODE in kernels/matmul.ts
-// at the EPILOGUES placeholder; a new epilogue is a line there and a branch in store().
+// the gate's matmul (T5 v1.1 / Ankh: gelu_new(wi_0 x) · wi_1 x, stored by the wi_1 matmul).
+// The codes are generated from EPILOGUE_CODE in kernels/matmul.ts at the EPILOGUES
+// placeholder; a new epilogue is a line there and a branch in store().
 
 struct Params {
   M: u32,         // rows of x and y

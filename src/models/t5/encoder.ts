@@ -98,8 +98,9 @@ export class T5Encoder implements Encoder {
       const bias = up.upload(table, [c.num_heads, 2 * c.relative_attention_max_distance + 1], 'relative_bias_table');
       const blocks: Block[] = [];
       const gated = isGated(c);
-      const ffWeight = `${blockPrefixes(0).ff}DenseReluDense.${gated ? 'wi_0' : 'wi'}.weight`;
-      const slice = ffSliceRows(c.d_ff, c.d_model, DTYPE_BYTES[ckpt.tensors.get(ffWeight)?.dtype ?? 'F32'], rt.maxBufferBytes);
+      // The widest stored element among the feed-forward weights decides the slices (one for all blocks).
+      const ffBytes = Math.max(...[...ckpt.tensors.values()].filter((t) => /DenseReluDense\.w[io]/.test(t.name)).map((t) => DTYPE_BYTES[t.dtype]), 1);
+      const slice = ffSliceRows(c.d_ff, c.d_model, ffBytes, rt.maxBufferBytes);
       for (let i = 0; i < c.num_layers; i++) {
         const { attn: a, ff: f } = blockPrefixes(i);
         blocks.push({
