@@ -105,9 +105,59 @@ function randomCheckpoint(config: T5Config, dtype: 'F16' | 'F32' = 'F16'): Check
 
 const XL_LAYER: T5Config = { d_model: 1024, d_ff: 16384, d_kv: 128, num_heads: 32, num_layers: 1, vocab_size: 128, relative_attention_num_buckets: 32, relative_attention_max_distance: 128, layer_norm_epsilon: 1e-6 };
 
+/**
+ * ProtT5-XXL's encoder layer (T5 11B's: d_model 1024, 128 heads of 128, d_ff 65536); `dModel`
+ * widens it (--xxl-d-model 4096: weights four times as large, sliced along d_ff under a 128 MiB limit).
+ */
+const xxlLayer = (dModel = 1024): T5Config => ({ ...XL_LAYER, d_model: dModel, d_ff: 65536, num_heads: 128 });
+
+/** The WebGPU default maxStorageBufferBindingSize, what most browsers give: the XXL layer runs within it. */
+const DEFAULT_BINDING_LIMIT = 128 * 2 ** 20;
+
+/**
+ * One XXL-shaped layer on random f16 weights, on a runtime capped at the 128 MiB default binding
+ * limit (below the adapter's own where that is higher): the feed-forward runs in d_ff slices and
+ * row chunks within it. Default kernels (tuning 65536-wide shapes takes too long on a CPU driver).
+ */
+async function xxlLayerBench(ceil: Ceilings, quick: boolean, dModel: number, log: (s: string) => void): Promise<Record<string, number>> {
+  const config = xxlLayer(dModel);
+  const lengths = quick ? [20, 11] : [60, 40];
+  const rt = await createNodeRuntime({ maxBufferBytes: DEFAULT_BINDING_LIMIT });
+  try {
+    const inner = config.num_heads * config.d_kv;
+    log(`## ProtT5-XXL-shaped encoder layer (d_model ${config.d_model}, ${config.num_heads} heads of ${config.d_kv}, d_ff ${config.d_ff}; random f16 weights), batch of ${lengths.join(' + ')} residues, buffers ≤ ${(rt.maxBufferBytes / 2 ** 20).toFixed(0)} MiB
+`);
+    const model = await ProtT5Model.fromCheckpoint(rt, randomCheckpoint(config), false, { autotune: false });
+    try {
+      const weights = rt.pool.liveBytes;
+      const largest = Math.max(...rt.pool.allocations.map((x) => x.bytes));
+      const slices = rt.pool.allocations.filter((x) => /block\.0\.layer\.1\.DenseReluDense\.wi/.test(x.label)).length;
+      rt.pool.resetPeak();
+      const seqs = lengths.map((n) => 'MKTAYIAKQRQISFVKSHFSRQ'.repeat(10).slice(0, n));
+      await model.embed(seqs); // warm-up: compiles pipelines
+      const t0 = performance.now();
+      await model.embed(seqs);
+      const ms = performance.now() - t0;
+      const tokens = lengths.reduce((x, y) => x + y + 1, 0);
+      const flopsPerToken = 2 * (4 * config.d_model * inner + 2 * config.d_model * config.d_ff);
+      const floor = Math.max((tokens * flopsPerToken) / ceil.gflops / 1e6, weights / ceil.gbps / 1e6);
+      const largestRun = Math.max(...rt.pool.allocations.map((x) => x.bytes));
+      log(`${ms.toFixed(0)} ms per layer for ${tokens} tokens (${((tokens * flopsPerToken) / ms / 1e6).toFixed(2)} GFLOP/s): ${((tokens / ms) * 1000 / 24).toFixed(3)} residues/s for the 24-layer model; floor ${floor.toFixed(0)} ms`);
+      log(`weights ${(weights / 2 ** 20).toFixed(0)} MiB per layer, wi in ${slices} slice(s); largest buffer ${(Math.max(largest, largestRun) / 2 ** 20).toFixed(1)} MiB of the ${(rt.maxBufferBytes / 2 ** 20).toFixed(0)} MiB limit\n`);
+      return { d_model: config.d_model, ms, floor_ms: floor, tokens, wi_slices: slices, largest_buffer: Math.max(largest, largestRun), limit: rt.maxBufferBytes };
+    } finally {
+      model.dispose();
+    }
+  } finally {
+    rt.destroy();
+  }
+}
+
 /** The bench's command-line options (node:util parseArgs), for `npm run bench` and `prott5 bench`. */
 export const BENCH_OPTIONS = {
   quick: { type: 'boolean', default: false },
+  'xxl-only': { type: 'boolean', default: false },
+  'xxl-d-model': { type: 'string' },
   json: { type: 'string' },
   md: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
@@ -116,6 +166,10 @@ export const BENCH_OPTIONS = {
 export interface BenchOptions {
   /** Smaller shapes, fewer repetitions. */
   quick?: boolean;
+  /** Only the ceilings and the XXL-shaped layer. */
+  'xxl-only'?: boolean;
+  /** d_model of the XXL-shaped layer (default 1024, ProtT5-XXL's). */
+  'xxl-d-model'?: string;
   /** Also write the numbers as JSON / the markdown report to these files. */
   json?: string;
   md?: string;
@@ -141,6 +195,15 @@ export async function runBench(options: BenchOptions): Promise<void> {
   const ceil = await ceilings(rt);
   log(`ceilings: ${ceil.gflops1.toFixed(2)} GFLOP/s (independent vec4 fma chains, one fma per update), ${ceil.gflops4.toFixed(2)} GFLOP/s (four nested fma per update), ${ceil.gbps.toFixed(2)} GB/s (vec4 copy); floors and % of ceiling use ${ceil.gflops.toFixed(2)} GFLOP/s\n`);
   results.ceilings = { gflops_1fma: ceil.gflops1, gflops_4fma: ceil.gflops4, gflops: ceil.gflops, gbps: ceil.gbps };
+  const xxlDModel = Number(options['xxl-d-model'] ?? 1024);
+  if (!(Number.isInteger(xxlDModel) && xxlDModel > 0 && xxlDModel % 8 === 0)) throw new Error(`--xxl-d-model must be a positive multiple of 8, got ${options['xxl-d-model']}`);
+  if (options['xxl-only']) {
+    results.xxl_layer = await xxlLayerBench(ceil, quick, xxlDModel, log);
+    rt.destroy();
+    if (jsonPath) writeFileSync(jsonPath, JSON.stringify(results, null, 2));
+    if (mdPath) writeFileSync(mdPath, `${lines.join('\n')}\n`);
+    return;
+  }
 
   // ---- matmul at ProtT5-XL shapes (rows scaled down) ----
   const M = quick ? 64 : 128;
@@ -213,6 +276,9 @@ export async function runBench(options: BenchOptions): Promise<void> {
     results.layer = { f16_batch_ms: ms, ours_ms: null, tfjs_ms: null, tokens, bytes_per_token: peakAct / tokens };
     model.dispose();
   }
+
+  // ---- one ProtT5-XXL-shaped layer, the feed-forward within the default binding limit ----
+  results.xxl_layer = await xxlLayerBench(ceil, quick, xxlDModel, log);
 
   // ---- peers: tfjs-backend-webgpu on the same adapter, same shapes, f32 on both sides ----
   {

@@ -22,7 +22,7 @@ import { LOAD_W, LOAD_W4, fill, packParams, pipelineFor, unroll, variantName, va
  * Values of the EPILOGUE override constant; matmul_io.wgsl compares with EPILOGUE_NONE,
  * EPILOGUE_RELU, ... generated from this table. A new epilogue: a line here, a branch in store().
  */
-export const EPILOGUE_CODE = { none: 0, relu: 1, add: 2 } as const;
+export const EPILOGUE_CODE = { none: 0, relu: 1, add: 2, gate_gelu: 3 } as const;
 export type Epilogue = keyof typeof EPILOGUE_CODE;
 
 const MATMUL_IO = fill(matmulIo, { EPILOGUES: wgslCodes('EPILOGUE', EPILOGUE_CODE) });
@@ -126,7 +126,7 @@ const variant = variants('matmul', (v: MatmulVariant) => ({
 export interface MatmulArgs {
   x: Tensor; // [M, K] f32 (or any [..., K] viewed as rows)
   w: Tensor; // [N, K] f32 | f16 | bf16
-  y: Tensor; // [M, N] f32; read too when epilogue is 'add'
+  y: Tensor; // [M, N] f32; read too when epilogue is 'add' or 'gate_gelu' (y = gelu_tanh(y) · x·Wᵀ: T5 v1.1's gated pair)
   epilogue?: Epilogue;
   /** Compute rows [rowStart, rowStart + rows) of x and y only (row chunking). */
   rowStart?: number;

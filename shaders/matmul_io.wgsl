@@ -2,8 +2,10 @@
 // uniform and y bindings, and store() with the fused epilogue. Each family declares x (binding 1)
 // and W (binding 2) itself, in its own vector width.
 // EPILOGUE: EPILOGUE_NONE store; EPILOGUE_RELU ReLU, then store; EPILOGUE_ADD add into y (the
-// residual stream: y += x · Wᵀ). The codes are generated from EPILOGUE_CODE in kernels/matmul.ts
-// at the EPILOGUES placeholder; a new epilogue is a line there and a branch in store().
+// residual stream: y += x · Wᵀ); EPILOGUE_GATE_GELU y = gelu_tanh(y) · (x · Wᵀ), with y holding
+// the gate's matmul (T5 v1.1 / Ankh: gelu_new(wi_0 x) · wi_1 x, stored by the wi_1 matmul).
+// The codes are generated from EPILOGUE_CODE in kernels/matmul.ts at the EPILOGUES
+// placeholder; a new epilogue is a line there and a branch in store().
 
 struct Params {
   M: u32,         // rows of x and y
@@ -20,6 +22,13 @@ struct Params {
 {{EPILOGUES}}
 override EPILOGUE: u32;
 
+// transformers' gelu_new: 0.5·g·(1 + tanh(sqrt(2/π)·(g + 0.044715·g³))). The argument is clamped
+// to ±15 (tanh is ±1 in f32 from ±9.1 on), so no driver's tanh sees an overflowing exp.
+fn gelu_tanh(g: f32) -> f32 {
+  let u = 0.7978845608028654 * (g + 0.044715 * g * g * g);
+  return 0.5 * g * (1.0 + tanh(clamp(u, -15.0, 15.0)));
+}
+
 // y[m, n] = v with the epilogue; outputs past M or N (edge tiles) are dropped.
 fn store(m: u32, n: u32, v: f32) {
   if (m >= p.M || n >= p.N) {
@@ -30,6 +39,8 @@ fn store(m: u32, n: u32, v: f32) {
     y[i] = max(v, 0.0);
   } else if (EPILOGUE == EPILOGUE_ADD) {
     y[i] = y[i] + v;
+  } else if (EPILOGUE == EPILOGUE_GATE_GELU) {
+    y[i] = gelu_tanh(y[i]) * v;
   } else {
     y[i] = v;
   }

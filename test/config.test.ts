@@ -126,7 +126,8 @@ test('layer_norm_epsilon must be a small positive number', () => {
 });
 
 test('feed-forward variants other than relu are refused', () => {
-  rejects({ ...fixtureConfig(), feed_forward_proj: 'gated-gelu' }, 'feed_forward_proj', 'gated-gelu');
+  rejects({ ...fixtureConfig(), feed_forward_proj: 'gated-silu' }, 'feed_forward_proj', 'gated-silu');
+  assert.is(parseT5Config({ ...fixtureConfig(), feed_forward_proj: 'gated-gelu' }).feed_forward_proj, 'gated-gelu');
   rejects({ ...fixtureConfig(), feed_forward_proj: 'gelu' }, 'feed_forward_proj', 'gelu');
   rejects({ ...fixtureConfig(), is_gated_act: true }, 'feed_forward_proj');
 });

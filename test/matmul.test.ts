@@ -79,6 +79,32 @@ for (const { tile, shapes } of FAMILY_TILES) {
   }
 }
 
+// The gated feed-forward's epilogue (T5 v1.1 / Ankh): y = gelu_tanh(y) · x·Wᵀ, y holding the
+// gate. The default family with every dtype on a small and an odd shape, each other family once
+// (f16; the epilogue is one store() branch every family shares, and each variant costs a
+// compile); gates spread over ±24 reach the clamped tanh tails.
+const GATE_RUNS: Array<[MatmulTile | undefined, TensorDType, [number, number, number]]> = [
+  ...WEIGHT_DTYPES.flatMap((d) => [[undefined, d, [3, 17, 64]], [undefined, d, [65, 33, 40]]] as Array<[undefined, TensorDType, [number, number, number]]>),
+  ...FAMILY_TILES.map((f) => [f.tile, 'f16', [33, 65, 40]] as [MatmulTile, TensorDType, [number, number, number]]),
+  [{ family: 'k1', tm: 4, tn: 4, wgX: 8, wgY: 8 }, 'bf16', [17, 9, 33]],
+];
+for (const [tile, dtype, [M, N, K]] of GATE_RUNS) {
+  const name = tile ? matmulVariantName(dtype, 'gate_gelu', tile) : `matmul ${dtype} gate_gelu`;
+  test(`${name} M=${M} N=${N} K=${K}`, async () => {
+    const rt = await runtime();
+    const xv = randomArray(M * K, seed++);
+    const w = asWeights(randomArray(N * K, seed++), dtype);
+    const g = randomArray(M * N, seed++).map((v) => v * 24);
+    const x = rt.upload(xv, [M, K], 'f32', 'x'), wt = rt.upload(w.bytes, [N, K], dtype, 'w'), y = rt.upload(g, [M, N], 'f32', 'y');
+    try {
+      await matmul(rt, { x, w: wt, y, epilogue: 'gate_gelu', tile });
+      worst = Math.max(worst, expectClose(name, await rt.read(y), matmulRef(xv, w.values, M, N, K, 'gate_gelu', g), TOL));
+    } finally {
+      for (const t of [x, wt, y]) t.release();
+    }
+  });
+}
+
 const TILES: MatmulTile[] = [
   { family: 'k1', tm: 1, tn: 1, wgX: 16, wgY: 4 },
   { family: 'k1', tm: 2, tn: 8, wgX: 4, wgY: 8 },

@@ -11,6 +11,7 @@ import { readSafetensors } from '../weights/safetensors.js';
 import { MemorySource } from '../weights/source.js';
 import { toFloat32 } from '../src/gpu/dtype.js';
 import { ZipArchive, crc32 } from '../weights/zip.js';
+import { buildZip, Pickle, statePickle, type ZipFile } from './torch-zip.js';
 import { fixturesDir } from './helpers.js';
 
 const tiny = (...p: string[]): string => join(fixturesDir(), 't5-tiny', ...p);
@@ -18,102 +19,6 @@ const tiny = (...p: string[]): string => join(fixturesDir(), 't5-tiny', ...p);
 const BIN = tiny('t5-tiny-torch-f16', 'pytorch_model.bin');
 
 // ---------- builders ----------
-
-/** Little-endian byte writer. */
-class Bytes {
-  private out: number[] = [];
-  get length(): number { return this.out.length; }
-  u8(...v: number[]): this { for (const b of v) this.out.push(b & 0xff); return this; }
-  u16(v: number): this { return this.u8(v, v >> 8); }
-  u32(v: number): this { return this.u8(v, v >> 8, v >> 16, v >>> 24); }
-  u64(v: number): this { return this.u32(v % 2 ** 32).u32(Math.floor(v / 2 ** 32)); }
-  bytes(b: Uint8Array): this { for (const x of b) this.out.push(x); return this; }
-  text(s: string): this { return this.bytes(new TextEncoder().encode(s)); }
-  done(): Uint8Array { return Uint8Array.from(this.out); }
-}
-
-interface ZipFile { name: string; data: Uint8Array; method?: number; crc?: number }
-
-/**
- * A zip as torch.save lays it out: stored entries, local extra fields padding data to 64 bytes.
- * `zip64` writes 0xffffffff in the 32-bit fields, a zip64 extra per entry and the zip64 records.
- */
-function buildZip(files: ZipFile[], opts: { zip64?: boolean; comment?: string } = {}): Uint8Array {
-  const w = new Bytes();
-  const offsets: number[] = [];
-  for (const f of files) {
-    offsets.push(w.length);
-    const name = new TextEncoder().encode(f.name);
-    const pad = (64 - ((w.length + 30 + name.length + 4) % 64)) % 64;
-    w.u32(0x04034b50).u16(20).u16(0).u16(f.method ?? 0).u16(0).u16(0)
-      .u32(f.crc ?? crc32(f.data)).u32(f.data.length).u32(f.data.length).u16(name.length).u16(4 + pad)
-      .bytes(name).u16(0x4246).u16(pad).bytes(new Uint8Array(pad).fill(0x5a)).bytes(f.data);
-  }
-  const cdOffset = w.length;
-  files.forEach((f, i) => {
-    const name = new TextEncoder().encode(f.name);
-    const z = opts.zip64;
-    w.u32(0x02014b50).u16(0x031e).u16(z ? 45 : 20).u16(0).u16(f.method ?? 0).u16(0).u16(0)
-      .u32(f.crc ?? crc32(f.data)).u32(z ? 0xffffffff : f.data.length).u32(z ? 0xffffffff : f.data.length)
-      .u16(name.length).u16(z ? 28 : 0).u16(0).u16(0).u16(0).u32(0).u32(z ? 0xffffffff : offsets[i]).bytes(name);
-    if (z) w.u16(1).u16(24).u64(f.data.length).u64(f.data.length).u64(offsets[i]);
-  });
-  const cdSize = w.length - cdOffset;
-  const comment = new TextEncoder().encode(opts.comment ?? '');
-  if (opts.zip64) {
-    const z64 = w.length;
-    w.u32(0x06064b50).u64(44).u16(0x031e).u16(45).u32(0).u32(0).u64(files.length).u64(files.length).u64(cdSize).u64(cdOffset);
-    w.u32(0x07064b50).u32(0).u64(z64).u32(1);
-    w.u32(0x06054b50).u16(0).u16(0).u16(0xffff).u16(0xffff).u32(0xffffffff).u32(0xffffffff).u16(comment.length).bytes(comment);
-  } else {
-    w.u32(0x06054b50).u16(0).u16(0).u16(files.length).u16(files.length).u32(cdSize).u32(cdOffset).u16(comment.length).bytes(comment);
-  }
-  return w.done();
-}
-
-/** Hand-assembled protocol-2 pickle opcodes. */
-class Pickle {
-  private w = new Bytes();
-  op(...b: number[]): this { this.w.u8(...b); return this; }
-  proto(): this { return this.op(0x80, 2); }
-  global(module: string, name: string): this { this.op(0x63); this.w.text(`${module}\n${name}\n`); return this; }
-  str(s: string): this { const b = new TextEncoder().encode(s); this.op(0x58); this.w.u32(b.length).bytes(b); return this; }
-  int(n: number): this {
-    if (n >= 0 && n < 256) return this.op(0x4b, n);
-    if (n >= 0 && n < 65536) { this.op(0x4d); this.w.u16(n); return this; }
-    this.op(0x4a); this.w.u32(n >>> 0); return this;
-  }
-  ints(v: number[]): this { this.mark(); for (const x of v) this.int(x); return this.op(0x74); }
-  mark(): this { return this.op(0x28); }
-  put(i: number): this { return this.op(0x71, i); }
-  get(i: number): this { return this.op(0x68, i); }
-  done(): Uint8Array { return this.w.done(); }
-}
-
-interface T { name: string; type?: string; key: string; numel: number; offset?: number; size: number[]; stride?: number[] }
-
-const rowMajor = (size: number[]): number[] => {
-  const s = new Array<number>(size.length);
-  for (let d = size.length - 1, acc = 1; d >= 0; d--) { s[d] = acc; acc *= size[d]; }
-  return s;
-};
-
-/** What torch.save writes for an OrderedDict of tensors (memo use included). `extra` adds items. */
-function statePickle(tensors: T[], extra?: (p: Pickle) => void, build?: (p: Pickle) => void): Uint8Array {
-  const p = new Pickle().proto().global('collections', 'OrderedDict').put(0).op(0x29, 0x52).put(1).mark();
-  for (const t of tensors) {
-    p.str(t.name).global('torch._utils', '_rebuild_tensor_v2').mark()
-      .mark().str('storage').global('torch', t.type ?? 'FloatStorage').str(t.key).str('cpu').int(t.numel).op(0x74)
-      .op(0x51) // BINPERSID
-      .int(t.offset ?? 0).ints(t.size).ints(t.stride ?? rowMajor(t.size))
-      .op(0x89).get(0).op(0x29, 0x52) // requires_grad False, backward_hooks OrderedDict()
-      .op(0x74, 0x52); // TUPLE, REDUCE
-  }
-  extra?.(p);
-  p.op(0x75); // SETITEMS
-  build?.(p);
-  return p.op(0x2e).done();
-}
 
 const f32 = (v: number[]): Uint8Array => new Uint8Array(new Float32Array(v).buffer);
 const f16 = (v: number[]): Uint8Array => { // exact for small integers

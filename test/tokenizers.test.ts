@@ -377,7 +377,7 @@ test('spiece.model fuzz: random and mutated bytes never hang and throw nothing b
 });
 
 test('recipes: every declared family has a recipe; unknown letters are never silently <unk>', () => {
-  assert.equal(Object.keys(RECIPES).sort(), ['esm2', 'prostt5', 'protalbert', 'protbert', 'protelectra', 'prott5', 'prottxl', 'protxlnet']);
+  assert.equal(Object.keys(RECIPES).sort(), ['ankh', 'esm2', 'prostt5', 'protalbert', 'protbert', 'protelectra', 'prott5', 'prottxl', 'protxlnet']);
   for (const [name, r] of Object.entries(RECIPES) as Array<[string, Recipe]>) {
     assert.is(r.family, name);
     assert.ok(Object.keys(r.modes).length >= 1);

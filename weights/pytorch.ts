@@ -92,6 +92,7 @@ export async function readPytorchBin(source: ByteSource): Promise<PytorchFile> {
         const span = await source.read(base, (last - storageOffset + 1) * es);
         return gather(span, size, stride, es);
       },
+      ...(contiguous && count > 0 ? { readRange: async (start: number, length: number) => source.read((await zip.dataOffset(entry)) + storageOffset * es + start, length) } : {}),
     });
   }
   return { source, tensors, unsupported };

@@ -86,6 +86,7 @@ export async function readSafetensors(source: ByteSource): Promise<SafetensorsFi
       shape: dims,
       file,
       read: () => source.read(dataStart + begin, bytes),
+      readRange: (start: number, length: number) => source.read(dataStart + begin + start, length),
     });
   }
   ranges.sort((a, b) => a[0] - b[0]);

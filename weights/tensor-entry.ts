@@ -11,4 +11,10 @@ export interface TensorEntry {
   /** The file it comes from, for error messages. */
   readonly file: string;
   read(): Promise<Uint8Array>;
+  /**
+   * Bytes [start, start + length) of what read() returns, without reading the rest: present
+   * when the tensor is one contiguous span of its file (safetensors, a contiguous torch
+   * storage), so a large tensor can be streamed in pieces.
+   */
+  readRange?(start: number, length: number): Promise<Uint8Array>;
 }

@@ -55,6 +55,8 @@ export interface ConvertOptions {
   onTensor?: (done: number, total: number, name: string) => void;
   /** Non-fatal notes (overflow to Inf, skipped tensors, no config.json). */
   warn?: (message: string) => void;
+  /** A tensor is read, converted and written in pieces of about this many bytes where its file allows (default 16 MiB). */
+  chunkBytes?: number;
   /** Checked between tensors: when it returns true the conversion stops and the partial file is removed. */
   interrupted?: () => boolean;
 }
@@ -73,6 +75,9 @@ export interface ConvertResult {
 }
 
 export const DTYPE_NAMES: Record<string, DType> = { f16: 'F16', f32: 'F32', bf16: 'BF16', fp16: 'F16', fp32: 'F32', float16: 'F16', float32: 'F32', bfloat16: 'BF16' };
+
+/** Default piece size for streaming one tensor (see ConvertOptions.chunkBytes). */
+const CONVERT_CHUNK_BYTES = 16 * 2 ** 20;
 
 type Format = 'safetensors' | 'pytorch';
 const CANONICAL: Record<Format, string> = { safetensors: 'model.safetensors', pytorch: 'pytorch_model.bin' };
@@ -112,9 +117,14 @@ async function openAll(files: ModelFiles, warn: (m: string) => void): Promise<So
   return w;
 }
 
+function wrongSize(t: TensorEntry, to: DType, got: number, want: number): WeightsError {
+  return new WeightsError(`${t.file}: tensor "${t.name}" gave ${got} bytes, ${to} ${JSON.stringify(t.shape)} needs ${want}`, { file: t.file, tensor: t.name });
+}
+
 /** Converts a checkpoint to one safetensors file; see ConvertOptions. */
 export async function convertWeights(opts: ConvertOptions): Promise<ConvertResult> {
   const warn = opts.warn ?? (() => undefined);
+  const chunkBytes = opts.chunkBytes ?? CONVERT_CHUNK_BYTES;
   const input = resolve(opts.input);
   let inputStat;
   try {
@@ -187,23 +197,34 @@ export async function convertWeights(opts: ConvertOptions): Promise<ConvertResul
       }
       const t = src.tensors[i];
       const to = list[i].dtype;
-      let bytes = await t.read();
-      if (t.dtype !== to) {
-        const values = toFloat32(t.dtype, bytes);
-        bytes = fromFloat32(to, values);
-        if (to === 'F16') {
-          let over = 0;
-          for (const v of values) if (Number.isFinite(v) && Math.abs(v) >= 65520) over++;
-          if (over) warn(`tensor "${t.name}": ${over} value(s) are too large for F16 and became ±Inf`);
-        }
-      }
       const want = numel(t.shape) * DTYPE_BYTES[to];
-      if (bytes.byteLength !== want) throw new WeightsError(`${t.file}: tensor "${t.name}" gave ${bytes.byteLength} bytes, ${to} ${JSON.stringify(t.shape)} needs ${want}`, { file: t.file, tensor: t.name });
-      try {
-        await fh.write(bytes, 0, bytes.byteLength, header.byteLength + offsets[i]);
-      } catch (e) {
-        throw new IOError(`cannot write ${partial}: ${(e as Error).message}`, { file: partial }, { cause: e });
+      const at = header.byteLength + offsets[i];
+      // A tensor in pieces of about chunkBytes where its file allows (one contiguous span): a
+      // 256 MiB XXL weight is never whole in memory, nor its float32 values.
+      const es = DTYPE_BYTES[t.dtype];
+      const total = numel(t.shape) * es;
+      const step = Math.max(2 * es, Math.floor(chunkBytes / es / 2) * 2 * es); // whole elements, an even count (16-bit pairs)
+      const pieces: Array<() => Promise<Uint8Array>> = t.readRange && total > step
+        ? Array.from({ length: Math.ceil(total / step) }, (_, k) => () => t.readRange!(k * step, Math.min(step, total - k * step)))
+        : [() => t.read()];
+      let written = 0, over = 0;
+      for (const piece of pieces) {
+        let bytes = await piece();
+        if (t.dtype !== to) {
+          const values = toFloat32(t.dtype, bytes);
+          bytes = fromFloat32(to, values);
+          if (to === 'F16') for (const v of values) if (Number.isFinite(v) && Math.abs(v) >= 65520) over++;
+        }
+        if (written + bytes.byteLength > want) throw wrongSize(t, to, written + bytes.byteLength, want);
+        try {
+          await fh.write(bytes, 0, bytes.byteLength, at + written);
+        } catch (e) {
+          throw new IOError(`cannot write ${partial}: ${(e as Error).message}`, { file: partial }, { cause: e });
+        }
+        written += bytes.byteLength;
       }
+      if (over) warn(`tensor "${t.name}": ${over} value(s) are too large for F16 and became ±Inf`);
+      if (written !== want) throw wrongSize(t, to, written, want);
       opts.onTensor?.(i + 1, src.tensors.length, t.name);
     }
     try {

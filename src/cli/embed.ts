@@ -34,6 +34,8 @@ export interface EmbedCommand {
   quiet: boolean;
   /** Weights holding NaN/Inf are an error (exit 4) instead of a warning. */
   strict?: boolean;
+  /** The kind of input text: 'aa' (default) or '3di' (ProstT5). */
+  inputKind?: string;
   /** Prediction heads to run on the hidden state (src/heads/registry.ts), each with its checkpoint folder or file. */
   heads?: Array<{ name: string; path?: string }>;
 }
@@ -129,9 +131,10 @@ async function isDemoModel(dir: string): Promise<boolean> {
   }
 }
 
-/** A fingerprint of the input records (ids and residues), so --resume refuses another input. */
-function recordsDigest(records: FastaRecord[]): string {
+/** A fingerprint of the input records (ids and residues, and a non-default input kind), so --resume refuses another input. */
+function recordsDigest(records: FastaRecord[], inputKind?: string): string {
   const h = createHash('sha256');
+  if (inputKind !== undefined && inputKind !== 'aa') h.update(`input ${inputKind}\n`);
   for (const r of records) h.update(`${r.id}\n${r.sequence}\n`);
   return h.digest('hex');
 }
@@ -181,9 +184,15 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
   try {
     // A hub id (owner/name) is downloaded once into the cache; a folder is used as is.
     const modelDir = await resolveModel(cmd.model, { onProgress: cmd.quiet ? undefined : downloadProgressLine(process.stderr) });
-    const settings = { model: resolve(modelDir), kinds: kinds.join(','), input: basename(inputName), digest: recordsDigest(records) };
+    const settings = { model: resolve(modelDir), kinds: kinds.join(','), input: basename(inputName), digest: recordsDigest(records, cmd.inputKind) };
 
     const model = await loadProtT5(modelDir, { strict: cmd.strict, onWarning: (m) => process.stderr.write(`prott5: warning: ${m}\n`) });
+    try {
+      model.inputMode(cmd.inputKind); // --input 3di on a model without 3Di tokens: a usage error now
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
     // The output's folder is created if missing (as the quick start's examples/output/ is), once
     // the input and the model are known to be good, so a failed run leaves no new folder behind.
     await makeDirs(dirname(out)).catch((e: Error) => {
@@ -236,7 +245,7 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
         return group ? `${group}/${id}` : id;
       };
       const shapeOf = (kind: Kind, r: FastaRecord) => {
-        const t = model.tokenizer.encode(r.sequence, r.id);
+        const t = model.tokenizer.encode(r.sequence, r.id, cmd.inputKind);
         return outputShape(outputKind(kind)!, model.hiddenSize, t.residueCount, t.ids.length);
       };
 
@@ -318,6 +327,7 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
         maxResidues: cmd.maxResidues,
         maxSeqLen: cmd.maxSeqLen,
         maxBatch: cmd.maxBatch,
+        input: cmd.inputKind,
         signal: stop.signal,
         onLayer,
       });

@@ -7,6 +7,7 @@ import { softwareDriver } from '../gpu/env.js';
 import { createNodeRuntime } from '../gpu/node-gpu.js';
 import { FileTuneStore } from '../gpu/node-tune-store.js';
 import { PROTTRANS_LIMITS } from '../embed/batching.js';
+import { modelInfo, printModelInfo } from './model-info.js';
 import { CONVERT_HELP, convertCommand } from './convert.js';
 import { runEmbed } from './embed.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
@@ -19,7 +20,7 @@ Usage: prott5 <command> [options]
 Commands:
   embed     embed the records of a FASTA file (HDF5 or safetensors out)
   convert   convert weights (PyTorch .bin, a model folder) to safetensors
-  info      show the GPU adapter, its features and limits
+  info      show the GPU adapter, its features and limits; --model X: which model X is
   bench     benchmark the kernels and a ProtT5-XL-shaped layer on this GPU
 
 Run "prott5 <command> --help" for a command's options.
@@ -52,6 +53,8 @@ Options:
       --max-batch N      most sequences in a batch (default ${PROTTRANS_LIMITS.maxBatch})
       --resume           continue OUT.partial left by an interrupted run (HDF5 only)
       --strict           weights holding NaN or Inf are an error (exit 4), not a warning
+      --input aa|3di     the kind of sequence text: amino acids (the default), or 3Di structure
+                         states (ProstT5 only; lower-case letters acdefghiklmnpqrstvwy)
       --head NAME[=PATH] also run the prediction head NAME on the hidden state (its checkpoint
                          folder or file at PATH) and write its outputs, each in its own group;
                          repeatable. Without --per-residue/--per-protein only the heads' outputs
@@ -62,18 +65,22 @@ Options:
 
 Measures this adapter's arithmetic and copy ceilings, then times every matmul and attention
 variant (each checked against a float64 reference first) at ProtT5-XL shapes, an XL-shaped
-encoder layer, memory for one sequence of L and 2L, and tfjs-backend-webgpu on the same
+and an XXL-shaped encoder layer, memory for one sequence of L and 2L, and tfjs-backend-webgpu on the same
 adapter where it is installed. Prints a markdown table with the napkin-math floor beside each
 measurement. Takes minutes on a GPU, tens of minutes on the SwiftShader CPU driver.
 
 Options:
   --quick       smaller shapes, fewer repetitions
+  --xxl-only    only the ceilings and the ProtT5-XXL-shaped layer (128 heads, d_ff 65536)
+  --xxl-d-model N  d_model of that layer (default 1024, ProtT5-XXL's)
   --json FILE   also write the numbers as JSON (matmul.ours_gflops, layer.ours_ms, ...)
   --md FILE     also write the markdown report`,
-  info: `Usage: prott5 info [--json]
+  info: `Usage: prott5 info [--json] [--model DIR|ID]
 
 Shows the WebGPU adapter the engine would use (hardware, or the SwiftShader CPU fallback),
-its features and the limits that bound batch sizes.`,
+its features and the limits that bound batch sizes. With --model: what the model is instead
+(ProtT5-XL-U50, ProtT5-XL-BFD, ProtT5-XXL, ProstT5, Ankh base or large, or unknown T5), its
+shapes, input kinds and stored dtypes, read from its files (no GPU needed).`,
 };
 
 function int(name: string, v: string | undefined, dflt: number): number {
@@ -98,6 +105,7 @@ async function embed(args: string[]): Promise<number> {
       resume: { type: 'boolean', default: false },
       strict: { type: 'boolean', default: false },
       head: { type: 'string', multiple: true },
+      input: { type: 'string' },
       quiet: { type: 'boolean', short: 'q', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -124,6 +132,7 @@ async function embed(args: string[]): Promise<number> {
       const i = h.indexOf('=');
       return i < 0 ? { name: h } : { name: h.slice(0, i), path: h.slice(i + 1) };
     }),
+    inputKind: values.input,
     quiet: values.quiet!,
   });
 }
@@ -142,9 +151,15 @@ async function bench(args: string[]): Promise<number> {
 }
 
 async function info(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } });
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false }, model: { type: 'string', short: 'm' }, help: { type: 'boolean', short: 'h', default: false } } });
   if (values.help) {
     console.log(HELP.info);
+    return EXIT.OK;
+  }
+  if (values.model !== undefined) {
+    const m = await modelInfo(values.model, values.json);
+    if (values.json) console.log(JSON.stringify(m, null, 2));
+    else printModelInfo(m);
     return EXIT.OK;
   }
   const rt = await createNodeRuntime();

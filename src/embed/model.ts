@@ -19,6 +19,11 @@ export interface EmbedOptions extends Partial<BatchLimits> {
   perProtein?: boolean;
   /** [tokens, hidden] per sequence: last_hidden_state including the special tokens' rows. Default false. */
   lastHiddenState?: boolean;
+  /**
+   * The kind of input text: 'aa' (amino acids, the default) or, for ProstT5, '3di' (3Di
+   * structure states, lower-case letters; prefixed with <fold2AA> instead of <AA2fold>).
+   */
+  input?: string;
   /** More outputs by key (src/embed/outputs.ts): a loaded head's, or the three above. */
   outputs?: readonly string[];
   /** Called after each batch with the number of sequences and residues finished. */
@@ -159,6 +164,20 @@ export class EmbeddingModel {
     }
   }
 
+  /** The input kinds this model's tokenizer reads (['aa'], ProstT5's ['aa', '3di']); the first is the default. */
+  get inputModes(): readonly string[] {
+    return this.tokenizer.modes ?? ['aa'];
+  }
+
+  /** `input` checked against the tokenizer's modes (undefined: the default). */
+  inputMode(input: string | undefined): string | undefined {
+    if (input === undefined) return undefined;
+    if (!this.inputModes.includes(input)) {
+      throw new UsageError(`embed(): input "${input}" is not read by this model (${this.family.name}: ${this.inputModes.join(', ')})`, { input });
+    }
+    return input;
+  }
+
   /** The output kinds an embed call asks for, each checked to be producible by this model. */
   private wanted(options: EmbedOptions): OutputKind[] {
     const keys: string[] = [...(options.outputs ?? [])];
@@ -187,7 +206,8 @@ export class EmbeddingModel {
       if (!Number.isInteger(v) || v < 1) throw new UsageError(`embed(): ${k} must be a positive integer, got ${v}`);
     }
     // Tokenise everything first: a bad letter anywhere fails before any GPU work.
-    const toks = sequences.map((s, i) => (typeof s === 'string' ? this.tokenizer.encode(s, `sequence ${i}`) : this.tokenizer.encode(s.sequence, s.id)));
+    const mode = this.inputMode(options.input);
+    const toks = sequences.map((s, i) => (typeof s === 'string' ? this.tokenizer.encode(s, `sequence ${i}`, mode) : this.tokenizer.encode(s.sequence, s.id, mode)));
     const idOf = (i: number) => (typeof sequences[i] === 'string' ? undefined : (sequences[i] as { id: string }).id);
     const batches = planBatches(toks.map((t) => t.residueCount), limits);
     const totalResidues = toks.reduce((a, t) => a + t.residueCount, 0);

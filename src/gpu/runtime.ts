@@ -60,7 +60,8 @@ export class Runtime {
   constructor(readonly device: GPUDevice, options: RuntimeOptions, readonly adapter: AdapterSummary) {
     const deviceMax = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
     this.maxBufferBytes = Math.min(deviceMax, options.maxBufferBytes ?? Infinity);
-    this.pool = new BufferPool(device, device.limits.maxBufferSize);
+    // The pool rounds sizes up to its classes, but never past the cap: no buffer is over maxBufferBytes.
+    this.pool = new BufferPool(device, this.maxBufferBytes);
     device.addEventListener('uncapturederror', (ev) => {
       const err = (ev as GPUUncapturedErrorEvent).error;
       // An allocation the device could not satisfy (over its total memory, not one buffer's

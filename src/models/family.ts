@@ -28,8 +28,13 @@ export interface Tokenized {
 
 /** A sequence → token ids, by the family's recipe over the folder's vocabulary. */
 export interface SequenceTokenizer {
-  /** `name` (record id or "sequence 3") is named in a SequenceError. */
-  encode(sequence: string, name: string): Tokenized;
+  /**
+   * `name` (record id or "sequence 3") is named in a SequenceError; `mode` is one of `modes`
+   * (ProstT5: 'aa' | '3di'), the first by default.
+   */
+  encode(sequence: string, name: string, mode?: string): Tokenized;
+  /** The kinds of input text it reads (['aa'], or ProstT5's ['aa', '3di']); the first is the default. */
+  readonly modes?: readonly string[];
   /** The id padded rows hold. */
   readonly padId: number;
   /** Which end of a batch row the padding goes (XLNet pads on the left). */
@@ -130,6 +135,8 @@ export interface Family<C = unknown> {
   /** "3 layers, d_model 64": a line for logs and the demo page. */
   summary(config: C): string;
   hiddenSize(config: C): number;
+  /** Which published checkpoint this is ('ProstT5', 'Ankh base', ...), from the config and the folder's name or hub id. */
+  variant?(config: C, name: string): { name: string; note?: string };
   /** The tokenizer from the folder's own files and the family's recipe. */
   tokenizer(files: ModelFiles, config: C): Promise<SequenceTokenizer>;
   load(rt: Runtime, ckpt: Checkpoint<C>, ctx: LoadContext): Promise<Encoder>;

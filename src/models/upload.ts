@@ -84,6 +84,53 @@ export class WeightUploader {
     return t;
   }
 
+  /**
+   * A 2-D weight [N, K] on the GPU as slices of at most `rows` rows ([rows, K] each, the last
+   * shorter), for a weight larger than one buffer may be. One slice (the tensor as is) when it fits.
+   */
+  async rowSlices(name: string, rows: number): Promise<Tensor[]> {
+    return this.slices(name, rows, 'rows');
+  }
+
+  /**
+   * A 2-D weight [N, K] as column slices [N, cols] (the last narrower), each copied out row by
+   * row on the host: W[:, j0:j1] for a matmul over a slice of K. One slice when cols ≥ K.
+   */
+  async columnSlices(name: string, cols: number): Promise<Tensor[]> {
+    return this.slices(name, cols, 'columns');
+  }
+
+  private async slices(name: string, size: number, along: 'rows' | 'columns'): Promise<Tensor[]> {
+    const { entry, data } = await this.read(name);
+    const [N, K] = entry.shape;
+    const dtype = GPU_DTYPE[entry.dtype];
+    const es = data.byteLength / (N * K);
+    const whole = along === 'rows' ? N : K;
+    const out: Tensor[] = [];
+    for (let a = 0; a < whole; a += size) {
+      const b = Math.min(whole, a + size);
+      let bytes: Uint8Array, shape: number[];
+      if (along === 'rows') {
+        bytes = a === 0 && b === N ? data : data.subarray(a * K * es, b * K * es);
+        shape = [b - a, K];
+      } else if (a === 0 && b === K) {
+        [bytes, shape] = [data, [N, K]];
+      } else {
+        const w = (b - a) * es;
+        bytes = new Uint8Array(N * w);
+        for (let n = 0; n < N; n++) bytes.set(data.subarray((n * K + a) * es, (n * K + b) * es), n * w);
+        shape = [N, b - a];
+      }
+      const label = out.length === 0 && b === whole ? name : `${name}[${along} ${a}:${b}]`;
+      const t = this.rt.upload(bytes, shape, dtype, label);
+      this.loaded.push(t);
+      out.push(t);
+    }
+    this.dtypes.add(dtype);
+    this.done(name, data.byteLength);
+    return out;
+  }
+
   /** A weight's values on the CPU (for tables computed on the host), with its shape. */
   async values(name: string): Promise<{ values: Float32Array; shape: readonly number[] }> {
     const { entry, data } = await this.read(name);

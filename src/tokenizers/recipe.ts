@@ -77,6 +77,20 @@ export const PROSTT5: Recipe = {
   padSide: 'right',
 };
 
+/**
+ * Ankh (ElnaggarLab/ankh-base, ankh-large; T5 v1.1): residues then </s>, from the folder's
+ * tokenizer.json or spiece.model. Assumed, not checked against a published file: one token per
+ * amino-acid letter, written as the letter itself, no letter mapping (a letter without a token
+ * is a SequenceError that names it, never a guess).
+ */
+export const ANKH: Recipe = {
+  family: 'ankh',
+  vocabulary: ['tokenizer.json', 'spiece.model'],
+  modes: { aa: { ...AA, piece: 'letter', before: [], after: ['</s>'] } },
+  pad: '<pad>',
+  padSide: 'right',
+};
+
 /** ProtBert, ProtBert-BFD: [CLS] residues [SEP] from vocab.txt. */
 export const PROTBERT: Recipe = {
   family: 'protbert',
@@ -130,6 +144,7 @@ export const ESM2: Recipe = {
 export const RECIPES = {
   prott5: PROTT5,
   prostt5: PROSTT5,
+  ankh: ANKH,
   protbert: PROTBERT,
   protelectra: PROTELECTRA,
   protalbert: PROTALBERT,

@@ -12,7 +12,17 @@ export interface T5Config {
   relative_attention_num_buckets: number;
   relative_attention_max_distance: number;
   layer_norm_epsilon: number;
+  /**
+   * The feed-forward: 'relu' is ProtT5's and ProstT5's `wo(relu(wi x))`; 'gated-gelu' is T5 v1.1's
+   * and Ankh's `wo(gelu_new(wi_0 x) · wi_1 x)` (tanh GELU). Absent means 'relu'.
+   */
+  feed_forward_proj?: T5FeedForward;
 }
+
+export type T5FeedForward = 'relu' | 'gated-gelu';
+
+/** Whether the config's feed-forward is T5 v1.1's gated one (wi_0, wi_1). */
+export const isGated = (c: T5Config): boolean => c.feed_forward_proj === 'gated-gelu';
 
 /** ProtT5-XL-UniRef50's encoder. */
 export const PROT_T5_XL: T5Config = {
@@ -45,9 +55,11 @@ export function parseT5Config(raw: unknown, file = 'config.json'): T5Config {
   if (c.model_type !== undefined && c.model_type !== 't5') {
     throw new ConfigError(`${file}: model_type is ${describeValue(c.model_type)}, this engine runs T5 encoders only`, { file, key: 'model_type' });
   }
+  // transformers reads "gated-ACT" as gated with ACT, and maps "gated-gelu" to gelu_new (tanh).
   const act = c.feed_forward_proj ?? 'relu';
-  if (act !== 'relu' || c.is_gated_act === true) {
-    throw new ConfigError(`${file}: feed_forward_proj ${describeValue(act)} is not supported (ProtT5 uses "relu")`, { file, key: 'feed_forward_proj' });
+  const ff: T5FeedForward | undefined = act === 'relu' ? 'relu' : act === 'gated-gelu' || act === 'gated-gelu_new' ? 'gated-gelu' : undefined;
+  if (!ff || (ff === 'relu' && c.is_gated_act === true)) {
+    throw new ConfigError(`${file}: feed_forward_proj ${describeValue(act)} is not supported (ProtT5 and ProstT5 use "relu", Ankh "gated-gelu")`, { file, key: 'feed_forward_proj' });
   }
   const eps = c.layer_norm_epsilon ?? 1e-6;
   if (typeof eps !== 'number' || !(eps > 0 && eps < 1)) throw new ConfigError(`${file}: "layer_norm_epsilon" must be a small positive number, got ${describeValue(eps)}`, { file, key: 'layer_norm_epsilon' });
@@ -63,6 +75,7 @@ export function parseT5Config(raw: unknown, file = 'config.json'): T5Config {
     relative_attention_max_distance: int('relative_attention_max_distance', 128, 2),
     layer_norm_epsilon: eps,
   };
+  if (ff !== 'relu') config.feed_forward_proj = ff;
   if (config.relative_attention_num_buckets % 2 !== 0) {
     throw new ConfigError(`${file}: relative_attention_num_buckets must be even for a bidirectional encoder, got ${config.relative_attention_num_buckets}`, { file, key: 'relative_attention_num_buckets' });
   }

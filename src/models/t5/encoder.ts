@@ -5,16 +5,49 @@ import { attention, DEFAULT_ATTENTION_TILE, tuneAttention, type AttentionTile } 
 import { embedding } from '../../../kernels/embedding.js';
 import { DEFAULT_MATMUL_TILE, matmul, tuneMatmul, type MatmulTile } from '../../../kernels/matmul.js';
 import { rmsnorm } from '../../../kernels/rmsnorm.js';
+import { OutOfMemoryError } from '../../errors.js';
+import { DTYPE_BYTES } from '../../gpu/dtype.js';
 import type { Runtime } from '../../gpu/runtime.js';
 import type { Tensor, TensorDType } from '../../gpu/tensor.js';
 import { safePoint, type Checkpoint, type Encoder, type ForwardSteps, type LoadContext } from '../family.js';
 import { WeightUploader } from '../upload.js';
-import type { T5Config } from './config.js';
+import { isGated, type T5Config } from './config.js';
 import { relativeBiasTable } from './relative-bias.js';
 import { blockPrefixes, RELATIVE_BIAS } from './schema.js';
 
-/** The feed-forward intermediate [rows, d_ff] is computed in row chunks of at most this many bytes. */
+/** The feed-forward intermediate [rows, d_ff slice] is computed in row chunks of at most this many bytes. */
 const FF_CHUNK_BYTES = 64 * 2 ** 20;
+
+/**
+ * Rows of d_ff per slice of the feed-forward weights, so that each slice — wi's [rows, d_model]
+ * and wo's [d_model, rows] — fits one buffer of `maxBufferBytes` (the device's
+ * maxStorageBufferBindingSize / maxBufferSize, or less). d_ff itself when the whole weight fits
+ * (every model up to ProtT5-XXL in f16 on a 128 MiB limit); else a multiple of 8, so wo's slices
+ * keep K % 8 == 0 for the vector matmul families.
+ */
+export function ffSliceRows(dFf: number, dModel: number, elementBytes: number, maxBufferBytes: number): number {
+  const fit = Math.floor(maxBufferBytes / (dModel * elementBytes));
+  if (fit >= dFf) return dFf;
+  if (fit < 1) {
+    throw new OutOfMemoryError(`one row of a feed-forward weight (d_model ${dModel}) is over this device's buffer limit of ${maxBufferBytes} bytes`, { bytes: dModel * elementBytes, limit: maxBufferBytes });
+  }
+  return fit >= 8 ? fit - (fit % 8) : fit;
+}
+
+/** Token rows per chunk of the feed-forward intermediate [rows, slice] (f32), within FF_CHUNK_BYTES and the buffer limit. */
+export function ffChunkRows(tokens: number, sliceRows: number, maxBufferBytes: number): number {
+  return Math.max(1, Math.min(tokens, Math.floor(Math.min(FF_CHUNK_BYTES, maxBufferBytes) / (sliceRows * 4))));
+}
+
+/**
+ * layer.1's weights, split along d_ff into slices that each fit one buffer (one slice in the
+ * common case): FF(x) = Σ_s wo_s(act(wi_s x)), exact since the activation is elementwise.
+ */
+interface FeedForward {
+  wi: Tensor[]; // per slice [slice, d_model]: wi (ReLU), or wi_0 (the gate, through GELU)
+  wi1: Tensor[] | null; // gated only: wi_1's slices [slice, d_model]
+  wo: Tensor[]; // per slice [d_model, slice]
+}
 
 interface Block {
   ln0: Tensor; // [d_model]
@@ -23,8 +56,7 @@ interface Block {
   v: Tensor; // [inner, d_model]
   o: Tensor; // [d_model, inner]
   ln1: Tensor; // [d_model]
-  wi: Tensor; // [d_ff, d_model]
-  wo: Tensor; // [d_model, d_ff]
+  ff: FeedForward; // wi [d_ff, d_model] (or wi_0, wi_1), wo [d_model, d_ff], in d_ff slices
 }
 
 export class T5Encoder implements Encoder {
@@ -65,6 +97,10 @@ export class T5Encoder implements Encoder {
       const table = relativeBiasTable(rel.values, c.relative_attention_num_buckets, c.num_heads, c.relative_attention_max_distance);
       const bias = up.upload(table, [c.num_heads, 2 * c.relative_attention_max_distance + 1], 'relative_bias_table');
       const blocks: Block[] = [];
+      const gated = isGated(c);
+      // The widest stored element among the feed-forward weights decides the slices (one for all blocks).
+      const ffBytes = Math.max(...[...ckpt.tensors.values()].filter((t) => /DenseReluDense\.w[io]/.test(t.name)).map((t) => DTYPE_BYTES[t.dtype]), 1);
+      const slice = ffSliceRows(c.d_ff, c.d_model, ffBytes, rt.maxBufferBytes);
       for (let i = 0; i < c.num_layers; i++) {
         const { attn: a, ff: f } = blockPrefixes(i);
         blocks.push({
@@ -74,15 +110,18 @@ export class T5Encoder implements Encoder {
           v: await get(`${a}SelfAttention.v.weight`),
           o: await get(`${a}SelfAttention.o.weight`),
           ln1: await get(`${f}layer_norm.weight`),
-          wi: await get(`${f}DenseReluDense.wi.weight`),
-          wo: await get(`${f}DenseReluDense.wo.weight`),
+          ff: {
+            wi: await up.rowSlices(`${f}DenseReluDense.${gated ? 'wi_0' : 'wi'}.weight`, slice),
+            wi1: gated ? await up.rowSlices(`${f}DenseReluDense.wi_1.weight`, slice) : null,
+            wo: await up.columnSlices(`${f}DenseReluDense.wo.weight`, slice),
+          },
         });
       }
       const finalNorm = await get('encoder.final_layer_norm.weight');
       await rt.sync();
       const kernels = { matmul: new Map<string, MatmulTile>(), attention: DEFAULT_ATTENTION_TILE };
       if (tuner) {
-        for (const w of [blocks[0].q, blocks[0].o, blocks[0].wi, blocks[0].wo, ...blocks.flatMap((b) => [b.q, b.o, b.wi, b.wo])]) {
+        for (const w of blocks.flatMap((b) => [b.q, b.o, ...b.ff.wi, ...b.ff.wo])) {
           const key = `${w.dtype}|${w.shape[0]}|${w.shape[1]}`;
           if (!kernels.matmul.has(key)) kernels.matmul.set(key, (await tuneMatmul(tuner, w.shape[0], w.shape[1], w.dtype)).choice);
         }
@@ -114,8 +153,9 @@ export class T5Encoder implements Encoder {
       const k = rt.empty([B, L, inner], 'f32', 'k');
       const v = rt.empty([B, L, inner], 'f32', 'v');
       const a = rt.empty([B, L, inner], 'f32', 'attn'); // [B, L, H·d_kv]
-      const ffRows = Math.max(1, Math.min(T, Math.floor(FF_CHUNK_BYTES / (c.d_ff * 4))));
-      const ff = rt.empty([ffRows, c.d_ff], 'f32', 'ff'); // [chunk, d_ff]
+      const slice = this.blocks[0]?.ff.wi[0].shape[0] ?? c.d_ff;
+      const ffRows = ffChunkRows(T, slice, rt.maxBufferBytes);
+      const ff = rt.empty([ffRows, slice], 'f32', 'ff'); // [chunk, d_ff slice]
       tmp.push(x, q, k, v, a, ff);
       for (const [i, blk] of this.blocks.entries()) {
         await this.selfAttention(blk, h, x, q, k, v, a, lensT);
@@ -142,19 +182,33 @@ export class T5Encoder implements Encoder {
     await matmul(rt, { x: a, w: blk.o, y: h, epilogue: 'add', tile: this.tile(blk.o) });
   }
 
-  /** layer.1: h += wo(relu(wi(x))) with x = layer_norm(h), in row chunks of the d_ff intermediate. */
+  /**
+   * layer.1: h += wo(relu(wi(x))) — or, gated (T5 v1.1, Ankh), h += wo(gelu_new(wi_0 x) · wi_1 x) —
+   * with x = layer_norm(h), in row chunks of tokens and slices of d_ff (see FeedForward). The
+   * gated product is fused: wi_0's matmul stores the gate in ff, wi_1's multiplies into it.
+   */
   private async feedForward(blk: Block, h: Tensor, x: Tensor, ff: Tensor, T: number, chunk: number): Promise<void> {
     const rt = this.rt;
+    const { wi, wi1, wo } = blk.ff;
     await rmsnorm(rt, h, blk.ln1, x, this.config.layer_norm_epsilon);
     for (let r = 0; r < T; r += chunk) {
       const rows = Math.min(chunk, T - r);
-      await matmul(rt, { x, w: blk.wi, y: ff, epilogue: 'relu', rowStart: r, rows, yRowStart: 0, tile: this.tile(blk.wi) });
-      await matmul(rt, { x: ff, w: blk.wo, y: h, epilogue: 'add', rowStart: r, rows, xRowStart: 0, tile: this.tile(blk.wo) });
+      for (let s = 0; s < wi.length; s++) {
+        const into = { x, y: ff, rowStart: r, rows, yRowStart: 0 };
+        if (wi1) {
+          await matmul(rt, { ...into, w: wi[s], tile: this.tile(wi[s]) }); // [rows, slice] gate
+          await matmul(rt, { ...into, w: wi1[s], epilogue: 'gate_gelu', tile: this.tile(wi1[s]) });
+        } else {
+          await matmul(rt, { ...into, w: wi[s], epilogue: 'relu', tile: this.tile(wi[s]) });
+        }
+        await matmul(rt, { x: ff, w: wo[s], y: h, epilogue: 'add', rowStart: r, rows, xRowStart: 0, tile: this.tile(wo[s]) });
+      }
     }
   }
 
   dispose(): void {
-    for (const t of [this.shared, this.bias, this.finalNorm, ...this.blocks.flatMap((b) => Object.values(b) as Tensor[])]) t.release();
+    const ff = (f: FeedForward) => [...f.wi, ...(f.wi1 ?? []), ...f.wo];
+    for (const t of [this.shared, this.bias, this.finalNorm, ...this.blocks.flatMap((b) => [b.ln0, b.q, b.k, b.v, b.o, b.ln1, ...ff(b.ff)])]) t.release();
     this.rt.pool.trim();
   }
 }

@@ -1,7 +1,7 @@
 // The T5 encoder's tensors, as transformers names them (T5EncoderModel / T5ForConditionalGeneration):
 // the one list of names and shapes, read by the loader, `prott5 convert` and the benches.
 import type { TensorNames } from '../family.js';
-import type { T5Config } from './config.js';
+import { isGated, type T5Config } from './config.js';
 
 /** Block 0's relative-position bias, shared by every block. */
 export const RELATIVE_BIAS = 'encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight';
@@ -32,7 +32,8 @@ export function encoderTensorShapes(c: T5Config): Map<string, number[]> {
     m.set(`${a}SelfAttention.o.weight`, [c.d_model, inner]);
     if (i === 0) m.set(RELATIVE_BIAS, [c.relative_attention_num_buckets, c.num_heads]);
     m.set(`${a}layer_norm.weight`, [c.d_model]);
-    m.set(`${f}DenseReluDense.wi.weight`, [c.d_ff, c.d_model]);
+    // T5 v1.1 / Ankh: the gated pair wi_0 (through GELU) and wi_1; ProtT5: one wi (through ReLU).
+    for (const wi of isGated(c) ? ['wi_0', 'wi_1'] : ['wi']) m.set(`${f}DenseReluDense.${wi}.weight`, [c.d_ff, c.d_model]);
     m.set(`${f}DenseReluDense.wo.weight`, [c.d_model, c.d_ff]);
     m.set(`${f}layer_norm.weight`, [c.d_model]);
   }
