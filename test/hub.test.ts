@@ -473,10 +473,10 @@ test('pytorch_model.bin after 404s for model.safetensors and the index; the toke
   assert.ok(state.log.filter((h) => h.server === 'cdn').every((h) => h.auth === undefined));
 });
 
-test('the tokenizer files the repository has are downloaded with the model (spiece.model here)', async () => {
+test('the tokenizer files the repository has are downloaded with the model (spiece.model, tokenizer_config.json, added_tokens.json here)', async () => {
   reset();
   const dir = await downloadModel('hubtest/demo', { endpoint: hubUrl, cacheDir: freshCache() });
-  assert.equal(readdirSync(dir).sort(), ['config.json', 'model.safetensors', 'spiece.model']);
+  assert.equal(readdirSync(dir).sort(), ['added_tokens.json', 'config.json', 'model.safetensors', 'spiece.model', 'tokenizer_config.json']);
   assert.ok(sameBytes(join(dir, 'spiece.model'), join(REPOS['hubtest/demo'], 'spiece.model')));
 });
 
