@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { demoModel, loadProtT5, MemoryTuneStore, ProtT5Error, UsageError, type ErrorCode, type LoadProgress } from '../src/node.js';
+import { UrlFiles } from '../weights/browser-files.js';
 import { expectClose, fixturesDir, expected } from './helpers.js';
 import { runtime } from './gpu.js';
 
@@ -133,6 +134,30 @@ test('result types follow the options; error codes are a union that switch narro
   };
   const e: ProtT5Error = new UsageError('x');
   assert.is(describe(e.code), 'usage');
+});
+
+test('a server that ignores Range is reported once (console.warn), not once per file; the files still read', async () => {
+  const body: Record<string, string> = { 'a.json': '{"a":1}', 'b.json': '{"b":2}' };
+  const fetch = (async (url: string) => {
+    const name = String(url).split('/').pop()!;
+    return name in body ? new Response(body[name], { status: 200 }) : new Response('no', { status: 404 });
+  }) as unknown as typeof globalThis.fetch;
+  const files = new UrlFiles('http://example.invalid/model/', { fetch });
+  const warned: string[] = [];
+  const warn = console.warn;
+  console.warn = (m: string) => void warned.push(m);
+  try {
+    for (const f of ['a.json', 'b.json']) {
+      const src = (await files.open(f))!;
+      assert.is(new TextDecoder().decode(await src.read(0, src.size)), body[f]);
+    }
+    assert.is(await files.open('c.json'), null);
+    assert.is(files.whyMissing('c.json'), 'HTTP 404 for http://example.invalid/model/c.json');
+  } finally {
+    console.warn = warn;
+  }
+  assert.is(warned.length, 1, warned.join('\n'));
+  assert.match(warned[0], 'ignores HTTP Range requests');
 });
 
 test.run();

@@ -108,8 +108,8 @@ export type ExactEmbedOptions<O> = O & { [K in keyof O]: K extends keyof EmbedOp
 
 export interface LoadOptions {
   /**
-   * Called through every phase of the load, each call naming its phase: 'download' (hub ids and
-   * URLs: bytes), 'upload' (one call per tensor), 'tuning' (kernel variants measured on this
+   * Called through every phase of the load, each call naming its phase: 'download' (a hub id
+   * in Node: bytes per file; a URL's bytes go to the browser's onDownload), 'upload' (one call per tensor), 'tuning' (kernel variants measured on this
    * adapter, first run only: one call per op and per candidate) and 'compiling' (the warm-up
    * pass that compiles every GPU pipeline embed() uses: one call per pipeline).
    */
