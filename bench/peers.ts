@@ -2,8 +2,6 @@
 // the same matmul and the same T5 encoder layer written in tfjs ops (a dev dependency used
 // only here). tfjs reads `navigator.gpu`; in Node we hand it a Dawn instance, which finds the
 // same adapter ours does (the Vulkan driver choice is in the process environment).
-import { create } from 'webgpu';
-
 type Tf = typeof import('@tensorflow/tfjs-core');
 type T2 = import('@tensorflow/tfjs-core').Tensor2D;
 type T1 = import('@tensorflow/tfjs-core').Tensor;
@@ -15,7 +13,7 @@ export function loadTfjs(log: (s: string) => void): Promise<Tf | null> {
     try {
       const g = globalThis as { navigator?: { gpu?: unknown } };
       if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true });
-      (g.navigator as { gpu?: unknown }).gpu ??= create([]);
+      (g.navigator as { gpu?: unknown }).gpu ??= (await import('webgpu')).create([]);
       const tf = await import('@tensorflow/tfjs-core');
       await import('@tensorflow/tfjs-backend-webgpu');
       if (!(await tf.setBackend('webgpu'))) throw new Error('setBackend(webgpu) returned false');

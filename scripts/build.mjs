@@ -22,7 +22,7 @@ const common = {
   loader: { '.wgsl': 'text', '.model': 'binary' },
   // Dawn's native binding must stay a runtime import; the rest is bundled.
   // tfjs is the bench's peer, a dev dependency: imported at run time only where installed.
-  external: ['webgpu', 'h5wasm', 'h5wasm/*', 'playwright-core', 'esbuild', '@tensorflow/*'],
+  external: ['webgpu', 'h5wasm', 'h5wasm/*', 'playwright-core', 'esbuild', 'typescript', '@tensorflow/*'],
   logLevel: 'warning',
   // Bundled CommonJS deps may call require(); give ESM output one.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },

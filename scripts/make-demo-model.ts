@@ -55,4 +55,8 @@ writeFileSync(
     2,
   ) + '\n',
 );
+// The tokenizer files Rostlab's repository has beside spiece.model (T5's 100 extra ids; no added
+// tokens), so that a browser loading the folder finds every file it asks for (no 404 logged).
+writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ extra_ids: 100, eos_token: '</s>', unk_token: '<unk>', pad_token: '<pad>', do_lower_case: false }, null, 2) + '\n');
+writeFileSync(join(dir, 'added_tokens.json'), '{}\n');
 console.log(`wrote ${dir}`);

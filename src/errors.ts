@@ -3,8 +3,24 @@
  * message names what the user can act on: the file, the tensor, the record, the position.
  * `code` is stable (the CLI maps it to an exit code); `context` carries the same facts as data.
  */
+
+/** Every `code` a ProtT5Error can carry: `switch (err.code)` on a ProtT5Error narrows over these. */
+export type ErrorCode =
+  | 'PROTT5_ERROR'
+  | 'BAD_WEIGHTS'
+  | 'BAD_CONFIG'
+  | 'NON_FINITE_OUTPUT'
+  | 'BAD_SEQUENCE'
+  | 'DEVICE_ERROR'
+  | 'DEVICE_LOST'
+  | 'OUT_OF_MEMORY'
+  | 'IO_ERROR'
+  | 'USAGE_ERROR'
+  | 'BAD_TOKENIZER'
+  | 'KERNEL_ARGUMENT';
+
 export class ProtT5Error extends Error {
-  readonly code: string = 'PROTT5_ERROR';
+  readonly code: ErrorCode = 'PROTT5_ERROR';
   readonly context: Record<string, unknown>;
   constructor(message: string, context: Record<string, unknown> = {}, options?: { cause?: unknown }) {
     super(message, options);

@@ -1,7 +1,7 @@
 // Several embed() calls on one model at once, and dispose() against calls in flight: concurrent
-// calls give exactly the numbers of the same calls made one after another; dispose() while any
-// call runs (or waits for its turn) is a UsageError that leaves the model working, and a
-// disposed model refuses embed() with a UsageError.
+// calls give exactly the numbers of the same calls made one after another; dispose() while a
+// call runs never throws: it waits for the batch on the GPU, and the calls still running (or
+// waiting for their turn) reject with a UsageError; a disposed model refuses embed().
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
@@ -74,40 +74,54 @@ test('four embed() calls at once give exactly the results of the same calls one 
   }
 });
 
-test('dispose() while an embed() runs is a UsageError; the embed completes with the same numbers', async () => {
+test('dispose() during an embed(): never throws; the batch on the GPU finishes, the call rejects at its next batch, then the model is freed', async () => {
   const model = await load();
-  const afterFirstBatch: unknown[] = [];
-  // Three batches (maxBatch 2): dispose right away, then between batches from onProgress.
+  let batches = 0;
+  // Three batches (maxBatch 2): dispose from onProgress after the first one.
+  let disposed: Promise<void> | null = null;
   const running = model.embed(SUBSETS[0].map((i) => seqs[i]), {
     ...OPTIONS[0],
     onProgress: () => {
-      try {
-        model.dispose();
-        afterFirstBatch.push('disposed');
-      } catch (e) {
-        afterFirstBatch.push(e);
-      }
+      batches++;
+      disposed ??= model.dispose();
     },
   });
-  const e = await usageError(() => model.dispose(), 'while 1 embed() call(s) are running');
-  assert.is(e.context.running, 1);
-  const res = await running;
-  assertSame('embed during dispose attempts', res, sequential[0]);
-  assert.is(afterFirstBatch.length, 3, 'onProgress once per batch');
-  for (const x of afterFirstBatch) assert.instance(x, UsageError, 'dispose() between batches is refused too');
+  await usageError(() => running, 'disposed');
+  assert.is(batches, 1, 'no batch after dispose()');
+  assert.ok(disposed, 'dispose() returned a promise');
+  await disposed;
+  assert.is(model.dispose(), disposed, 'a second dispose() returns the first promise');
+  await usageError(() => model.embed([seqs[0]]), 'disposed');
 
-  // Calls waiting for their turn count as running as well.
-  const both = Promise.all([model.embed([seqs[1]]), model.embed([seqs[2]])]);
-  await usageError(() => model.dispose(), '2 embed() call(s)');
-  await both;
+  // Calls waiting for their turn reject; dispose() resolves once the running batch is done.
+  const other = await load();
+  const first = other.embed([seqs[1]]);
+  const second = other.embed([seqs[2]]);
+  const freed = other.dispose();
+  const [a, b] = await Promise.allSettled([first, second]);
+  await freed;
+  for (const r of [a, b]) {
+    assert.is(r.status, 'rejected');
+    assert.instance((r as PromiseRejectedResult).reason, UsageError);
+  }
 
   // An embedBatches() left early (break closes it) does not hold the model.
-  for await (const batch of model.embedBatches(seqs, { maxBatch: 1 })) {
+  const third = await load();
+  for await (const batch of third.embedBatches(seqs, { maxBatch: 1 })) {
     assert.is(batch.length, 1);
     break;
   }
-  model.dispose();
-  model.dispose(); // a second dispose() is a no-op
+  await third.dispose();
+});
+
+test('await using: the model is disposed at the end of the block', async () => {
+  let kept: ProtT5Model | null = null;
+  {
+    await using model = await load();
+    kept = model;
+    assertSame('inside the block', await model.embed(SUBSETS[1].map((i) => seqs[i]), OPTIONS[1]), sequential[1]);
+  }
+  await usageError(() => kept!.embed([seqs[0]]), 'disposed');
 });
 
 test('after dispose(), embed() and embedBatches() are UsageErrors', async () => {

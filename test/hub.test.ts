@@ -473,10 +473,10 @@ test('pytorch_model.bin after 404s for model.safetensors and the index; the toke
   assert.ok(state.log.filter((h) => h.server === 'cdn').every((h) => h.auth === undefined));
 });
 
-test('the tokenizer files the repository has are downloaded with the model (spiece.model here)', async () => {
+test('the tokenizer files the repository has are downloaded with the model (spiece.model, tokenizer_config.json, added_tokens.json here)', async () => {
   reset();
   const dir = await downloadModel('hubtest/demo', { endpoint: hubUrl, cacheDir: freshCache() });
-  assert.equal(readdirSync(dir).sort(), ['config.json', 'model.safetensors', 'spiece.model']);
+  assert.equal(readdirSync(dir).sort(), ['added_tokens.json', 'config.json', 'model.safetensors', 'spiece.model', 'tokenizer_config.json']);
   assert.ok(sameBytes(join(dir, 'spiece.model'), join(REPOS['hubtest/demo'], 'spiece.model')));
 });
 
@@ -547,6 +547,64 @@ test('downloaded models load and embed within 1e-4 of the F16 reference', async 
       model.dispose();
     }
   }
+});
+
+// ---------- hub ids, URLs and missing folders in the library ----------
+
+test('loadProtT5 takes a hub id: an abort mid-download leaves only the .incomplete part (no lock); the next load continues it, reporting download, upload, tuning, compiling', async () => {
+  reset();
+  const cacheDir = freshCache();
+  const hub = { endpoint: hubUrl, cacheDir };
+  const dir = hubCacheDir('hubtest/tiny-f16', { cacheDir });
+  const ac = new AbortController();
+  try {
+    await loadProtT5('hubtest/tiny-f16', {
+      runtime: await runtime(),
+      hub,
+      signal: ac.signal,
+      onProgress: (p) => {
+        if (p.phase === 'download' && p.file === 'model.safetensors' && p.loaded > 0 && !p.finished) ac.abort();
+      },
+    });
+    assert.unreachable('the load was aborted');
+  } catch (e) {
+    assert.is((e as Error).name, 'AbortError', String(e));
+  }
+  assert.ok(!existsSync(join(dir, 'model.safetensors')), 'nothing half-written in place');
+  assert.ok(statSync(join(dir, 'model.safetensors.incomplete')).size > 0, 'the part received is kept');
+  assert.ok(!existsSync(join(dir, '.download.lock')), 'the lock is released');
+
+  state.log = [];
+  const phases: string[] = [];
+  const model = await loadProtT5('hubtest/tiny-f16', { runtime: await runtime(), hub, onProgress: (p) => void (phases.at(-1) !== p.phase && phases.push(p.phase)) });
+  try {
+    assert.ok(state.log.some((h) => h.server === 'cdn' && h.path.endsWith('/model.safetensors') && h.status === 206 && /^bytes=[1-9]\d*-$/.test(h.range ?? '')), 'continued with a Range request');
+    assert.equal(phases, ['download', 'upload', 'tuning', 'compiling']);
+    assert.ok(sameBytes(join(dir, 'model.safetensors'), join(F16, 'model.safetensors')));
+    const c = JSON.parse(readFileSync(join(TINY, 'cases.json'), 'utf8')).cases[1] as { index: number; sequence: string };
+    const [e] = await model.embed([c.sequence]);
+    expectClose('hub id protein', e.perProtein.data, await want(`F16.protein.${c.index}`), 1e-4);
+  } finally {
+    await model.dispose();
+  }
+});
+
+test('loadProtT5: a missing folder says so; a hub id or URL the server does not have gives the HTTP status', async () => {
+  reset();
+  const missing = join(tmp, 'no-such-model');
+  const fails = async (source: string, type: Function, ...fragments: string[]) => {
+    try {
+      await loadProtT5(source, { runtime: await runtime(), hub: { endpoint: hubUrl, cacheDir: freshCache() } });
+    } catch (e) {
+      assert.instance(e, type, String(e));
+      for (const f of fragments) assert.ok((e as Error).message.includes(f), `${(e as Error).message} lacks ${f}`);
+      return;
+    }
+    assert.unreachable(`${source} loaded`);
+  };
+  await fails(missing, IOError, missing, 'does not exist');
+  await fails('hubtest/nothing-here', ConfigError, 'HTTP 404', 'hubtest/nothing-here');
+  await fails(`${hubUrl}/hubtest/nothing-here/resolve/main/`, ConfigError, 'no config.json', 'HTTP 404');
 });
 
 test.run();

@@ -150,9 +150,15 @@ async function loadModel(): Promise<ProtT5Model> {
       runtime: rt,
       cache: src.cache,
       onProgress: (p) => {
-        bar.value = p.loaded / p.total;
-        tensors = `${p.loaded}/${p.total} tensors, ${mb(p.bytes)} on the GPU`;
-        if (p.loaded === p.total) tensors += '; choosing kernel variants for this GPU (measured once, then remembered)…';
+        if (p.phase === 'upload') {
+          bar.value = p.loaded / p.total;
+          tensors = `${p.loaded}/${p.total} tensors, ${mb(p.bytes)} on the GPU`;
+        } else if (p.phase === 'tuning') {
+          if (p.total) bar.value = p.loaded / p.total;
+          tensors = `choosing kernel variants for this GPU (measured once, then remembered): ${p.op} ${p.loaded + 1}/${p.total ?? '?'}${p.variant ? `, trying ${p.variant}` : ''}…`;
+        } else if (p.phase === 'compiling') {
+          tensors = `compiling GPU pipelines (${p.loaded})…`;
+        }
         status.textContent = [tensors, download].filter(Boolean).join('; ');
       },
       onDownload: (d) => {

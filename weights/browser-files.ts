@@ -33,6 +33,8 @@ export interface UrlFilesOptions {
   retries?: number;
   /** The fetch to use (tests, service workers). Default globalThis.fetch. */
   fetch?: typeof fetch;
+  /** Stops every request: reads reject with the signal's reason (nothing partial is cached). */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_CACHE_NAME = 'prott5-webgpu-v1';
@@ -45,6 +47,8 @@ const READ_WINDOW = 64 * 1024;
 
 interface FileMeta {
   missing?: boolean;
+  /** The status that said it is missing (404, 410). */
+  status?: number;
   size: number;
   /** ETag, Last-Modified or the size: part of every cache key, so a changed file is not mixed with the old one. */
   version: string;
@@ -55,6 +59,8 @@ class UrlContext {
   received = 0;
   cached = 0;
   cacheWarned = false;
+  /** A server that ignores Range is said once per UrlFiles, not once per file. */
+  rangeWarned = false;
   readonly fetch: typeof fetch;
   readonly retries: number;
   private cachePromise: Promise<Cache | null> | null = null;
@@ -107,11 +113,14 @@ class UrlContext {
   /** fetch with retries after network errors (TypeError), not after HTTP statuses. */
   async request(url: string, headers: Record<string, string>, method = 'GET'): Promise<Response> {
     let lastError: unknown;
+    const signal = this.options.signal;
     for (let attempt = 0; attempt <= this.retries; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, 300 * 2 ** attempt));
+      signal?.throwIfAborted();
       try {
-        return await this.fetch(url, { method, headers: { ...this.options.headers, ...headers } });
+        return await this.fetch(url, { method, headers: { ...this.options.headers, ...headers }, signal });
       } catch (e) {
+        if (signal?.aborted) throw signal.reason;
         lastError = e;
       }
     }
@@ -238,6 +247,8 @@ async function readBody(res: Response, length: number, name: string, onChunk: (n
 export class UrlFiles implements ModelFiles {
   readonly name: string;
   private readonly ctx: UrlContext;
+  /** HTTP status of each file the server said is missing (for the error message). */
+  private readonly missing = new Map<string, number>();
 
   constructor(base: string | URL, options: UrlFilesOptions = {}) {
     let href = new URL(String(base), (globalThis as { location?: { href: string } }).location?.href).href;
@@ -266,8 +277,16 @@ export class UrlFiles implements ModelFiles {
       meta = (await cached.json()) as FileMeta;
     }
     if (metaKey && !whole) await this.ctx.put(metaKey, JSON.stringify(meta));
-    if (meta.missing) return null;
+    if (meta.missing) {
+      this.missing.set(file, meta.status ?? 404);
+      return null;
+    }
     return new UrlSource(url, meta.size, meta.version, this.ctx, whole);
+  }
+
+  whyMissing(file: string): string | undefined {
+    const status = this.missing.get(file);
+    return status === undefined ? undefined : `HTTP ${status} for ${new URL(encodeURIComponent(file), this.name).href}`;
   }
 
   /** A 1-byte Range request: does the file exist, how big is it, which version is it. */
@@ -276,7 +295,7 @@ export class UrlFiles implements ModelFiles {
     const version = (size: number) => res.headers.get('etag') ?? res.headers.get('last-modified') ?? `size:${size}`;
     if (res.status === 404 || res.status === 410) {
       await res.body?.cancel();
-      return { meta: { missing: true, size: 0, version: '' }, whole: null };
+      return { meta: { missing: true, status: res.status, size: 0, version: '' }, whole: null };
     }
     if (res.status === 416) {
       // Range not satisfiable: an empty file ("bytes */0").
@@ -310,6 +329,13 @@ export class UrlFiles implements ModelFiles {
       }
       const bytes = new Uint8Array(await res.arrayBuffer());
       if (bytes.byteLength > WHOLE_FILE_LIMIT) throw new IOError(`${url}: the server ignores Range requests and the file is too large`, { file: url });
+      if (!this.ctx.rangeWarned) {
+        this.ctx.rangeWarned = true;
+        console.warn(
+          `prott5-webgpu: ${new URL(url).origin} ignores HTTP Range requests, so each file is downloaded whole (${url}: ${bytes.byteLength} bytes); ` +
+            `files over ${WHOLE_FILE_LIMIT / 2 ** 20} MiB are refused. Serve the model from a server that honours Range.`,
+        );
+      }
       this.ctx.received += bytes.byteLength;
       this.ctx.report(url);
       return { meta: { size: bytes.byteLength, version: version(bytes.byteLength) }, whole: bytes };

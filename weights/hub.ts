@@ -65,6 +65,11 @@ export interface HubOptions {
   timeoutMs?: number;
   /** Environment to read the defaults from (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Stops the download: it rejects with the signal's reason. The file being fetched stays as
+   * `<file>.incomplete` (never in place), and the next call continues it.
+   */
+  signal?: AbortSignal;
 }
 
 const ID_PART = /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?$/;
@@ -171,7 +176,9 @@ export async function downloadModel(repo: string, options: HubOptions = {}): Pro
     maxRedirects: options.maxRedirects ?? 10,
     retries: options.retries ?? 3,
     timeoutMs: options.timeoutMs ?? 60_000,
+    signal: options.signal,
   };
+  options.signal?.throwIfAborted();
   try {
     await makeDirs(dir);
   } catch (e) {
@@ -192,7 +199,7 @@ async function fetchModelFiles(ctx: FetchContext): Promise<void> {
   if (!existsSync(join(dir, 'config.json'))) {
     const got = await fetchFile(ctx, 'config.json', NEEDED);
     if (got === 'missing') {
-      throw new ConfigError(`${endpoint}/${repoId} (revision ${revision}) has no config.json: is "${repoId}" a model repository on the hub?`, {
+      throw new ConfigError(`${endpoint}/${repoId} (revision ${revision}) has no config.json (HTTP 404 for ${fileUrl(ctx, 'config.json')}): is "${repoId}" a model repository on the hub?`, {
         repo: repoId,
         revision,
         file: 'config.json',
@@ -242,6 +249,7 @@ interface FetchContext {
   maxRedirects: number;
   retries: number;
   timeoutMs: number;
+  signal?: AbortSignal;
 }
 
 /** A failure to reach the server at all: say what to put where to work offline. */
@@ -268,6 +276,7 @@ interface Hop {
 /** Downloads one file into the cache folder: 'done', or 'missing' on a 404. */
 async function fetchFile(ctx: FetchContext, file: string, needed: Needed): Promise<'done' | 'missing'> {
   for (let attempt = 0; ; attempt++) {
+    ctx.signal?.throwIfAborted();
     try {
       return await fetchOnce(ctx, file, needed);
     } catch (e) {
@@ -360,12 +369,16 @@ async function fetchOnce(ctx: FetchContext, file: string, needed: Needed): Promi
       // data arrived keeps that data: an async iterator would drop what it had buffered.
       await new Promise<void>((ok, fail) => {
         let settled = false;
+        const onAbort = () => bail(ctx.signal!.reason as Error);
         const bail = (e: Error) => {
           if (settled) return;
           settled = true;
+          ctx.signal?.removeEventListener('abort', onAbort);
           res.destroy();
           fail(e);
         };
+        if (ctx.signal?.aborted) return onAbort();
+        ctx.signal?.addEventListener('abort', onAbort, { once: true });
         const cut = (why: string, cause?: unknown) =>
           bail(
             new CutTransfer(
@@ -390,11 +403,16 @@ async function fetchOnce(ctx: FetchContext, file: string, needed: Needed): Promi
           report(done, total);
         });
         res.on('error', (e) => cut(e.message, e));
+        const succeed = () => {
+          settled = true;
+          ctx.signal?.removeEventListener('abort', onAbort);
+          ok();
+        };
         res.on('end', () => {
-          if (!settled) (settled = true), ok();
+          if (!settled) succeed();
         });
         res.on('close', () => {
-          if (!settled) (res.complete ? ((settled = true), ok()) : cut('closed early'));
+          if (!settled) (res.complete ? succeed() : cut('closed early'));
         });
       });
     } finally {
@@ -475,7 +493,7 @@ async function get(ctx: FetchContext, url: string, start: number, needed: Needed
     let res: IncomingMessage;
     try {
       res = await new Promise<IncomingMessage>((resolveRes, reject) => {
-        const req = (u.protocol === 'https:' ? httpsRequest : u.protocol === 'http:' ? httpRequest : null)?.(u, { method: 'GET', headers, agent: false }, resolveRes);
+        const req = (u.protocol === 'https:' ? httpsRequest : u.protocol === 'http:' ? httpRequest : null)?.(u, { method: 'GET', headers, agent: false, signal: ctx.signal }, resolveRes);
         if (!req) return reject(new IOError(`${current}: unsupported URL scheme ${u.protocol}`, { url: current }));
         req.setTimeout(ctx.timeoutMs, () => req.destroy(Object.assign(new Error(`no answer for ${ctx.timeoutMs / 1000} s`), { code: 'TIMEOUT' })));
         req.on('error', reject);
@@ -483,6 +501,7 @@ async function get(ctx: FetchContext, url: string, start: number, needed: Needed
       });
     } catch (e) {
       if (e instanceof IOError) throw e;
+      if (ctx.signal?.aborted) throw ctx.signal.reason;
       throw unreachable(ctx, current, needed, e);
     }
     // A stalled body counts as a cut transfer (continued by the next attempt).

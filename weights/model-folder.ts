@@ -1,6 +1,8 @@
 // The model folder: which files hold the weights and how they are found, for every reader of a
 // folder (the loader, `prott5 convert`, the hub download). Layouts, in the order a folder is
-// read: model.safetensors.index.json with its shards, model.safetensors, pytorch_model.bin.
+// read (the order the hub download tries them): model.safetensors, model.safetensors.index.json
+// with its shards, pytorch_model.bin. A folder of one model.safetensors is opened without asking
+// for the others (no 404 in a browser's console).
 // Names that come from files (shard names) are checked to be plain file names before any is
 // opened: a ModelFiles over URLs or picked files need not refuse "../x" or "/etc/x" itself.
 import { ConfigError, IOError, WeightsError } from '../src/errors.js';
@@ -80,8 +82,8 @@ export interface FolderWeights {
 }
 
 /**
- * Opens the weights of a model folder in its layout (shards per the index, else
- * model.safetensors, else pytorch_model.bin) and lists their tensors. A tensor that appears twice,
+ * Opens the weights of a model folder in its layout (model.safetensors, else shards per the
+ * index, else pytorch_model.bin) and lists their tensors. A tensor that appears twice,
  * an index entry missing from its shard, or a folder with no weights is a WeightsError.
  */
 export async function openFolderWeights(files: ModelFiles): Promise<FolderWeights> {
@@ -98,8 +100,10 @@ export async function openFolderWeights(files: ModelFiles): Promise<FolderWeight
     for (const [n, d] of f.unsupported) if (keep(n)) unsupported.set(n, d);
   };
   try {
-    const rawIndex = await readJsonFile(files, SHARD_INDEX);
-    if (rawIndex !== null) {
+    const single = await files.open('model.safetensors');
+    const rawIndex = single ? null : await readJsonFile(files, SHARD_INDEX);
+    if (single) await add(single, 'safetensors');
+    else if (rawIndex !== null) {
       const { map, shards } = parseShardIndex(rawIndex, `${files.name}/${SHARD_INDEX}`);
       for (const shard of shards) {
         const src = await files.open(shard);
@@ -112,9 +116,8 @@ export async function openFolderWeights(files: ModelFiles): Promise<FolderWeight
         if (!found.has(name)) throw new WeightsError(`${files.name}: tensor "${name}" is listed in ${SHARD_INDEX} but not found in its shard`, { tensor: name });
       }
     } else {
-      let src = await files.open('model.safetensors');
-      if (src) await add(src, 'safetensors');
-      else if ((src = await files.open('pytorch_model.bin'))) await add(src, 'pytorch');
+      const src = await files.open('pytorch_model.bin');
+      if (src) await add(src, 'pytorch');
       else throw new WeightsError(`${files.name}: no weights found: expected ${WEIGHTS_TEXT}`, { file: files.name });
     }
     const seen = new Set<string>();

@@ -1,5 +1,6 @@
 // Node only: ByteSource over a file on disk and ModelFiles over a folder. Imported by the Node
 // entry and the CLI, never by the browser build.
+import { existsSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { IOError } from '../src/errors.js';
@@ -45,6 +46,10 @@ export class DirectoryFiles implements ModelFiles {
   constructor(dir: string) {
     this.name = resolve(dir);
   }
+  whyMissing(): string | undefined {
+    return existsSync(this.name) ? undefined : 'the folder does not exist';
+  }
+
   async open(file: string): Promise<ByteSource | null> {
     refuseUnlessPlain(this.name, file);
     try {

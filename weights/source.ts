@@ -34,4 +34,6 @@ export interface ModelFiles {
   readonly name: string;
   /** The source for a file name inside the model folder, or null if it does not exist. */
   open(file: string): Promise<ByteSource | null>;
+  /** Why `file` was not found, for the error message ("HTTP 404 for https://..."), if known. */
+  whyMissing?(file: string): string | undefined;
 }

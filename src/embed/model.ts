@@ -44,6 +44,39 @@ export interface EmbedProgress {
   totalResidues: number;
 }
 
+/** The option names embed() accepts (an unknown one is a UsageError, not silently ignored). */
+const EMBED_OPTION_KEYS = Object.keys({
+  perResidue: 1, perProtein: 1, lastHiddenState: 1, outputs: 1, input: 1, onProgress: 1, signal: 1, onLayer: 1, maxResidues: 1, maxSeqLen: 1, maxBatch: 1,
+} satisfies Record<keyof EmbedOptions, 1>);
+
+/** A UsageError naming `where` and each key of `options` that is not one of `known` (with the likely intended one). */
+export function checkOptionKeys(where: string, options: unknown, known: readonly string[]): void {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new UsageError(`${where}: options must be an object, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}`, { argument: 'options' });
+  }
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const near = known.find((k) => k.toLowerCase() === key.toLowerCase().replace(/[-_]/g, ''));
+    throw new UsageError(`${where}: unknown option "${key}"${near ? ` (did you mean "${near}"?)` : `; the options are ${known.join(', ')}`}`, { argument: 'options', option: key });
+  }
+}
+
+/** Checks embed()'s first argument: an array of strings or { id, sequence } objects. */
+function checkSequences(sequences: unknown): asserts sequences is readonly SequenceInput[] {
+  if (!Array.isArray(sequences)) {
+    const what = typeof sequences === 'string' ? 'a string (wrap one sequence in an array: embed([sequence]))' : sequences === null ? 'null' : typeof sequences;
+    throw new UsageError(`embed(): sequences must be an array of strings or { id, sequence } objects, got ${what}`, { argument: 'sequences' });
+  }
+  sequences.forEach((s: unknown, i) => {
+    if (typeof s === 'string') return;
+    const o = s as { id?: unknown; sequence?: unknown } | null;
+    if (typeof o !== 'object' || o === null || typeof o.sequence !== 'string' || typeof o.id !== 'string') {
+      throw new UsageError(`embed(): sequences[${i}] must be a string or an { id: string, sequence: string } object, got ${o === null ? 'null' : typeof o === 'object' ? `an object with ${typeof o.id === 'string' ? '' : 'no string id'}${typeof o.id !== 'string' && typeof o.sequence !== 'string' ? ' and ' : ''}${typeof o.sequence === 'string' ? '' : 'no string sequence'}` : typeof o}`, { argument: 'sequences', index: i });
+    }
+  });
+}
+
 export interface EmbeddingTensor {
   data: Float32Array;
   shape: number[];
@@ -65,8 +98,36 @@ export interface Embedding {
 
 export type SequenceInput = string | { id: string; sequence: string };
 
+/**
+ * The Embedding an embed() call with options `O` gives: each output `O` asks for by a literal
+ * (`{ perResidue: true }`, `outputs: ['secstruct']`) is a present field, not an optional one.
+ * perProtein is present by default (no `perProtein` and no `outputs` key). With options of the
+ * plain EmbedOptions type, the fields stay optional.
+ */
+export type EmbeddingFor<O> = Embedding &
+  (O extends { perResidue: true } ? { perResidue: EmbeddingTensor } : unknown) &
+  (O extends { lastHiddenState: true } ? { lastHiddenState: EmbeddingTensor } : unknown) &
+  (O extends { perProtein: true } ? { perProtein: EmbeddingTensor } : 'perProtein' extends keyof O ? unknown : 'outputs' extends keyof O ? unknown : { perProtein: EmbeddingTensor }) &
+  (O extends { outputs: readonly (infer K extends string)[] } ? { outputs: Record<K, EmbeddingTensor> } : unknown);
+
+/** Options `O` with no key EmbedOptions lacks (a misspelt option is a type error, as it is a UsageError at run time). */
+export type ExactEmbedOptions<O> = O & { [K in keyof O]: K extends keyof EmbedOptions ? O[K] : never };
+
 export interface LoadOptions {
+  /**
+   * Called through every phase of the load, each call naming its phase: 'download' (a hub id
+   * in Node: bytes per file; a URL's bytes go to the browser's onDownload), 'upload' (one call per tensor), 'tuning' (kernel variants measured on this
+   * adapter, first run only: one call per op and per candidate) and 'compiling' (the warm-up
+   * pass that compiles every GPU pipeline embed() uses: one call per pipeline).
+   */
   onProgress?: (p: LoadProgress) => void;
+  /** Stops the load (download, upload, tuning, warm-up); it rejects with the signal's reason and frees what it made. */
+  signal?: AbortSignal;
+  /**
+   * Run one tiny batch at the end of the load, so that the GPU pipelines are compiled during the
+   * load (reported as 'compiling') instead of during the first embed(). Default true.
+   */
+  warmup?: boolean;
   /**
    * Pick kernel variants by measurement on this adapter (cached per adapter in `tuneStore`),
    * or use the defaults (false). Default true.
@@ -88,6 +149,7 @@ const NO_FILES: ModelFiles = { name: '(in memory)', open: async () => null };
 export class EmbeddingModel {
   private busy: Promise<unknown> = Promise.resolve();
   private disposed = false;
+  private disposal: Promise<void> | null = null;
   private running = 0;
   /** embed() / embedBatches() calls started and not finished (waiting for the GPU included). */
   private active = 0;
@@ -108,12 +170,48 @@ export class EmbeddingModel {
     try {
       const tokenizer = await ckpt.family.tokenizer(files, ckpt.config);
       if (tokenizer.padSide !== 'right') throw new UsageError(`${ckpt.family.name}: left padding is not supported by the batching yet`);
+      const onProgress = options.onProgress;
+      const signal = options.signal;
+      signal?.throwIfAborted();
       const tuner = options.autotune === false ? undefined : new Autotuner(rt, options.tuneStore);
+      if (tuner) {
+        tuner.signal = signal;
+        if (onProgress) tuner.onEvent = (e) => onProgress({ phase: 'tuning', op: e.op, shape: e.shape, variant: e.variant, cached: e.cached, loaded: e.done, total: e.total });
+      }
       const checks = { strict: options.strict ?? false, onWarning: options.onWarning ?? ((message: string) => console.warn(message)) };
-      const encoder = await ckpt.family.load(rt, ckpt, { onProgress: options.onProgress, tuner, checks });
-      return new EmbeddingModel(ckpt.family, ckpt.config, encoder, tokenizer, ownsRuntime);
+      const encoder = await ckpt.family.load(rt, ckpt, { onProgress, tuner, checks, signal });
+      const model = new EmbeddingModel(ckpt.family, ckpt.config, encoder, tokenizer, ownsRuntime);
+      try {
+        if (options.warmup !== false) await model.warmUp(onProgress, signal);
+      } catch (e) {
+        encoder.dispose();
+        throw e;
+      }
+      return model;
     } finally {
       await ckpt.close();
+    }
+  }
+
+  /**
+   * One batch of 8 pad tokens through the encoder and the per-protein pool: every pipeline an
+   * embed() of the encoder's outputs uses is compiled here (variants do not depend on the length).
+   */
+  private async warmUp(onProgress: LoadOptions['onProgress'], signal?: AbortSignal): Promise<void> {
+    const rt = this.runtime;
+    let compiled = 0;
+    onProgress?.({ phase: 'compiling', pipeline: null, loaded: 0, total: null });
+    const previous = rt.onCompile;
+    rt.onCompile = (name) => {
+      previous?.(name);
+      onProgress?.({ phase: 'compiling', pipeline: name, loaded: ++compiled, total: null });
+    };
+    try {
+      const n = 8;
+      const tok: Tokenized = { ids: new Uint32Array(n).fill(this.tokenizer.padId), residueStart: 0, residueCount: n };
+      await this.runBatch([0], [tok], [PER_PROTEIN], signal ? { signal } : undefined);
+    } finally {
+      rt.onCompile = previous;
     }
   }
 
@@ -141,10 +239,15 @@ export class EmbeddingModel {
     return head;
   }
 
-  /** Embeds sequences; results are in input order. Calls on one model run one after another. */
-  async embed(sequences: readonly SequenceInput[], options: EmbedOptions = {}): Promise<Embedding[]> {
-    const out: Embedding[] = new Array(sequences.length);
-    for await (const batch of this.embedBatches(sequences, options)) for (const e of batch) out[e.index] = e;
+  /**
+   * Embeds sequences; results are in input order. Calls on one model run one after another.
+   * The result type follows the options: `embed(x, { perResidue: true })` gives results whose
+   * `perResidue` is present (see EmbeddingFor).
+   */
+  async embed<const O extends EmbedOptions = {}>(sequences: readonly SequenceInput[], options?: ExactEmbedOptions<O>): Promise<EmbeddingFor<O>[]> {
+    checkSequences(sequences);
+    const out: EmbeddingFor<O>[] = new Array(sequences.length);
+    for await (const batch of this.embedBatches<O>(sequences, options)) for (const e of batch) out[e.index] = e;
     return out;
   }
 
@@ -154,11 +257,13 @@ export class EmbeddingModel {
    * finishes or is closed (return(), as `break` in a for-await loop does) it counts as a
    * running embed for dispose().
    */
-  async *embedBatches(sequences: readonly SequenceInput[], options: EmbedOptions = {}): AsyncGenerator<Embedding[]> {
+  async *embedBatches<const O extends EmbedOptions = {}>(sequences: readonly SequenceInput[], options?: ExactEmbedOptions<O>): AsyncGenerator<EmbeddingFor<O>[]> {
     if (this.disposed) throw new UsageError('embed() called on a disposed model');
+    checkSequences(sequences);
+    checkOptionKeys('embed()', options, EMBED_OPTION_KEYS);
     this.active++;
     try {
-      yield* this.batches(sequences, options);
+      yield* this.batches(sequences, (options ?? {}) as EmbedOptions) as AsyncGenerator<EmbeddingFor<O>[]>;
     } finally {
       this.active--;
     }
@@ -330,21 +435,34 @@ export class EmbeddingModel {
   }
 
   /**
-   * Frees the weights and heads (and the device if the model created it). An embed() in flight,
-   * or waiting for its turn, makes this a UsageError (the model stays usable and the calls finish).
+   * Frees the weights and heads (and the device if the model created it). Never throws: with no
+   * embed() running it frees at once (the promise is already settled). During an embed() the
+   * batch on the GPU finishes first and the promise resolves after it; the embed() calls still
+   * running, and those waiting for their turn, reject with a UsageError at their next batch. A
+   * second call returns the first one's promise.
    */
-  dispose(): void {
-    if (this.disposed) return;
-    if (this.active > 0 || this.running > 0) {
-      throw new UsageError(`dispose() called while ${Math.max(this.active, this.running)} embed() call(s) are running; await them first`, { running: Math.max(this.active, this.running) });
-    }
+  dispose(): Promise<void> {
+    if (this.disposal) return this.disposal;
     this.disposed = true;
-    for (const h of this.heads.values()) h.dispose();
-    this.heads.clear();
-    this.encoder.dispose();
-    if (this.ownsRuntime) this.encoder.rt.destroy();
+    const free = () => {
+      for (const h of this.heads.values()) h.dispose();
+      this.heads.clear();
+      this.encoder.dispose();
+      if (this.ownsRuntime) this.encoder.rt.destroy();
+    };
+    if (this.running === 0) {
+      free();
+      this.disposal = Promise.resolve();
+    } else this.disposal = this.busy.then(free);
+    return this.disposal;
+  }
+
+  /** `await using model = await loadProtT5(...)` disposes the model at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
   }
 }
+
 
 /** The name the library had when it ran ProtT5 only. */
 export const ProtT5Model = EmbeddingModel;

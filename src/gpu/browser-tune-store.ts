@@ -1,4 +1,5 @@
-// Browser only: tuner choices kept in localStorage (one small JSON object), so that kernel
+// Browser only: tuner choices kept in the Cache API next to the weights (CacheTuneStore, the
+// default) or in localStorage (one small JSON object), so that kernel
 // variants are measured on the first visit only. A save re-reads the stored object and merges
 // into it (under a Web Lock where the browser has them), so tabs tuning at once keep each
 // other's entries. Falls back to memory where localStorage is unavailable (private windows
@@ -37,6 +38,57 @@ export class LocalStorageTuneStore implements TuneStore {
     };
     const locks = (globalThis.navigator as { locks?: Locks } | undefined)?.locks;
     if (locks) await locks.request(this.key, merge);
+    else await merge();
+  }
+}
+
+/**
+ * Browser: tuner choices kept in the Cache API, in the cache that holds the downloaded weights
+ * (`prott5-webgpu-v1` unless named), as one JSON response. So the choices live and go with the
+ * weights: `clearModelCache()` deletes both, and a profile that keeps its weights keeps its
+ * tuning. Choices an older version left in localStorage are read too. Where the Cache API is
+ * missing (an insecure context), it works as LocalStorageTuneStore.
+ */
+export class CacheTuneStore implements TuneStore {
+  private readonly fallback: LocalStorageTuneStore;
+  constructor(readonly cacheName: string, readonly key = '/__prott5-webgpu/autotune.json', legacyKey?: string) {
+    this.fallback = new LocalStorageTuneStore(legacyKey);
+  }
+
+  private url(): string {
+    return new URL(this.key, (globalThis as { location?: { href: string } }).location?.href ?? 'http://localhost/').href;
+  }
+
+  private async read(): Promise<Record<string, unknown>> {
+    try {
+      const hit = await (await caches.open(this.cacheName)).match(this.url());
+      const v: unknown = hit ? await hit.json() : null;
+      if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
+    } catch {
+      // Unavailable or corrupt: start afresh.
+    }
+    return {};
+  }
+
+  async load(): Promise<Record<string, unknown>> {
+    const legacy = await this.fallback.load();
+    if (typeof caches === 'undefined') return legacy;
+    return { ...legacy, ...(await this.read()) };
+  }
+
+  async save(entries: Record<string, unknown>): Promise<void> {
+    if (typeof caches === 'undefined') return this.fallback.save(entries);
+    const merge = async () => {
+      const merged = { ...(await this.read()), ...entries };
+      try {
+        const body = JSON.stringify(merged);
+        await (await caches.open(this.cacheName)).put(this.url(), new Response(body, { headers: { 'content-type': 'application/json' } }));
+      } catch {
+        await this.fallback.save(entries); // quota or blocked storage
+      }
+    };
+    const locks = (globalThis.navigator as { locks?: Locks } | undefined)?.locks;
+    if (locks) await locks.request(`${this.cacheName}:${this.key}`, merge);
     else await merge();
   }
 }

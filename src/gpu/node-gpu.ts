@@ -9,7 +9,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { create, globals } from 'webgpu';
 import { DeviceError } from '../errors.js';
 import { icdDirs, planAdapters, readSettings, softwareDriver, SWIFTSHADER_ICDS, userIcds, type AdapterKind, type AdapterMode, type IcdManifest } from './env.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
@@ -21,6 +20,28 @@ export interface NodeGpuOptions extends RuntimeOptions {
 }
 
 let globalsInstalled = false;
+
+type Dawn = typeof import('webgpu');
+let dawn: Promise<Dawn> | null = null;
+
+/**
+ * The Dawn binding (npm `webgpu`), imported on first use: it is an optional dependency, so an
+ * app that never runs in Node can leave it out (npm install --omit=optional).
+ */
+export function loadDawn(): Promise<Dawn> {
+  dawn ??= import('webgpu').catch((e: unknown) => {
+    dawn = null;
+    const missing = /ERR_MODULE_NOT_FOUND|Cannot find (package|module)/.test(`${(e as { code?: string }).code} ${(e as Error).message}`);
+    throw new DeviceError(
+      missing
+        ? 'the npm package "webgpu" (Dawn, the WebGPU implementation for Node) is not installed: it is an optional dependency of prott5-webgpu; install it with: npm install webgpu'
+        : `the npm package "webgpu" (Dawn) could not be loaded: ${(e as Error).message}`,
+      { reason: missing ? 'webgpu-not-installed' : 'webgpu-load-failed' },
+      { cause: e },
+    );
+  });
+  return dawn;
+}
 
 /**
  * Every Dawn instance made stays referenced for the life of the process: if the GC collects
@@ -56,7 +77,8 @@ function runtimeDir(): Record<string, string> {
   }
 }
 
-function requestAdapter(vars: Record<string, string | undefined>, powerPreference?: GPUPowerPreference): Promise<GPUAdapter | null> {
+async function requestAdapter(vars: Record<string, string | undefined>, powerPreference?: GPUPowerPreference): Promise<GPUAdapter | null> {
+  const { create, globals } = await loadDawn();
   const run = queue.then(() =>
     withEnv({ ...runtimeDir(), ...vars }, async () => {
       if (!globalsInstalled) {

@@ -53,6 +53,8 @@ export class Runtime {
   private lostInfo: GPUDeviceLostInfo | null = null;
   /** Dispatches recorded and submits made since creation (for tests and benches). */
   stats = { dispatches: 0, submits: 0 };
+  /** Called as each pipeline starts compiling (the loader's warm-up reports it as progress). */
+  onCompile: ((name: string) => void) | undefined;
 
   /** Largest single buffer the engine will allocate: the device's limit, or less if asked. */
   readonly maxBufferBytes: number;
@@ -165,6 +167,7 @@ export class Runtime {
 
   private async compile(name: string, code: string, constants?: Record<string, number>): Promise<GPUComputePipeline> {
     this.check();
+    this.onCompile?.(name);
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ code, label: name });
     const info = await module.getCompilationInfo();

@@ -145,9 +145,37 @@ function fatal(e: unknown): boolean {
   return e instanceof DeviceLostError || e instanceof OutOfMemoryError || !(e instanceof DeviceError);
 }
 
+/** What the tuner is doing, for progress: an op's shape starting (variant null), then each candidate it checks and times. */
+export interface TuneEvent {
+  op: string;
+  shape: string;
+  variant: string | null;
+  /** The choice came from the store (nothing measured). */
+  cached: boolean;
+  /** Shapes finished since the last expect(), and how many it announced (null if none). */
+  done: number;
+  total: number | null;
+}
+
 export class Autotuner<D extends TuneDevice = Runtime> {
   private cache: Record<string, unknown> | null = null;
   private inflight = new Map<string, Promise<TuneResult<unknown>>>();
+  /** Progress listener (the loader reports it as the 'tuning' phase). */
+  onEvent: ((e: TuneEvent) => void) | null = null;
+  /** Stops tuning before the next candidate (rejects with the signal's reason). */
+  signal: AbortSignal | undefined;
+  private done = 0;
+  private total: number | null = null;
+
+  /** Announces how many shapes the next tune() calls will tune (for `TuneEvent.total`). */
+  expect(shapes: number): void {
+    this.done = 0;
+    this.total = shapes;
+  }
+
+  private emit(p: Pick<TuneProblem<unknown>, 'op' | 'shape'>, variant: string | null, cached: boolean): void {
+    this.onEvent?.({ op: p.op, shape: p.shape, variant, cached, done: this.done, total: this.total });
+  }
 
   constructor(readonly device: D, private readonly store: TuneStore = new MemoryTuneStore(), readonly options: TuneOptions = {}) {}
 
@@ -170,8 +198,14 @@ export class Autotuner<D extends TuneDevice = Runtime> {
       this.cache = { ...this.cache, ...(await this.store.load().catch(() => ({}))) };
       hit = await this.lookup(key, p);
     }
-    if (hit !== undefined) return { choice: hit, timings: [], cached: true };
+    this.signal?.throwIfAborted();
+    this.emit(p, null, hit !== undefined);
+    if (hit !== undefined) {
+      this.done++;
+      return { choice: hit, timings: [], cached: true };
+    }
     const res = await this.measure(p);
+    this.done++;
     this.cache![key] = res.choice;
     // A store that cannot be written costs a retune next time, never this run.
     await this.store.save({ [key]: res.choice }).catch(() => undefined);
@@ -208,6 +242,8 @@ export class Autotuner<D extends TuneDevice = Runtime> {
           continue;
         }
         if (p.launches && p.launches(e.c) < enough) continue;
+        this.signal?.throwIfAborted();
+        this.emit(p, e.name, false);
         const t: TuneTiming = { variant: e.name, ok: false, ms: NaN };
         try {
           const err = relFrobenius(await session!.check(e.c), session!.want);

@@ -12,7 +12,10 @@ import { bindTensors } from './schema.js';
 export async function openCheckpoint<C = unknown>(files: ModelFiles): Promise<Checkpoint<C>> {
   const file = `${files.name}/${CONFIG_FILE}`;
   const raw = await readJsonFile(files, CONFIG_FILE);
-  if (raw === null) throw new ConfigError(`${files.name}: no config.json in the model folder`, { file });
+  if (raw === null) {
+    const why = files.whyMissing?.(CONFIG_FILE);
+    throw new ConfigError(`${files.name}: no config.json in the model folder${why ? ` (${why})` : ''}`, { file });
+  }
   const family = familyFor(raw, file);
   const config = family.parseConfig(raw, file);
   const weights = await openFolderWeights(files);

@@ -41,12 +41,57 @@ export interface SequenceTokenizer {
   readonly padSide: 'left' | 'right';
 }
 
-/** Upload progress, one call per tensor. */
-export interface LoadProgress {
+/**
+ * Load progress. Every call names its `phase`; `loaded` and `total` count that phase's units
+ * (`total` null where not known ahead): switch on `phase` for the rest.
+ */
+export type LoadProgress = DownloadPhase | UploadPhase | TuningPhase | CompilingPhase;
+
+/** Fetching the model's files (a hub id into the cache, in Node): bytes of `file`. */
+export interface DownloadPhase {
+  phase: 'download';
+  file: string;
+  /** Bytes of this file so far (a resumed part included) and its size (null when not said). */
+  loaded: number;
+  total: number | null;
+  /** True once, when the file is verified and in place. */
+  finished: boolean;
+}
+
+/** Weights to the GPU: one call per tensor. */
+export interface UploadPhase {
+  phase: 'upload';
   tensor: string;
+  /** Tensors uploaded, of all the model's tensors. */
   loaded: number;
   total: number;
+  /** Bytes uploaded so far. */
   bytes: number;
+}
+
+/**
+ * Kernel variants measured on this adapter (the first load on an adapter; later loads find
+ * them in the tune store, `cached`): a call when an op's shape starts (variant null), then one
+ * per candidate timed.
+ */
+export interface TuningPhase {
+  phase: 'tuning';
+  op: string;
+  shape: string;
+  variant: string | null;
+  cached: boolean;
+  /** Shapes tuned, of those this load tunes (null if the family did not say). */
+  loaded: number;
+  total: number | null;
+}
+
+/** The warm-up batch compiling the GPU pipelines: a first call (pipeline null), then one per pipeline compiled. */
+export interface CompilingPhase {
+  phase: 'compiling';
+  pipeline: string | null;
+  /** Pipelines compiled so far. */
+  loaded: number;
+  total: null;
 }
 
 /** A weight tensor holding NaN or ±Inf values: where, and how many of each. */
@@ -83,6 +128,8 @@ export interface LoadContext {
   /** Picks kernel variants by measurement; the kernels' defaults without one. */
   tuner?: Tuner;
   checks?: WeightChecks;
+  /** Stops the load between tensors (the family's load frees what it uploaded and rethrows). */
+  signal?: AbortSignal;
 }
 
 /**

@@ -56,6 +56,7 @@ export class WeightUploader {
   private async read(name: string): Promise<{ entry: TensorEntry; data: Uint8Array }> {
     const entry = this.ckpt.tensors.get(name);
     if (!entry) throw new WeightsError(`tensor "${name}" is not in the checkpoint's schema`, { tensor: name });
+    this.ctx.signal?.throwIfAborted();
     const data = await entry.read();
     // NaN or ±Inf in a weight can make the embeddings NaN: name the tensor before it is used.
     const counts = countNonFinite(entry.dtype, data);
@@ -71,7 +72,7 @@ export class WeightUploader {
 
   private done(name: string, bytes: number): void {
     this.bytes += bytes;
-    this.ctx.onProgress?.({ tensor: name, loaded: ++this.count, total: this.ckpt.tensors.size, bytes: this.bytes });
+    this.ctx.onProgress?.({ phase: 'upload', tensor: name, loaded: ++this.count, total: this.ckpt.tensors.size, bytes: this.bytes });
   }
 
   /** A weight on the GPU in its stored dtype. */

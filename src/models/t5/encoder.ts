@@ -121,10 +121,10 @@ export class T5Encoder implements Encoder {
       await rt.sync();
       const kernels = { matmul: new Map<string, MatmulTile>(), attention: DEFAULT_ATTENTION_TILE };
       if (tuner) {
-        for (const w of blocks.flatMap((b) => [b.q, b.o, ...b.ff.wi, ...b.ff.wo])) {
-          const key = `${w.dtype}|${w.shape[0]}|${w.shape[1]}`;
-          if (!kernels.matmul.has(key)) kernels.matmul.set(key, (await tuneMatmul(tuner, w.shape[0], w.shape[1], w.dtype)).choice);
-        }
+        const shapes = new Map<string, Tensor>();
+        for (const w of blocks.flatMap((b) => [b.q, b.o, ...b.ff.wi, ...b.ff.wo])) shapes.set(`${w.dtype}|${w.shape[0]}|${w.shape[1]}`, w);
+        tuner.expect(shapes.size + 1); // each matmul shape, and attention
+        for (const [key, w] of shapes) kernels.matmul.set(key, (await tuneMatmul(tuner, w.shape[0], w.shape[1], w.dtype)).choice);
         kernels.attention = (await tuneAttention(tuner, c.d_kv, c.num_heads)).choice;
       }
       return new T5Encoder(rt, c, shared, bias, blocks, finalNorm, up.dtypes, kernels);
