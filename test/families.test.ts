@@ -10,6 +10,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync, mkdirSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadProtT5, SequenceError, type Embedding, type EmbeddingModel } from '../src/node.js';
+import { convertWeights } from '../src/cli/convert.js';
+import { main } from '../src/cli/main.js';
 import { toFloat32 } from '../src/gpu/dtype.js';
 import { FileSource } from '../weights/node-files.js';
 import { readSafetensors } from '../weights/safetensors.js';
@@ -196,6 +198,60 @@ test('a sequence longer than the position table is a SequenceError naming the re
   } finally {
     model.dispose();
   }
+});
+
+// BF16 weights: `prott5 convert --dtype bf16` of the F32 folder, then back to F32 (exactly the
+// bf16 values as f32). The BF16 model must equal the F32 model on the same values (the weight
+// dtype only changes how the kernels unpack them), and both stay near the F32 reference
+// (bf16 keeps 8 bits of mantissa: ~1e-2).
+for (const folder of ['esm2']) {
+  test(`${folder} as BF16 (convert --dtype bf16): equals F32 on the same values, near the reference`, async () => {
+    const rt = await runtime();
+    const bf = join(root, `${folder}-bf16`), back = join(root, `${folder}-bf16-f32`);
+    for (const d of [bf, back]) mkdirSync(d);
+    for (const name of ['vocab.txt', 'tokenizer_config.json']) for (const d of [bf, back]) copyFileSync(join(DIR, folder, name), join(d, name));
+    await convertWeights({ input: join(DIR, folder), output: bf, dtype: 'BF16' });
+    await convertWeights({ input: bf, output: back, dtype: 'F32' });
+    const cases = CASES[folder].cases.filter((c) => c.residue_count < 200); // the long case adds time, not coverage
+    const run = async (dir: string, dtype: string) => {
+      const m = await loadProtT5(dir, { runtime: rt, autotune: false });
+      try {
+        assert.equal([...m.encoder.weightDtypes], [dtype]);
+        return await m.embed(cases.map(inputText), { lastHiddenState: true });
+      } finally {
+        m.dispose();
+      }
+    };
+    const a = await run(bf, 'bf16'), b = await run(back, 'f32');
+    let same = 0, ref = 0;
+    for (const [i, c] of cases.entries()) {
+      same = Math.max(same, expectClose(`${folder} bf16 vs f32 case ${c.index}`, a[i].lastHiddenState!.data, b[i].lastHiddenState!.data, 1e-5));
+      ref = Math.max(ref, expectClose(`${folder} bf16 vs the F32 reference case ${c.index}`, a[i].lastHiddenState!.data, await expected(`${folder}.F32.hidden.${c.index}`), 5e-2));
+    }
+    worst.push(`${folder} bf16: vs f32 on the same values ${same.toExponential(2)}, vs the F32 reference ${ref.toExponential(2)}`);
+  });
+}
+
+test('prott5 info --model prints the family, dims, parameter count and weight dtypes', async () => {
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...a: unknown[]) => void lines.push(a.join(' '));
+  try {
+    assert.is(await main(['info', '--model', join(DIR, 'esm2-f16')]), 0);
+    assert.is(await main(['info', '--model', join(DIR, 'protalbert'), '--json']), 0);
+  } finally {
+    console.log = log;
+  }
+  const text = lines[0];
+  assert.match(text, /family: +esm — an ESM-2 encoder with 2 layers/);
+  assert.match(text, /dims: +2 layers, hidden 64, 4 heads, intermediate 256, rotary, token dropout/);
+  // word embeddings 33×64, per layer 4·(64·64+64) + 2·(256·64) + 256 + 64 + 4·64 (norms), final norm 2·64
+  const perLayer = 4 * (64 * 64 + 64) + 256 * 64 + 256 + 64 * 256 + 64 + 4 * 64;
+  assert.ok(text.includes(`(${(33 * 64 + 2 * perLayer + 128).toLocaleString('en-US')})`), text);
+  assert.match(text, /weights: +F16 \(35 tensors\)/);
+  const albert = JSON.parse(lines[1]);
+  assert.is(albert.family, 'albert');
+  assert.equal(albert.dtypes, { F32: 23 });
 });
 
 test.after(() => console.log(worst.join('\n')));

@@ -10,6 +10,8 @@ import { PROTTRANS_LIMITS } from '../embed/batching.js';
 import { CONVERT_HELP, convertCommand } from './convert.js';
 import { runEmbed } from './embed.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
+import { formatModelInfo, modelInfo } from './model-info.js';
+import { downloadProgressLine } from './progress.js';
 
 const HELP: Record<string, string> = {
   main: `prott5: ProtT5 protein embeddings on WebGPU
@@ -70,10 +72,12 @@ Options:
   --quick       smaller shapes, fewer repetitions
   --json FILE   also write the numbers as JSON (matmul.ours_gflops, layer.ours_ms, ...)
   --md FILE     also write the markdown report`,
-  info: `Usage: prott5 info [--json]
+  info: `Usage: prott5 info [--json] [--model DIR|OWNER/NAME]
 
 Shows the WebGPU adapter the engine would use (hardware, or the SwiftShader CPU fallback),
-its features and the limits that bound batch sizes.`,
+its features and the limits that bound batch sizes. With --model: the model's family (from
+its config.json), dims, parameter count and weight dtypes instead, read from config.json and
+the weight files' headers (a hub id is downloaded into the cache first, as embed does).`,
 };
 
 function int(name: string, v: string | undefined, dflt: number): number {
@@ -142,9 +146,14 @@ async function bench(args: string[]): Promise<number> {
 }
 
 async function info(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } });
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false }, model: { type: 'string', short: 'm' }, help: { type: 'boolean', short: 'h', default: false } } });
   if (values.help) {
     console.log(HELP.info);
+    return EXIT.OK;
+  }
+  if (values.model !== undefined) {
+    const m = await modelInfo(values.model, { onProgress: downloadProgressLine(process.stderr) });
+    console.log(values.json ? JSON.stringify(m, null, 2) : formatModelInfo(m));
     return EXIT.OK;
   }
   const rt = await createNodeRuntime();
