@@ -232,6 +232,22 @@ for (const folder of ['esm2']) {
   });
 }
 
+test('ESM-2 from a pytorch_model.bin (torch.save zip, HalfStorage): the F16 reference, as from model.safetensors', async () => {
+  const rt = await runtime();
+  const model = await loadProtT5(join(DIR, 'esm2-torch-f16'), { runtime: rt, autotune: false });
+  try {
+    assert.is(model.family.name, 'esm');
+    assert.equal([...model.encoder.weightDtypes], ['f16']);
+    const cases = CASES.esm2.cases.filter((c) => c.residue_count < 200);
+    const got = await model.embed(cases.map(inputText), OUTPUTS);
+    let w = 0;
+    for (const [i, c] of cases.entries()) w = Math.max(w, await compare(`esm2-torch-f16 case ${c.index}`, got[i], 'esm2.F16', c, model.hiddenSize));
+    worst.push(`esm2-torch-f16 (pytorch_model.bin): worst relative error ${w.toExponential(2)}`);
+  } finally {
+    model.dispose();
+  }
+});
+
 test('prott5 info --model prints the family, dims, parameter count and weight dtypes', async () => {
   const lines: string[] = [];
   const log = console.log;

@@ -21,7 +21,7 @@ Usage: prott5 <command> [options]
 Commands:
   embed     embed the records of a FASTA file (HDF5 or safetensors out)
   convert   convert weights (PyTorch .bin, a model folder) to safetensors
-  info      show the GPU adapter, its features and limits
+  info      show the GPU adapter, its features and limits (--model X: a model's family, dims, parameters)
   bench     benchmark the kernels and a ProtT5-XL-shaped layer on this GPU
 
 Run "prott5 <command> --help" for a command's options.
