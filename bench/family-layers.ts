@@ -1,8 +1,12 @@
-// One BERT-shaped (ProtBert: hidden 1024, 16 heads, intermediate 4096) and one
-// ESM-2-650M-shaped (hidden 1280, 20 heads, intermediate 5120, rotary) encoder layer with random
-// f16 weights, end to end through each family's own encoder (embeddings, the layer, the final
-// norm), beside bench.ts's ProtT5-XL-shaped layer. Prints time, tokens/s and the napkin floor
-// (the larger of FLOPs / the measured arithmetic ceiling and weight bytes / the copy ceiling).
+// The kernels the BERT-style families and ESM-2 add, at ESM-2-650M shapes; and one BERT-shaped
+// (ProtBert: hidden 1024, 16 heads, intermediate 4096) and one ESM-2-650M-shaped (hidden 1280,
+// 20 heads, intermediate 5120, rotary) encoder layer with random f16 weights, end to end through
+// each family's own encoder (embeddings, the layer, the final norm), beside bench.ts's
+// ProtT5-XL-shaped layer. Prints time, tokens/s and the napkin floor (the larger of FLOPs / the
+// measured arithmetic ceiling and weight bytes / the copy ceiling).
+import { layernorm } from '../kernels/layernorm.js';
+import { matmul } from '../kernels/matmul.js';
+import { rotary, rotaryTable } from '../kernels/rotary.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import type { Autotuner } from '../src/gpu/tuner.js';
 import { fromFloat32 } from '../src/gpu/dtype.js';
@@ -104,6 +108,54 @@ export async function benchFamilyLayers(
     log(`| ${title} | ${ms.toFixed(0)} | ${tps.toFixed(1)} | ${(tps / d.layers).toFixed(2)} (${d.layers} layers) | ${floor.toFixed(0)} | ${((100 * floor) / ms).toFixed(0)}% |`);
     out[key] = { ms, tokens, floor_ms: floor, tokens_per_s: tps };
   }
+  log('');
+  return out;
+}
+
+/** Median of `reps` timed runs after one warm-up (which compiles). */
+async function medianMs(rt: Runtime, reps: number, record: () => Promise<void>): Promise<number> {
+  await rt.time(record);
+  const ms: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t = await rt.time(record);
+    ms.push(t.gpuMs ?? t.wallMs);
+  }
+  return ms.sort((a, b) => a - b)[Math.floor(ms.length / 2)];
+}
+
+/**
+ * The kernels these families add, at ESM-2-650M shapes: layernorm and rotary (memory-bound:
+ * floor = bytes / copy ceiling) and the bias + erf GELU matmul epilogue (floor = FLOPs /
+ * arithmetic ceiling), default variants. Correctness is the tests' (test/layer-kernels.test.ts,
+ * test/matmul.test.ts); here only time.
+ */
+export async function benchFamilyKernels(rt: Runtime, ceil: { gflops: number; gbps: number }, quick: boolean, log: (s: string) => void): Promise<Record<string, number>> {
+  const rows = quick ? 256 : 1024, D = 1280, H = 20, I = 5120, M = quick ? 64 : 128, reps = quick ? 1 : 3;
+  const out: Record<string, number> = {};
+  log(`## the BERT/ESM kernels at ESM-2-650M shapes (default variants)\n`);
+  log('| kernel | shape | ms | GB/s or GFLOP/s | floor ms |');
+  log('| --- | --- | --- | --- | --- |');
+  const fill = (n: number, f: number) => new Float32Array(n).map((_, i) => Math.sin(i * f));
+  const x = rt.upload(fill(rows * D, 0.37), [rows, D], 'f32', 'x'), y = rt.empty([rows, D], 'f32', 'y');
+  const g = rt.upload(fill(D, 0.11), [D], 'f32', 'g'), b = rt.upload(fill(D, 0.13), [D], 'f32', 'b');
+  let ms = await medianMs(rt, reps, () => layernorm(rt, x, g, b, y, 1e-5));
+  let bytes = 2 * rows * D * 4;
+  log(`| layernorm | ${rows} × ${D} | ${ms.toFixed(2)} | ${(bytes / ms / 1e6).toFixed(2)} GB/s | ${(bytes / ceil.gbps / 1e6).toFixed(2)} |`);
+  out.layernorm_ms = ms;
+  const q = rt.upload(fill(rows * D, 0.5), [1, rows, D], 'f32', 'q');
+  const inv = Float32Array.from({ length: D / H / 2 }, (_, i) => 1 / 10000 ** ((2 * i) / (D / H)));
+  const table = rt.upload(rotaryTable(inv, rows), [rows, inv.length, 2], 'f32', 'cs');
+  ms = await medianMs(rt, reps, () => rotary(rt, q, table, H));
+  bytes = 2 * rows * D * 4 + rows * inv.length * 8;
+  log(`| rotary | ${rows} tokens × ${H} heads × 64 | ${ms.toFixed(2)} | ${(bytes / ms / 1e6).toFixed(2)} GB/s | ${(bytes / ceil.gbps / 1e6).toFixed(2)} |`);
+  out.rotary_ms = ms;
+  const mx = rt.upload(fill(M * D, 0.7), [M, D], 'f32', 'mx'), w = rt.upload(fromFloat32('F16', fill(I * D, 0.01).map((v) => v * 0.03)), [I, D], 'f16', 'w');
+  const mb = rt.upload(fill(I, 0.3), [I], 'f32', 'mb'), my = rt.empty([M, I], 'f32', 'my');
+  ms = await medianMs(rt, reps, () => matmul(rt, { x: mx, w, y: my, bias: mb, epilogue: 'bias_gelu' }));
+  const flops = 2 * M * I * D;
+  log(`| matmul bias + GELU (f16) | ${M} × ${I} × ${D} | ${ms.toFixed(1)} | ${(flops / ms / 1e6).toFixed(2)} GFLOP/s | ${Math.max(flops / ceil.gflops / 1e6, (I * D * 2) / ceil.gbps / 1e6).toFixed(1)} |`);
+  out.matmul_bias_gelu_ms = ms;
+  for (const t of [x, y, g, b, q, table, mx, w, mb, my]) t.release();
   log('');
   return out;
 }

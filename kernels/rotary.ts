@@ -13,9 +13,23 @@ export const ROTARY_SOURCES: readonly string[] = [source];
 /** One variant: the workgroup size (one invocation per rotated pair). */
 const variant = variants('rotary', (v: { wg: number }) => ({ code: fill(source, { WG: v.wg }), requires: { workgroupSize: [v.wg] } }));
 
+/** (cos, sin) of l · invFreq[i] for l < L, i < half: [L, half, 2], float64 math rounded to f32 (the table the kernel reads). */
+export function rotaryTable(invFreq: ArrayLike<number>, L: number): Float32Array {
+  const half = invFreq.length;
+  const cs = new Float32Array(L * half * 2);
+  for (let l = 0; l < L; l++) {
+    for (let i = 0; i < half; i++) {
+      const angle = l * invFreq[i];
+      cs[(l * half + i) * 2] = Math.cos(angle);
+      cs[(l * half + i) * 2 + 1] = Math.sin(angle);
+    }
+  }
+  return cs;
+}
+
 /**
  * Rotates x [B, L, H·DK] f32 in place: token (b, l) by position l, head by head. `table`:
- * f32 [L', DK/2, 2] with L' ≥ L, (cos, sin) of l · inv_freq[i] (kernels/rotary.ref.ts rotaryTable).
+ * f32 [L', DK/2, 2] with L' ≥ L, (cos, sin) of l · inv_freq[i] (rotaryTable below).
  */
 export async function rotary(rt: Runtime, x: Tensor, table: Tensor, heads: number): Promise<void> {
   guardDtype('rotary', x, ['f32']);

@@ -23,8 +23,8 @@ import { meanpoolRef } from '../../kernels/meanpool.ref.js';
 import { rmsnormRef } from '../../kernels/rmsnorm.ref.js';
 import { layernorm } from '../../kernels/layernorm.js';
 import { layernormRef } from '../../kernels/layernorm.ref.js';
-import { rotary } from '../../kernels/rotary.js';
-import { rotaryRef, rotaryTable } from '../../kernels/rotary.ref.js';
+import { rotary, rotaryTable } from '../../kernels/rotary.js';
+import { rotaryRef } from '../../kernels/rotary.ref.js';
 import { fromFloat32, toFloat32, type DType } from '../../src/gpu/dtype.js';
 import type { TensorDType } from '../../src/gpu/tensor.js';
 
