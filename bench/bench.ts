@@ -23,6 +23,7 @@ import { relativeBiasTable } from '../src/models/t5/relative-bias.js';
 import { tokenize } from '../src/tokenizers/prott5.js';
 import { matmul } from '../kernels/matmul.js';
 import { loadTfjs, medianMs, tfjsLayer, tfjsMatmulMs } from './peers.js';
+import { benchFamilyKernels, benchFamilyLayers } from './family-layers.js';
 import copySrc from './copy.wgsl';
 import peakSrc from './peak.wgsl';
 
@@ -279,6 +280,11 @@ export async function runBench(options: BenchOptions): Promise<void> {
 
   // ---- one ProtT5-XXL-shaped layer, the feed-forward within the default binding limit ----
   results.xxl_layer = await xxlLayerBench(ceil, quick, xxlDModel, log);
+
+  // ---- BERT-shaped and ESM-2-650M-shaped layers, beside the ProtT5 one ----
+  results.family_kernels = await benchFamilyKernels(rt, ceil, quick, log);
+  const familyLayers = await benchFamilyLayers(rt, ceil, quick, quick ? undefined : tuner, log);
+  results.family_layers = Object.fromEntries(Object.entries(familyLayers).flatMap(([k, r]) => [[`${k}_ms`, r.ms], [`${k}_floor_ms`, r.floor_ms], [`${k}_tokens`, r.tokens]]));
 
   // ---- peers: tfjs-backend-webgpu on the same adapter, same shapes, f32 on both sides ----
   {

@@ -2,13 +2,14 @@
 // Tests and benches check the GPU against it.
 
 /**
- * T5 attention for the query rows listed in `rows` (all rows if omitted):
- * o[b, i, h, :] = softmax_j(q_i·k_j + bias[h, clamp(j-i, -R, R) + R]) v_j over j < lengths[b].
+ * Attention for the query rows listed in `rows` (all rows if omitted):
+ * o[b, i, h, :] = softmax_j(scale · q_i·k_j + bias[h, clamp(j-i, -R, R) + R]) v_j over j < lengths[b],
+ * T5's with `bias` and scale 1, BERT's and ESM's with bias null and scale 1/sqrt(DK).
  * Returns [B, rows.length, H*DK] in float64.
  */
 export function attentionRef(
-  q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, bias: ArrayLike<number>,
-  lengths: ArrayLike<number>, B: number, L: number, H: number, DK: number, R: number, rows?: number[],
+  q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, bias: ArrayLike<number> | null,
+  lengths: ArrayLike<number>, B: number, L: number, H: number, DK: number, R: number, rows?: number[], scale = 1,
 ): Float64Array {
   const rowList = rows ?? Array.from({ length: L }, (_, i) => i);
   const HD = H * DK;
@@ -24,7 +25,7 @@ export function attentionRef(
           let dot = 0;
           for (let d = 0; d < DK; d++) dot += q[(b * L + i) * HD + h * DK + d] * k[(b * L + j) * HD + h * DK + d];
           const rel = Math.max(-R, Math.min(R, j - i)) + R;
-          s[j] = dot + bias[h * (2 * R + 1) + rel];
+          s[j] = scale * dot + (bias ? bias[h * (2 * R + 1) + rel] : 0);
           max = Math.max(max, s[j]);
         }
         let sum = 0;

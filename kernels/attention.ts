@@ -1,6 +1,7 @@
-// Fused T5 attention with relative-position bias and key mask — wrapper for
-// shaders/attention.wgsl (loop family) and attention_unrolled.wgsl; and the op's tuning: its
-// candidates and the problem the tuner checks and times them on.
+// Fused attention with key mask — T5's (relative-position bias, unscaled) or BERT/ESM's (scaled
+// by 1/sqrt(d_head), no bias) — wrapper for shaders/attention.wgsl (loop family) and
+// attention_unrolled.wgsl; and the op's tuning: its candidates and the problem the tuner checks
+// and times them on.
 import source from '../shaders/attention.wgsl';
 import sourceUnrolled from '../shaders/attention_unrolled.wgsl';
 import { randomArray } from '../src/gpu/numeric.js';
@@ -10,7 +11,16 @@ import type { Tensor } from '../src/gpu/tensor.js';
 import type { Autotuner, TuneProblem, TuneResult } from '../src/gpu/tuner.js';
 import { attentionRef } from './attention.ref.js';
 import { guard, guardDtype } from './guard.js';
-import { fill, packParams, pipelineFor, unroll, variantName, variants } from './template.js';
+import { fill, packParams, pipelineFor, unroll, variantName, variants, wgslCodes } from './template.js';
+
+/**
+ * Values of the SCORE_BIAS override constant (SCORE_BIAS_NONE, SCORE_BIAS_RELATIVE in WGSL):
+ * what is added to each scaled score. A new score term: a line here, a branch in both shaders.
+ */
+export const ATTENTION_BIAS_CODE = { none: 0, relative: 1 } as const;
+export type AttentionBias = keyof typeof ATTENTION_BIAS_CODE;
+
+const SCORE_BIASES = wgslCodes('SCORE_BIAS', ATTENTION_BIAS_CODE);
 
 export interface AttentionTile {
   /** 'loop': any d_kv, loops over private arrays. 'unrolled': d_kv % 4 == 0, named vec4 registers. */
@@ -20,25 +30,26 @@ export interface AttentionTile {
   tk: number;
 }
 
-/** One variant: a tile at a head size. Its name and pipeline come from this object. */
+/** One variant: a tile at a head size, with its score bias. Its name and pipeline come from this object. */
 export interface AttentionVariant extends AttentionTile {
   dk: number;
+  scoreBias: AttentionBias;
 }
 
 export const DEFAULT_ATTENTION_TILE: AttentionTile = { family: 'unrolled', tq: 32, tk: 8 };
 
 /** Every WGSL text an attention variant can use (the tuner's cache key hashes them). */
-export const ATTENTION_SOURCES: readonly string[] = [source, sourceUnrolled];
+export const ATTENTION_SOURCES: readonly string[] = [source, sourceUnrolled, SCORE_BIASES];
 
 /** The tile to use when the chosen one cannot run this head size (unrolled needs d_kv % 4 == 0). */
 export function attentionTileFor(dk: number, t: AttentionTile): AttentionTile {
   return t.family === 'unrolled' && dk % 4 !== 0 ? { ...t, family: 'loop' } : t;
 }
 
-const variantOf = (dk: number, t: AttentionTile): AttentionVariant => ({ family: t.family, tq: t.tq, tk: t.tk, dk });
+const variantOf = (dk: number, t: AttentionTile, scoreBias: AttentionBias = 'relative'): AttentionVariant => ({ family: t.family, tq: t.tq, tk: t.tk, dk, scoreBias });
 
-export function attentionVariantName(dk: number, t: AttentionTile): string {
-  return variantName('attention', variantOf(dk, t));
+export function attentionVariantName(dk: number, t: AttentionTile, scoreBias: AttentionBias = 'relative'): string {
+  return variantName('attention', variantOf(dk, t, scoreBias));
 }
 
 /** What a tile needs of the device at head size `dk`: tq invocations, the staged K and V tiles (and wg_len). */
@@ -47,40 +58,50 @@ export function attentionRequires(dk: number, t: AttentionTile): Requirements {
 }
 
 export function attentionWgsl(dk: number, t: AttentionTile): string {
-  if (t.family === 'loop') return fill(source, { DK: dk, TQ: t.tq, TK: t.tk, TK_DK: t.tk * dk });
+  if (t.family === 'loop') return fill(source, { DK: dk, TQ: t.tq, TK: t.tk, TK_DK: t.tk * dk, SCORE_BIASES });
   const dk4 = dk / 4;
-  return unroll(fill(sourceUnrolled, { DK4: dk4, TQ: t.tq, TK: t.tk, TK_DK4: t.tk * dk4 }), { DK4: dk4, TK: t.tk });
+  return unroll(fill(sourceUnrolled, { DK4: dk4, TQ: t.tq, TK: t.tk, TK_DK4: t.tk * dk4, SCORE_BIASES }), { DK4: dk4, TK: t.tk });
 }
 
-const variant = variants('attention', (v: AttentionVariant) => ({ code: attentionWgsl(v.dk, v), requires: attentionRequires(v.dk, v) }));
+const variant = variants('attention', (v: AttentionVariant) => ({
+  code: attentionWgsl(v.dk, v),
+  constants: { SCORE_BIAS: ATTENTION_BIAS_CODE[v.scoreBias] },
+  requires: attentionRequires(v.dk, v),
+}));
 
 export interface AttentionArgs {
   q: Tensor; // [B, L, H * DK] f32
   k: Tensor; // [B, L, H * DK] f32
   v: Tensor; // [B, L, H * DK] f32
-  bias: Tensor; // [H, 2R + 1] f32: bias for relative position rel = key - query at column rel + R
+  /** [H, 2R + 1] f32: T5's bias for relative position rel = key - query at column rel + R; absent: no bias. */
+  bias?: Tensor;
   lengths: Tensor; // [B] u32: valid tokens per sequence (keys at or beyond are masked)
   out: Tensor; // [B, L, H * DK] f32
   heads: number;
+  /** Factor on q·k: 1 (T5, the default), 1/sqrt(d_head) (BERT, ESM). */
+  scale?: number;
   tile?: AttentionTile;
 }
 
 export async function attention(rt: Runtime, a: AttentionArgs): Promise<void> {
   const { q, k, v, bias, lengths, out, heads: H } = a;
   const tile = attentionTileFor(a.q.shape[2] / a.heads, a.tile ?? DEFAULT_ATTENTION_TILE);
-  for (const t of [q, k, v, bias, out]) guardDtype('attention', t, ['f32']);
+  for (const t of [q, k, v, out, ...(bias ? [bias] : [])]) guardDtype('attention', t, ['f32']);
   guardDtype('attention', lengths, ['u32']);
   guard('attention', q.shape.length === 3, 'q must be [B, L, H*DK]', q);
   const [B, L, HD] = q.shape;
   guard('attention', HD % H === 0, `inner dim ${HD} must be a multiple of heads ${H}`, q);
   const DK = HD / H;
   for (const t of [k, v, out]) guard('attention', t.shape.join() === q.shape.join(), 'q, k, v and out must have one shape', q, t);
-  guard('attention', bias.shape.length === 2 && bias.shape[0] === H && bias.shape[1] % 2 === 1, 'bias must be [H, 2R+1]', bias);
+  if (bias) guard('attention', bias.shape.length === 2 && bias.shape[0] === H && bias.shape[1] % 2 === 1, 'bias must be [H, 2R+1]', bias);
   guard('attention', lengths.numel === B, `lengths must be [${B}]`, lengths);
-  const R = (bias.shape[1] - 1) / 2;
+  const scale = a.scale ?? 1;
+  guard('attention', Number.isFinite(scale) && scale > 0, `scale must be a positive number, got ${scale}`, q);
+  const R = bias ? (bias.shape[1] - 1) / 2 : 0;
   if (B * L === 0) return;
-  const pipeline = await pipelineFor(rt, variant(variantOf(DK, tile)), q);
-  rt.dispatch(pipeline, packParams(tile.family === 'loop' ? source : sourceUnrolled, { B, L, H, R }), [q.buffer, k.buffer, v.buffer, bias.buffer, lengths.buffer, out.buffer], [
+  const pipeline = await pipelineFor(rt, variant(variantOf(DK, tile, bias ? 'relative' : 'none')), q);
+  // With no bias, q's buffer stands in for the table (read-only, never read).
+  rt.dispatch(pipeline, packParams(tile.family === 'loop' ? source : sourceUnrolled, { B, L, H, R, scale }), [q.buffer, k.buffer, v.buffer, (bias ?? q).buffer, lengths.buffer, out.buffer], [
     Math.ceil(L / tile.tq),
     H,
     B,

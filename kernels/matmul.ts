@@ -22,8 +22,11 @@ import { LOAD_W, LOAD_W4, fill, packParams, pipelineFor, unroll, variantName, va
  * Values of the EPILOGUE override constant; matmul_io.wgsl compares with EPILOGUE_NONE,
  * EPILOGUE_RELU, ... generated from this table. A new epilogue: a line here, a branch in store().
  */
-export const EPILOGUE_CODE = { none: 0, relu: 1, add: 2, gate_gelu: 3 } as const;
+export const EPILOGUE_CODE = { none: 0, relu: 1, add: 2, gate_gelu: 3, bias: 4, bias_gelu: 5, bias_add: 6 } as const;
 export type Epilogue = keyof typeof EPILOGUE_CODE;
+
+/** The epilogues that read a bias [N] (binding 4). */
+export const BIAS_EPILOGUES: ReadonlySet<Epilogue> = new Set<Epilogue>(['bias', 'bias_gelu', 'bias_add']);
 
 const MATMUL_IO = fill(matmulIo, { EPILOGUES: wgslCodes('EPILOGUE', EPILOGUE_CODE) });
 
@@ -126,8 +129,10 @@ const variant = variants('matmul', (v: MatmulVariant) => ({
 export interface MatmulArgs {
   x: Tensor; // [M, K] f32 (or any [..., K] viewed as rows)
   w: Tensor; // [N, K] f32 | f16 | bf16
-  y: Tensor; // [M, N] f32; read too when epilogue is 'add' or 'gate_gelu' (y = gelu_tanh(y) · x·Wᵀ: T5 v1.1's gated pair)
+  y: Tensor; // [M, N] f32; read too when epilogue is 'add', 'bias_add' or 'gate_gelu' (y = gelu_tanh(y) · x·Wᵀ: T5 v1.1's gated pair)
   epilogue?: Epilogue;
+  /** [N] f32: for the bias epilogues (and only for them). */
+  bias?: Tensor;
   /** Compute rows [rowStart, rowStart + rows) of x and y only (row chunking). */
   rowStart?: number;
   rows?: number;
@@ -156,11 +161,18 @@ export async function matmul(rt: Runtime, a: MatmulArgs): Promise<void> {
   const xr = a.xRowStart ?? rowStart;
   const yr = a.yRowStart ?? rowStart;
   guard('matmul', M >= 0 && xr + M <= xRows && yr + M <= yRows, `rows [${rowStart}, +${M}) out of range`, x, y);
+  const bias = a.bias;
+  if (BIAS_EPILOGUES.has(epilogue)) {
+    guard('matmul', bias !== undefined, `epilogue ${epilogue} needs a bias [${N}]`, w);
+    guardDtype('matmul', bias!, ['f32']);
+    guard('matmul', bias!.numel === N, `the bias must be [${N}]`, w, bias!);
+  } else guard('matmul', bias === undefined, `epilogue ${epilogue} takes no bias`, w, ...(bias ? [bias] : []));
   if (M === 0 || N === 0) return;
   const pipeline = await pipelineFor(rt, variant(matmulVariantOf(w.dtype, epilogue, tile)), x, w);
   const params = packParams(MATMUL_IO, { M, N, K, x_offset: xr * K, w_offset: 0, y_offset: yr * N });
   // Every family covers a (tm·wgY) × (tn·wgX) block of y per workgroup.
-  rt.dispatch(pipeline, params, [x.buffer, w.buffer, y.buffer], [
+  // Without a bias epilogue the bias binding holds W's buffer (read-only, never read).
+  rt.dispatch(pipeline, params, [x.buffer, w.buffer, y.buffer, (bias ?? w).buffer], [
     Math.ceil(N / (tile.tn * tile.wgX)),
     Math.ceil(M / (tile.tm * tile.wgY)),
   ]);

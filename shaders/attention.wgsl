@@ -1,6 +1,7 @@
-// Fused T5 self-attention for one (query tile, head, sequence) per workgroup:
-//   o[b, i, h, :] = Σ_j softmax_j(q_i · k_j + bias[h, j - i]) v_j   over keys j < lengths[b]
-// T5 does not scale q·k by 1/sqrt(d_kv). The relative-position bias comes from a table
+// Fused self-attention for one (query tile, head, sequence) per workgroup:
+//   o[b, i, h, :] = Σ_j softmax_j(scale · q_i · k_j + bias[h, j - i]) v_j   over keys j < lengths[b]
+// T5 does not scale q·k (scale 1) and adds its relative bias; BERT and ESM scale by
+// 1/sqrt(d_head) and add no bias (SCORE_BIAS below). The relative-position bias comes from a table
 // [H, 2R+1] indexed by clamp(j - i, -R, R) + R (T5's buckets are constant beyond
 // max_distance R, so the table is exact). Padded keys (j ≥ lengths[b]) are skipped, which
 // equals HF's additive mask. Keys are walked in tiles of TK with an online softmax, so
@@ -14,6 +15,7 @@ struct Params {
   L: u32,  // padded sequence length (tokens)
   H: u32,  // heads
   R: u32,  // relative_attention_max_distance; the bias table has 2R+1 columns per head
+  scale: f32,  // factor on q·k (T5: 1; BERT, ESM: 1/sqrt(d_head))
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -28,6 +30,12 @@ const DK: u32 = {{DK}}u;
 const TQ: u32 = {{TQ}}u;
 const TK: u32 = {{TK}}u;
 const NEG: f32 = -3.0e38;
+
+// SCORE_BIAS: SCORE_BIAS_RELATIVE adds the T5 table bias[h, clamp(j - i, -R, R) + R] to each
+// score; SCORE_BIAS_NONE adds nothing (BERT, ESM; the wrapper then binds q's buffer as the
+// table, never read). The codes come from ATTENTION_BIAS_CODE in kernels/attention.ts.
+{{SCORE_BIASES}}
+override SCORE_BIAS: u32;
 
 var<workgroup> k_tile: array<f32, {{TK_DK}}>;
 var<workgroup> v_tile: array<f32, {{TK_DK}}>;
@@ -73,8 +81,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         for (var d = 0u; d < DK; d++) {
           dot = fma(qv[d], k_tile[j * DK + d], dot);
         }
-        let rel = clamp(i32(key) - i32(i), -i32(p.R), i32(p.R)) + i32(p.R);
-        sj = dot + bias[bias_row + u32(rel)];
+        sj = dot * p.scale;
+        if (SCORE_BIAS == SCORE_BIAS_RELATIVE) {
+          let rel = clamp(i32(key) - i32(i), -i32(p.R), i32(p.R)) + i32(p.R);
+          sj += bias[bias_row + u32(rel)];
+        }
       }
       s[j] = sj;
       tile_max = max(tile_max, sj);

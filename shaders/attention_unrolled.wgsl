@@ -1,4 +1,4 @@
-// Fused T5 attention, the unrolled family: the same computation, bindings and Params as
+// Fused attention (T5's relative bias, or none with a scale), the unrolled family: the same computation, bindings and Params as
 // attention.wgsl (read its header), with the query row, the output accumulator and a key
 // tile's scores held in named vec4/scalar registers. Lines ending in `//@for` are repeated by
 // kernels/template.ts `unroll` (i < DK4 = d_kv / 4 vec4 lanes of a head, j < TK keys per
@@ -10,6 +10,7 @@ struct Params {
   L: u32,  // padded sequence length (tokens)
   H: u32,  // heads
   R: u32,  // relative_attention_max_distance; the bias table has 2R+1 columns per head
+  scale: f32,  // factor on q·k (T5: 1; BERT, ESM: 1/sqrt(d_head))
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -24,6 +25,12 @@ const DK4: u32 = {{DK4}}u;
 const TQ: u32 = {{TQ}}u;
 const TK: u32 = {{TK}}u;
 const NEG: f32 = -3.0e38;
+
+// SCORE_BIAS: SCORE_BIAS_RELATIVE adds the T5 table bias[h, clamp(j - i, -R, R) + R] to each
+// score; SCORE_BIAS_NONE adds nothing (BERT, ESM; the wrapper then binds q's buffer as the
+// table, never read). The codes come from ATTENTION_BIAS_CODE in kernels/attention.ts.
+{{SCORE_BIASES}}
+override SCORE_BIAS: u32;
 
 var<workgroup> k_tile: array<vec4<f32>, {{TK_DK4}}>;
 var<workgroup> v_tile: array<vec4<f32>, {{TK_DK4}}>;
@@ -58,7 +65,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let rel0 = i32(k0) - i32(i);
     var s{j} = vec4<f32>(0.0);  //@for j<TK
     s{j} = fma(q{i}, k_tile[{j}u * DK4 + {i}u], s{j});  //@for j<TK i<DK4
-    let t{j} = select(NEG, s{j}.x + s{j}.y + s{j}.z + s{j}.w + bias[u32(bias_row + clamp(rel0 + {j}, -r, r))], k0 + {j}u < len);  //@for j<TK
+    var u{j} = (s{j}.x + s{j}.y + s{j}.z + s{j}.w) * p.scale;  //@for j<TK
+    if (SCORE_BIAS == SCORE_BIAS_RELATIVE) {
+      u{j} += bias[u32(bias_row + clamp(rel0 + {j}, -r, r))];  //@for j<TK
+    }
+    let t{j} = select(NEG, u{j}, k0 + {j}u < len);  //@for j<TK
     var tile_max = m;
     tile_max = max(tile_max, t{j});  //@for j<TK
     let scale = exp(m - tile_max);

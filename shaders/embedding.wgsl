@@ -1,4 +1,5 @@
-// Embedding gather: y[t, :] = E[ids[t], :], E: [vocab, D] in its stored dtype.
+// Embedding gather: y[t, :] = E[ids[t], :], E: [vocab, D] in its stored dtype; with ACCUMULATE,
+// y[t, :] += E[ids[t], :] (BERT's position and token-type embeddings added to the word's).
 // An id outside the vocabulary gives a zero row (the tokenizer never produces one).
 
 struct Params {
@@ -14,6 +15,8 @@ struct Params {
 
 {{LOAD_W}}
 
+override ACCUMULATE: bool;
+
 @compute @workgroup_size({{WG}})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * {{WG}}u;
@@ -27,5 +30,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (id < p.vocab) {
     v = load_w(id * p.D + d);
   }
-  y[i] = v;
+  if (ACCUMULATE) {
+    y[i] = y[i] + v;
+  } else {
+    y[i] = v;
+  }
 }

@@ -3,9 +3,12 @@
 // and W (binding 2) itself, in its own vector width.
 // EPILOGUE: EPILOGUE_NONE store; EPILOGUE_RELU ReLU, then store; EPILOGUE_ADD add into y (the
 // residual stream: y += x · Wᵀ); EPILOGUE_GATE_GELU y = gelu_tanh(y) · (x · Wᵀ), with y holding
-// the gate's matmul (T5 v1.1 / Ankh: gelu_new(wi_0 x) · wi_1 x, stored by the wi_1 matmul).
-// The codes are generated from EPILOGUE_CODE in kernels/matmul.ts at the EPILOGUES
-// placeholder; a new epilogue is a line there and a branch in store().
+// the gate's matmul (T5 v1.1 / Ankh: gelu_new(wi_0 x) · wi_1 x, stored by the wi_1 matmul);
+// EPILOGUE_BIAS + bias[n]; EPILOGUE_BIAS_GELU + bias[n], then erf GELU; EPILOGUE_BIAS_ADD +
+// bias[n], added into y. The codes are generated from EPILOGUE_CODE in kernels/matmul.ts at the
+// EPILOGUES placeholder; a new epilogue is a line there and a branch in store(). The bias
+// (binding 4, f32 [N]) is bound for every epilogue; the wrapper binds W's buffer there when the
+// epilogue has no bias (never read then).
 
 struct Params {
   M: u32,         // rows of x and y
@@ -18,6 +21,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
 
 {{EPILOGUES}}
 override EPILOGUE: u32;
@@ -27,6 +31,19 @@ override EPILOGUE: u32;
 fn gelu_tanh(g: f32) -> f32 {
   let u = 0.7978845608028654 * (g + 0.044715 * g * g * g);
   return 0.5 * g * (1.0 + tanh(clamp(u, -15.0, 15.0)));
+}
+
+// erf by Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7): WGSL has no erf.
+fn erf_as(x: f32) -> f32 {
+  let a = abs(x);
+  let t = 1.0 / fma(0.3275911, a, 1.0);
+  let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  return sign(x) * (1.0 - poly * exp(-a * a));
+}
+
+// GELU as transformers' "gelu": x · Φ(x) = 0.5 · x · (1 + erf(x / √2)).
+fn gelu_erf(x: f32) -> f32 {
+  return 0.5 * x * (1.0 + erf_as(x * 0.70710678118654752));
 }
 
 // y[m, n] = v with the epilogue; outputs past M or N (edge tiles) are dropped.
@@ -41,6 +58,12 @@ fn store(m: u32, n: u32, v: f32) {
     y[i] = y[i] + v;
   } else if (EPILOGUE == EPILOGUE_GATE_GELU) {
     y[i] = gelu_tanh(y[i]) * v;
+  } else if (EPILOGUE == EPILOGUE_BIAS) {
+    y[i] = v + bias[n];
+  } else if (EPILOGUE == EPILOGUE_BIAS_GELU) {
+    y[i] = gelu_erf(v + bias[n]);
+  } else if (EPILOGUE == EPILOGUE_BIAS_ADD) {
+    y[i] = y[i] + (v + bias[n]);
   } else {
     y[i] = v;
   }

@@ -15,26 +15,28 @@ import { runtime } from './gpu.js';
 const TOL = 2e-5;
 let worst = 0;
 
-async function check(rt: Runtime, B: number, L: number, H: number, DK: number, R: number, lengths: number[], seed: number, tile?: AttentionTile, rows?: number[]) {
+/** BERT/ESM mode: no relative bias, q·k scaled by `scaled` (T5 mode when undefined). */
+async function check(rt: Runtime, B: number, L: number, H: number, DK: number, R: number, lengths: number[], seed: number, tile?: AttentionTile, rows?: number[], scaled?: number) {
   const n = B * L * H * DK;
-  // Scale 0.5 keeps softmax neither uniform nor one-hot.
-  const qv = randomArray(n, seed, 0.5), kv = randomArray(n, seed + 1, 0.5), vv = randomArray(n, seed + 2);
-  const bv = randomArray(H * (2 * R + 1), seed + 3, 2);
+  // Scale 0.5 keeps softmax neither uniform nor one-hot (1.5 with the 1/sqrt(DK) factor).
+  const amp = scaled ? 1.5 : 0.5;
+  const qv = randomArray(n, seed, amp), kv = randomArray(n, seed + 1, amp), vv = randomArray(n, seed + 2);
+  const bv = scaled ? null : randomArray(H * (2 * R + 1), seed + 3, 2);
   const shape = [B, L, H * DK];
   const q = rt.upload(qv, shape, 'f32', 'q'), k = rt.upload(kv, shape, 'f32', 'k'), v = rt.upload(vv, shape, 'f32', 'v');
-  const bias = rt.upload(bv, [H, 2 * R + 1], 'f32', 'bias'), len = rt.upload(Uint32Array.from(lengths), [B], 'u32', 'lengths');
+  const bias = bv ? rt.upload(bv, [H, 2 * R + 1], 'f32', 'bias') : undefined, len = rt.upload(Uint32Array.from(lengths), [B], 'u32', 'lengths');
   const out = rt.empty(shape, 'f32', 'out');
-  await attention(rt, { q, k, v, bias, lengths: len, out, heads: H, tile });
+  await attention(rt, { q, k, v, bias, lengths: len, out, heads: H, tile, scale: scaled });
   const got = await rt.read(out);
   const rowList = rows ?? Array.from({ length: L }, (_, i) => i);
-  const want = attentionRef(qv, kv, vv, bv, lengths, B, L, H, DK, R, rowList);
+  const want = attentionRef(qv, kv, vv, bv, lengths, B, L, H, DK, bv ? R : 0, rowList, scaled ?? 1);
   const HD = H * DK;
   const picked = new Float32Array(want.length);
   for (let b = 0; b < B; b++) {
     rowList.forEach((i, ri) => picked.set(got.subarray((b * L + i) * HD, (b * L + i + 1) * HD), (b * rowList.length + ri) * HD));
   }
-  worst = Math.max(worst, expectClose(`attention B=${B} L=${L} H=${H} DK=${DK}`, picked, want, TOL));
-  for (const t of [q, k, v, bias, len, out]) t.release();
+  worst = Math.max(worst, expectClose(`attention B=${B} L=${L} H=${H} DK=${DK}${scaled ? ' scaled, no bias' : ''}`, picked, want, TOL));
+  for (const t of [q, k, v, len, out, ...(bias ? [bias] : [])]) t.release();
 }
 
 const CASES: Array<[number, number, number, number, number]> = [
@@ -66,6 +68,34 @@ for (const tile of [
     await check(await runtime(), 2, 70, 2, 32, 8, [70, 33], 500 + tile.tq, tile);
   });
 }
+
+// BERT / ESM mode: 1/sqrt(d_head) on the scores, no relative bias, padded keys masked; every
+// family, odd head sizes (the loop family) and tile shapes.
+for (const [B, L, H, DK, tile] of [
+  [1, 1, 1, 16, undefined], [3, 37, 4, 16, undefined], [2, 65, 2, 64, { family: 'loop', tq: 16, tk: 5 }],
+  [2, 30, 3, 17, undefined], [2, 70, 2, 32, { family: 'unrolled', tq: 16, tk: 5 }], [1, 129, 1, 8, { family: 'loop', tq: 64, tk: 8 }],
+] as Array<[number, number, number, number, AttentionTile | undefined]>) {
+  test(`attention scaled 1/sqrt(${DK}), no bias, B=${B} L=${L} H=${H} ${tile ? JSON.stringify(tile) : 'default tile'}`, async () => {
+    const r = rng(L * 7 + DK);
+    const lengths = Array.from({ length: B }, (_, b) => (b === 0 ? L : 1 + Math.floor(r() * L)));
+    await check(await runtime(), B, L, H, DK, 0, lengths, (seed += 10), tile, undefined, 1 / Math.sqrt(DK));
+  });
+}
+
+test('attention: the no-bias mode with scale 1/4 equals q/4 unscaled with an all-zero bias table', async () => {
+  const rt = await runtime();
+  const [L, H, DK] = [23, 2, 16];
+  const n = L * H * DK, shape = [1, L, H * DK];
+  const qv = randomArray(n, 71, 2), kv = randomArray(n, 72, 2), vv = randomArray(n, 73);
+  const q = rt.upload(qv, shape, 'f32', 'q'), q4 = rt.upload(qv.map((x) => x / 4), shape, 'f32', 'q4');
+  const k = rt.upload(kv, shape, 'f32', 'k'), v = rt.upload(vv, shape, 'f32', 'v'), lens = rt.upload(Uint32Array.of(L), [1], 'u32', 'len');
+  const zeros = rt.upload(new Float32Array(H * 3), [H, 3], 'f32', 'zeros');
+  const o1 = rt.empty(shape, 'f32', 'o1'), o2 = rt.empty(shape, 'f32', 'o2');
+  await attention(rt, { q, k, v, lengths: lens, out: o1, heads: H, scale: 0.25 });
+  await attention(rt, { q: q4, k, v, bias: zeros, lengths: lens, out: o2, heads: H });
+  worst = Math.max(worst, expectClose('scale 1/4 vs q/4', await rt.read(o1), await rt.read(o2), 1e-6));
+  for (const t of [q, q4, k, v, lens, zeros, o1, o2]) t.release();
+});
 
 test('attention: padding does not change a sequence (padded batch equals alone)', async () => {
   const rt = await runtime();

@@ -440,8 +440,8 @@ test('no config.json, or a bad one, is a ConfigError naming it', async () => {
   const bad = folder({ 'model.safetensors': encodeSafetensors(await fixture()) }, '{"d_model": 64,');
   await openFails(bad, ConfigError, join(resolve(bad), 'config.json'), 'not valid JSON');
   const cfg = JSON.parse(readFileSync(join(F32, 'config.json'), 'utf8'));
-  const bert = folder({ 'model.safetensors': encodeSafetensors(await fixture()) }, JSON.stringify({ ...cfg, model_type: 'bert' }));
-  const eb = await openFails(bert, ConfigError, join(resolve(bert), 'config.json'), 'bert');
+  const bert = folder({ 'model.safetensors': encodeSafetensors(await fixture()) }, JSON.stringify({ ...cfg, model_type: 'roberta' }));
+  const eb = await openFails(bert, ConfigError, join(resolve(bert), 'config.json'), 'roberta');
   assert.is(eb.context.key, 'model_type');
   // A config that disagrees with the weights: every tensor of the wider model is the wrong shape.
   const wide = folder({ 'model.safetensors': encodeSafetensors(await fixture()) }, JSON.stringify({ ...cfg, d_model: 96 }));

@@ -2,9 +2,9 @@
 // test-on: every-cpu-adapter
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { EPILOGUE_CODE, MATMUL_CANDIDATES, matmul, matmulTileFor, matmulVariantName, matmulWgsl, type Epilogue, type MatmulTile } from '../kernels/matmul.js';
+import { BIAS_EPILOGUES, EPILOGUE_CODE, MATMUL_CANDIDATES, matmul, matmulTileFor, matmulVariantName, matmulWgsl, type Epilogue, type MatmulTile } from '../kernels/matmul.js';
 import { W_DTYPE_CODE } from '../kernels/template.js';
-import { matmulRef } from '../kernels/matmul.ref.js';
+import { erfRef, matmulRef } from '../kernels/matmul.ref.js';
 import { expectClose, randomArray } from './helpers.js';
 import { asWeights, runtime, WEIGHT_DTYPES } from './gpu.js';
 import { toFloat32 } from '../src/gpu/dtype.js';
@@ -24,20 +24,22 @@ const SHAPES: Array<[number, number, number]> = [
 let worst = 0;
 let seed = 1;
 
-/** One matmul on seeded random data against the float64 reference (y starts random, for 'add'). */
+/** One matmul on seeded random data against the float64 reference (y starts random, for 'add'; a random bias for the bias epilogues). */
 async function check(what: string, M: number, N: number, K: number, dtype: TensorDType, epilogue: Epilogue, tile?: MatmulTile): Promise<void> {
   const rt = await runtime();
   const xv = randomArray(M * K, seed++);
   const w = asWeights(randomArray(N * K, seed++), dtype);
   const y0 = randomArray(M * N, seed++);
+  const bv = BIAS_EPILOGUES.has(epilogue) ? randomArray(N, seed++, 2) : undefined;
   const x = rt.upload(xv, [M, K], 'f32', 'x');
   const wt = rt.upload(w.bytes, [N, K], dtype, 'w');
   const y = rt.upload(y0, [M, N], 'f32', 'y');
+  const bias = bv && rt.upload(bv, [N], 'f32', 'bias');
   try {
-    await matmul(rt, { x, w: wt, y, epilogue, tile });
-    worst = Math.max(worst, expectClose(what, await rt.read(y), matmulRef(xv, w.values, M, N, K, epilogue, y0), TOL));
+    await matmul(rt, { x, w: wt, y, epilogue, tile, bias });
+    worst = Math.max(worst, expectClose(what, await rt.read(y), matmulRef(xv, w.values, M, N, K, epilogue, y0, bv), TOL));
   } finally {
-    for (const t of [x, wt, y]) t.release();
+    for (const t of [x, wt, y, ...(bias ? [bias] : [])]) t.release();
   }
 }
 for (const dtype of WEIGHT_DTYPES) {
@@ -104,6 +106,47 @@ for (const [tile, dtype, [M, N, K]] of GATE_RUNS) {
     }
   });
 }
+
+// The bias epilogues (BERT, ESM: bias; bias + erf GELU; bias + residual) on every family, odd
+// shapes, the weight dtypes in turn (the bias is f32 whatever the weights). The erf in WGSL is
+// Abramowitz-Stegun 7.1.26 (|error| ≤ 1.5e-7): far inside TOL.
+{
+  const tiles: Array<MatmulTile | undefined> = [undefined, ...FAMILY_TILES.map((f) => f.tile)];
+  const shapes: Array<[number, number, number]> = [[1, 1, 8], [3, 17, 64], [17, 65, 40], [65, 33, 24]];
+  let i = 0;
+  for (const tile of tiles) {
+    for (const [M, N, K] of shapes) {
+      for (const epilogue of ['bias', 'bias_gelu', 'bias_add'] as Epilogue[]) {
+        const dtype = WEIGHT_DTYPES[i++ % WEIGHT_DTYPES.length];
+        test(`bias epilogue ${tile?.family ?? 'default'} ${dtype} M=${M} N=${N} K=${K} ${epilogue}`, () => check(`matmul ${epilogue}`, M, N, K, dtype, epilogue, tile));
+      }
+    }
+  }
+}
+
+async function rejects(fn: () => Promise<unknown>, re: RegExp): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    assert.match((e as Error).message, re);
+    return;
+  }
+  assert.unreachable(`should throw ${re}`);
+}
+
+test('a bias epilogue without a bias, or a bias given to another epilogue, is refused', async () => {
+  const rt = await runtime();
+  const x = rt.empty([4, 8], 'f32', 'x'), w = rt.empty([3, 8], 'f16', 'w'), y = rt.empty([4, 3], 'f32', 'y'), b = rt.empty([3], 'f32', 'b'), b4 = rt.empty([4], 'f32', 'b4');
+  await rejects(() => matmul(rt, { x, w, y, epilogue: 'bias_gelu' }), /bias_gelu needs a bias \[3\]/);
+  await rejects(() => matmul(rt, { x, w, y, epilogue: 'relu', bias: b }), /relu takes no bias/);
+  await rejects(() => matmul(rt, { x, w, y, epilogue: 'bias', bias: b4 }), /bias must be \[3\]/);
+  for (const t of [x, w, y, b, b4]) t.release();
+});
+
+test('erf reference: known values to 1e-13', () => {
+  const known: Array<[number, number]> = [[0, 0], [0.5, 0.5204998778130465], [1, 0.8427007929497149], [2, 0.9953222650189527], [2.9, 0.9999589021219005], [3.5, 0.9999992569016276], [-1.3, -0.9340079449406524], [6, 1]];
+  for (const [x, want] of known) assert.ok(Math.abs(erfRef(x) - want) < 1e-13, `erf(${x}) = ${erfRef(x)}, want ${want}`);
+});
 
 const TILES: MatmulTile[] = [
   { family: 'k1', tm: 1, tn: 1, wgX: 16, wgY: 4 },

@@ -226,7 +226,7 @@ test('prott5 embed --input 3di (a FASTA of 3Di strings) and prott5 info --model'
   const info = prott5('info', '--model', join(FAMILIES, 'prostt5'), '--json');
   assert.is(info.status, 0, info.stderr);
   const m = JSON.parse(info.stdout);
-  assert.equal([m.family, m.variant, m.inputs, m.dtypes], ['t5', 'unknown T5', ['aa', '3di'], ['F32']]);
+  assert.equal([m.family, m.variant, m.inputs, Object.keys(m.dtypes)], ['t5', 'unknown T5', ['aa', '3di'], ['F32']]);
   const text = prott5('info', '--model', join(FAMILIES, 't5-gated'));
   assert.is(text.status, 0, text.stderr);
   assert.match(text.stdout, /variant: +unknown T5 \(Ankh-like \(gated GELU, 64 buckets\)/);

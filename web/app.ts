@@ -11,6 +11,7 @@ import {
 } from '../src/browser.js';
 import { drawHeatmap, drawScatter, pca2 } from './plots.js';
 import { encodeHdf5Embeddings } from './hdf5-download.js';
+import { renderHubModels } from './hub-models.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -433,6 +434,10 @@ function wire(): void {
   window.addEventListener('drop', (ev) => ev.preventDefault());
 
   $('model-url').addEventListener('focus', () => selectChoice('url'));
+  renderHubModels($('hub-models'), (url) => {
+    ($('model-url') as HTMLInputElement).value = url;
+    selectChoice('url');
+  });
   $('clear-cache').addEventListener('click', action('Could not clear the cache', async () => {
     const had = await clearModelCache();
     $('load-status').textContent = had ? 'cached weights deleted' : 'no cached weights';

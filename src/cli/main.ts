@@ -7,10 +7,11 @@ import { softwareDriver } from '../gpu/env.js';
 import { createNodeRuntime } from '../gpu/node-gpu.js';
 import { FileTuneStore } from '../gpu/node-tune-store.js';
 import { PROTTRANS_LIMITS } from '../embed/batching.js';
-import { modelInfo, printModelInfo } from './model-info.js';
 import { CONVERT_HELP, convertCommand } from './convert.js';
 import { runEmbed } from './embed.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
+import { formatModelInfo, modelInfo } from './model-info.js';
+import { downloadProgressLine } from './progress.js';
 
 const HELP: Record<string, string> = {
   main: `prott5: ProtT5 protein embeddings on WebGPU
@@ -20,7 +21,7 @@ Usage: prott5 <command> [options]
 Commands:
   embed     embed the records of a FASTA file (HDF5 or safetensors out)
   convert   convert weights (PyTorch .bin, a model folder) to safetensors
-  info      show the GPU adapter, its features and limits; --model X: which model X is
+  info      show the GPU adapter, its features and limits (--model X: a model's family, variant, dims, parameters)
   bench     benchmark the kernels and a ProtT5-XL-shaped layer on this GPU
 
 Run "prott5 <command> --help" for a command's options.
@@ -75,12 +76,14 @@ Options:
   --xxl-d-model N  d_model of that layer (default 1024, ProtT5-XXL's)
   --json FILE   also write the numbers as JSON (matmul.ours_gflops, layer.ours_ms, ...)
   --md FILE     also write the markdown report`,
-  info: `Usage: prott5 info [--json] [--model DIR|ID]
+  info: `Usage: prott5 info [--json] [--model DIR|OWNER/NAME]
 
-Shows the WebGPU adapter the engine would use (hardware, or the SwiftShader CPU fallback),
-its features and the limits that bound batch sizes. With --model: what the model is instead
-(ProtT5-XL-U50, ProtT5-XL-BFD, ProtT5-XXL, ProstT5, Ankh base or large, or unknown T5), its
-shapes, input kinds and stored dtypes, read from its files (no GPU needed).`,
+Shows the WebGPU adapter the engine would use (a GPU, or a CPU driver: llvmpipe or
+SwiftShader), which one was chosen and why, its features and the limits that bound batch
+sizes. With --model: the model instead, read from its files (no GPU needed): its family (from
+config.json), the published variant it matches (ProtT5-XL-U50, ProtT5-XL-BFD, ProtT5-XXL,
+ProstT5, Ankh base or large, or unknown), dims, parameter count, input kinds and weight dtypes
+(a hub id is downloaded into the cache first, as embed does).`,
 };
 
 function int(name: string, v: string | undefined, dflt: number): number {
@@ -157,9 +160,8 @@ async function info(args: string[]): Promise<number> {
     return EXIT.OK;
   }
   if (values.model !== undefined) {
-    const m = await modelInfo(values.model, values.json);
-    if (values.json) console.log(JSON.stringify(m, null, 2));
-    else printModelInfo(m);
+    const m = await modelInfo(values.model, { onProgress: downloadProgressLine(process.stderr) });
+    console.log(values.json ? JSON.stringify(m, null, 2) : formatModelInfo(m));
     return EXIT.OK;
   }
   const rt = await createNodeRuntime();

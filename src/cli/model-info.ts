@@ -1,53 +1,71 @@
-// prott5 info --model X: what a model folder (or hub id) is — its family, the published variant
-// it matches (ProtT5-XL-U50, ProstT5, Ankh base, ...), its shapes, input kinds, vocabulary and
-// stored dtypes — read from config.json, the tokenizer files and the weight files' headers. No GPU.
+// `prott5 info --model X`: what a model folder (or hub id, fetched into the cache as embed does)
+// holds, read from config.json, the tokenizer files and the weight files' headers only (no GPU, no
+// weights read): its family (picked from config.json by the registry), the published variant it
+// matches (ProtT5-XL-U50, ProstT5, Ankh base, ...), dims, parameter count, input kinds and dtypes.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { TokenizerError } from '../errors.js';
 import { openCheckpoint } from '../models/checkpoint.js';
-import { isHubId, resolveModel } from '../../weights/hub.js';
+import { isHubId, resolveModel, type HubOptions } from '../../weights/hub.js';
 import { readJsonFile } from '../../weights/model-folder.js';
 import { DirectoryFiles } from '../../weights/node-files.js';
-import { downloadProgressLine } from './progress.js';
 
 export interface ModelInfo {
+  model: string;
   folder: string;
   family: string;
+  /** The published checkpoint it matches, or e.g. "unknown T5". */
   variant: string;
   note?: string;
+  description: string;
   summary: string;
+  hiddenSize: number;
+  /** Elements of every tensor the encoder reads (each stored tensor once: ALBERT's shared layer once). */
+  parameters: number;
+  /** Tensors per stored dtype ('F16': 201). */
+  dtypes: Record<string, number>;
+  tensors: number;
   /** The input kinds its tokenizer reads ('aa', ProstT5's '3di'); none when the folder's tokenizer cannot be read. */
   inputs: readonly string[];
   /** Why there is no tokenizer (an Ankh folder without tokenizer.json or spiece.model). */
   tokenizerError?: string;
-  dtypes: string[];
-  tensors: number;
   files: string[];
 }
 
 /** Reads what `prott5 info --model` shows; `model` is a folder or a hub id (downloaded into the cache once). */
-export async function modelInfo(model: string, quiet = false): Promise<ModelInfo> {
-  const folder = !existsSync(model) && isHubId(model) ? await resolveModel(model, { onProgress: quiet ? undefined : downloadProgressLine(process.stderr) }) : resolve(model);
+export async function modelInfo(model: string, hub: HubOptions = {}): Promise<ModelInfo> {
+  const folder = !existsSync(model) && isHubId(model) ? await resolveModel(model, hub) : resolve(model);
   const files = new DirectoryFiles(folder);
   const ckpt = await openCheckpoint(files);
   try {
+    const f = ckpt.family;
+    let parameters = 0;
+    const dtypes: Record<string, number> = {};
+    for (const t of ckpt.tensors.values()) {
+      parameters += t.shape.reduce((a, b) => a * b, 1);
+      dtypes[t.dtype] = (dtypes[t.dtype] ?? 0) + 1;
+    }
     const raw = (await readJsonFile(files, 'config.json')) as { _name_or_path?: unknown } | null;
     const hint = [model, folder, typeof raw?._name_or_path === 'string' ? raw._name_or_path : ''].join(' ');
-    const v = ckpt.family.variant?.(ckpt.config, hint) ?? { name: ckpt.family.name };
-    const tok = await ckpt.family.tokenizer(files, ckpt.config).catch((e: Error) => {
+    const v = f.variant?.(ckpt.config, hint) ?? { name: f.name };
+    const tok = await f.tokenizer(files, ckpt.config).catch((e: Error) => {
       if (e instanceof TokenizerError) return e;
       throw e;
     });
     return {
+      model,
       folder,
-      family: ckpt.family.name,
+      family: f.name,
       variant: v.name,
       ...(v.note ? { note: v.note } : {}),
-      summary: ckpt.family.summary(ckpt.config),
+      description: f.describe(ckpt.config),
+      summary: f.summary(ckpt.config),
+      hiddenSize: f.hiddenSize(ckpt.config),
+      parameters,
+      dtypes,
+      tensors: ckpt.tensors.size,
       inputs: tok instanceof TokenizerError ? [] : (tok.modes ?? ['aa']),
       ...(tok instanceof TokenizerError ? { tokenizerError: tok.message } : {}),
-      dtypes: [...new Set([...ckpt.tensors.values()].map((t) => t.dtype))],
-      tensors: ckpt.tensors.size,
       files: ckpt.files,
     };
   } finally {
@@ -55,11 +73,20 @@ export async function modelInfo(model: string, quiet = false): Promise<ModelInfo
   }
 }
 
-export function printModelInfo(m: ModelInfo): void {
-  console.log(`model:        ${m.folder}`);
-  console.log(`variant:      ${m.variant}${m.note ? ` (${m.note})` : ''}`);
-  console.log(`family:       ${m.family}: ${m.summary}`);
-  if (m.tokenizerError) console.log(`input:        none: ${m.tokenizerError}`);
-  else console.log(`input:        ${m.inputs.join(', ')}${m.inputs.length > 1 ? ` (embed --input; default ${m.inputs[0]})` : ''}`);
-  console.log(`weights:      ${m.tensors} encoder tensors, ${m.dtypes.join('/')}, in ${m.files.join(', ')}`);
+/** "1.2 M" style, with the exact count beside it. */
+function count(n: number): string {
+  const short = n >= 1e9 ? `${(n / 1e9).toFixed(2)} B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : `${n}`;
+  return `${short} (${n.toLocaleString('en-US')})`;
+}
+
+export function formatModelInfo(m: ModelInfo): string {
+  return [
+    `model:        ${m.model}${m.folder !== m.model ? ` (${m.folder})` : ''}`,
+    `family:       ${m.family} — ${m.description}`,
+    `variant:      ${m.variant}${m.note ? ` (${m.note})` : ''}`,
+    `dims:         ${m.summary}; embeddings ${m.hiddenSize} wide`,
+    `parameters:   ${count(m.parameters)} in the encoder's tensors`,
+    m.tokenizerError ? `input:        none: ${m.tokenizerError}` : `input:        ${m.inputs.join(', ')}${m.inputs.length > 1 ? ` (embed --input; default ${m.inputs[0]})` : ''}`,
+    `weights:      ${Object.entries(m.dtypes).map(([d, n]) => `${d} (${n} tensor${n === 1 ? '' : 's'})`).join(', ')} in ${m.files.join(', ')}`,
+  ].join('\n');
 }

@@ -3,9 +3,13 @@
 import { ConfigError } from '../errors.js';
 import { describeValue } from '../../weights/describe.js';
 import type { Family } from './family.js';
+import { albert } from './albert/index.js';
+import { bert } from './bert/index.js';
+import { electra } from './electra/index.js';
+import { esm } from './esm/index.js';
 import { t5 } from './t5/index.js';
 
-const families: Family<any>[] = [t5];
+const families: Family<any>[] = [t5, bert, electra, albert, esm];
 
 /** The family a config.json without `model_type` or `architectures` is read as (ProtT5 folders made by hand). */
 const DEFAULT_FAMILY = t5;

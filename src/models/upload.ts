@@ -139,6 +139,15 @@ export class WeightUploader {
     return { values: toFloat32(entry.dtype, data), shape: entry.shape };
   }
 
+  /**
+   * A small weight (a bias, a LayerNorm's weight or bias) on the GPU widened to f32, whatever its
+   * stored dtype (exact; such vectors are far under 1% of a model's bytes).
+   */
+  async vector(name: string): Promise<Tensor> {
+    const { values, shape } = await this.values(name);
+    return this.upload(values, shape, name);
+  }
+
   /** A tensor made on the host (a derived table), freed with the weights on failure. */
   upload(data: Float32Array, shape: readonly number[], label: string): Tensor {
     const t = this.rt.upload(data, shape, 'f32', label);

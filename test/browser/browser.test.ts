@@ -364,6 +364,34 @@ if (!setupError) {
   });
 }
 
+if (!setupError) {
+  test('Node (Dawn) and Chromium agree on the ProtBert and ESM-2 fixture cases to 1e-5', async () => {
+    const families = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/families/cases-bert-esm.json'), 'utf8')).families;
+    let compared = 0, worstFamily = 0;
+    for (const folder of ['protbert', 'esm2']) {
+      const data = pageData.get(`family fixture ${folder} over HTTP: token ids, every case alone and batched vs float64`);
+      assert.ok(data, `no Chromium results for ${folder} (its in-page test failed)`);
+      const model = await loadProtT5(join(ROOT, 'test/fixtures/families', folder), { runtime: await runtime(), autotune: false });
+      try {
+        for (const c of families[folder].cases as Array<{ index: number; sequence: string; residue_start: number; masked_rows?: number[] }>) {
+          const rows = new Set((c.masked_rows ?? []).map((r) => r - c.residue_start));
+          const text = [...c.sequence].map((ch, i) => (rows.has(i) ? '<mask>' : ch)).join('');
+          const [e] = await model.embed([text], { lastHiddenState: true, perProtein: true });
+          for (const [kind, mine] of [['hidden', e.lastHiddenState!.data], ['protein', e.perProtein!.data]] as const) {
+            const err = relFrobenius(fromB64(data![`${kind}.${c.index}`]), mine);
+            assert.ok(err <= NODE_VS_CHROMIUM_TOL, `${folder} case ${c.index} ${kind}: Chromium vs Node relative error ${err.toExponential(3)} > ${NODE_VS_CHROMIUM_TOL}`);
+            worstFamily = Math.max(worstFamily, err);
+            compared++;
+          }
+        }
+      } finally {
+        model.dispose();
+      }
+    }
+    console.log(`  Node vs Chromium (ProtBert, ESM-2): ${compared} tensors, worst relative error ${worstFamily.toExponential(2)}`);
+  });
+}
+
 // ---- the demo page ---------------------------------------------------------------------------
 
 const canvasInk = (page: Page, sel: string) =>
@@ -533,6 +561,24 @@ if (!setupError) {
       assert.match((await page.textContent('#error'))!, /WebGPU is not available/);
       assert.match((await page.textContent('#error-text'))!, /navigator\.gpu is missing/);
       assert.ok(await page.isDisabled('#run'), 'Embed is disabled');
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('demo page: the published models are offered (ESM-2 8M and 35M marked small); a click fills the URL', async () => {
+    const page = await newPage();
+    try {
+      await page.goto(server!.url);
+      await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 30_000 });
+      const items = await page.$$eval('#hub-models li', (lis) => lis.map((li) => li.textContent ?? ''));
+      for (const repo of ['facebook/esm2_t6_8M_UR50D', 'facebook/esm2_t12_35M_UR50D', 'Rostlab/prot_bert', 'Rostlab/prot_bert_bfd', 'Rostlab/prot_electra_discriminator_bfd', 'Rostlab/prot_albert', 'Rostlab/prot_t5_xl_half_uniref50-enc']) {
+        assert.ok(items.some((t) => t.includes(repo)), `${repo} is offered`);
+      }
+      assert.is(items.filter((t) => /small/.test(t)).length, 2, 'ESM-2 8M and 35M are the small ones');
+      await page.click('#hub-models button[data-repo="facebook/esm2_t6_8M_UR50D"]');
+      assert.is(await page.inputValue('#model-url'), 'https://huggingface.co/facebook/esm2_t6_8M_UR50D/resolve/main/');
+      assert.ok(await page.isChecked('input[name=model][value=url]'), 'the URL choice is selected');
     } finally {
       await page.close();
     }

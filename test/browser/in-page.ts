@@ -21,6 +21,10 @@ import { embeddingRef } from '../../kernels/embedding.ref.js';
 import { matmulRef } from '../../kernels/matmul.ref.js';
 import { meanpoolRef } from '../../kernels/meanpool.ref.js';
 import { rmsnormRef } from '../../kernels/rmsnorm.ref.js';
+import { layernorm } from '../../kernels/layernorm.js';
+import { layernormRef } from '../../kernels/layernorm.ref.js';
+import { rotary, rotaryTable } from '../../kernels/rotary.js';
+import { rotaryRef } from '../../kernels/rotary.ref.js';
 import { fromFloat32, toFloat32, type DType } from '../../src/gpu/dtype.js';
 import type { TensorDType } from '../../src/gpu/tensor.js';
 
@@ -338,6 +342,96 @@ check('URL weights: Range reads, missing files, Cache API makes a second load do
   if (second.stats.received > 16) throw new Error(`second load downloaded ${second.stats.received} bytes (expected only the 1-byte probes)`);
   if (second.stats.cached < first.stats.received - 16) throw new Error(`second load read ${second.stats.cached} bytes from the cache, first downloaded ${first.stats.received}`);
   return { worst, note: `first load ${first.stats.received} B from the network; second ${second.stats.received} B network, ${second.stats.cached} B cache` };
+});
+
+// ---- BERT-style and ESM-2 fixtures over HTTP (test/fixtures/families) ------------------------
+
+const FAMILIES = new URL('/test/fixtures/families/', location.href).href;
+
+interface FamilyCase { index: number; sequence: string; input_ids: number[]; residue_start: number; residue_count: number; masked_rows?: number[] }
+let familyCasesP: Promise<Record<string, { cases: FamilyCase[] }>> | null = null;
+const familyCases = () => (familyCasesP ??= fetch(FAMILIES + 'cases-bert-esm.json').then((r) => r.json()).then((j) => j.families));
+
+let familyExpectedP: Promise<Map<string, () => Promise<Float32Array>>> | null = null;
+async function familyWant(key: string): Promise<Float32Array> {
+  familyExpectedP ??= (async () => {
+    const src = await new UrlFiles(FAMILIES).open('expected-bert-esm.safetensors');
+    if (!src) throw new Error('expected-bert-esm.safetensors not found over HTTP');
+    const st = await readSafetensors(src);
+    return new Map(st.tensors.map((t) => [t.name, async () => toFloat32(t.dtype, await t.read())]));
+  })();
+  const get = (await familyExpectedP).get(key);
+  if (!get) throw new Error(`expected-bert-esm.safetensors has no ${key}`);
+  return get();
+}
+
+/** The case's input text: masked rows become the literal `<mask>`. */
+const familyInput = (c: FamilyCase) => {
+  if (!c.masked_rows) return c.sequence;
+  const rows = new Set(c.masked_rows.map((r) => r - c.residue_start));
+  return [...c.sequence].map((ch, i) => (rows.has(i) ? '<mask>' : ch)).join('');
+};
+
+async function familyCompare(where: string, key: string, e: Embedding, c: FamilyCase, D: number): Promise<number> {
+  const hidden = await familyWant(`${key}.hidden.${c.index}`), protein = await familyWant(`${key}.protein.${c.index}`);
+  const residue = hidden.subarray(c.residue_start * D, (c.residue_start + c.residue_count) * D);
+  return Math.max(
+    expectClose(`${where} last_hidden_state`, e.lastHiddenState!.data, hidden, MODEL_TOL),
+    expectClose(`${where} per-residue`, e.perResidue!.data, residue, MODEL_TOL),
+    expectClose(`${where} per-protein`, e.perProtein!.data, protein, MODEL_TOL),
+  );
+}
+
+/** Folder, fixture key in expected-bert-esm.safetensors, family. */
+export const FAMILY_FOLDERS: Array<[string, string, string]> = [['protbert', 'protbert.F32', 'bert'], ['esm2', 'esm2.F32', 'esm']];
+
+for (const [folder, key, family] of FAMILY_FOLDERS) {
+  check(`family fixture ${folder} over HTTP: token ids, every case alone and batched vs float64`, async () => {
+    const rt = await runtime();
+    const model = await loadProtT5(FAMILIES + folder + '/', { runtime: rt, autotune: false });
+    let worst = 0;
+    const data: Record<string, string> = {};
+    try {
+      if (model.family.name !== family) throw new Error(`family ${model.family.name}, expected ${family}`);
+      const cs = (await familyCases())[key.split('.')[0]].cases;
+      const D = model.hiddenSize;
+      for (const c of cs) {
+        const ids = Array.from(model.tokenizer.encode(familyInput(c), `case ${c.index}`).ids);
+        if (ids.join() !== c.input_ids.join()) throw new Error(`case ${c.index}: ids ${ids.join(' ')}, expected ${c.input_ids.join(' ')}`);
+        const [e] = await model.embed([familyInput(c)], ALL);
+        worst = Math.max(worst, await familyCompare(`${folder} case ${c.index} alone`, key, e, c, D));
+        data[`hidden.${c.index}`] = b64(e.lastHiddenState!.data);
+        data[`protein.${c.index}`] = b64(e.perProtein!.data);
+      }
+      const batched = await model.embed(cs.map(familyInput), { ...ALL, maxBatch: 100, maxResidues: 100000 });
+      for (const [i, c] of cs.entries()) worst = Math.max(worst, await familyCompare(`${folder} case ${c.index} batched`, key, batched[i], c, D));
+    } finally {
+      model.dispose();
+    }
+    return { worst, data, note: `${family}: weights on the GPU ${[...model.encoder.weightDtypes].join('/')}` };
+  });
+}
+
+check('layernorm, rotary and the bias + GELU matmul epilogue vs float64', async () => {
+  const rt = await runtime();
+  const [rows, D] = [37, 65];
+  const xv = randomArray(rows * D, 41, 3), wv = randomArray(D, 42), bv = randomArray(D, 43);
+  const x = rt.upload(xv, [rows, D], 'f32', 'x'), w = rt.upload(wv, [D], 'f32', 'w'), b = rt.upload(bv, [D], 'f32', 'b'), y = rt.empty([rows, D], 'f32', 'y');
+  await layernorm(rt, x, w, b, y, 1e-12);
+  let worst = expectClose('layernorm', await rt.read(y), layernormRef(xv, wv, bv, rows, D, 1e-12), 1e-5);
+  const [B, L, H, DK] = [2, 19, 3, 16];
+  const inv = Float32Array.from({ length: DK / 2 }, (_, i) => 1 / 10000 ** ((2 * i) / DK));
+  const qv = randomArray(B * L * H * DK, 44);
+  const q = rt.upload(qv, [B, L, H * DK], 'f32', 'q'), table = rt.upload(rotaryTable(inv, L), [L, DK / 2, 2], 'f32', 'cs');
+  await rotary(rt, q, table, H);
+  worst = Math.max(worst, expectClose('rotary', await rt.read(q), rotaryRef(qv, inv, B * L, L, H), 1e-6));
+  const [M, N, K] = [17, 33, 40];
+  const mx = randomArray(M * K, 45), mw = randomArray(N * K, 46), mb = randomArray(N, 47);
+  const tx = rt.upload(mx, [M, K], 'f32', 'mx'), tw = rt.upload(mw, [N, K], 'f32', 'mw'), tb = rt.upload(mb, [N], 'f32', 'mb'), ty = rt.empty([M, N], 'f32', 'my');
+  await matmul(rt, { x: tx, w: tw, y: ty, bias: tb, epilogue: 'bias_gelu' });
+  worst = Math.max(worst, expectClose('matmul bias_gelu', await rt.read(ty), matmulRef(mx, mw, M, N, K, 'bias_gelu', undefined, mb), MATMUL_TOL));
+  for (const t of [x, w, b, y, q, table, tx, tw, tb, ty]) t.release();
+  return { worst };
 });
 
 // ---- the interface Node drives ----------------------------------------------------------
