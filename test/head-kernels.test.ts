@@ -3,7 +3,7 @@
 // have different row ranges (rows outside a sequence must neither leak in nor be left stale).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { conv1d, type Conv1dActivation } from '../kernels/conv1d.js';
+import { conv1d, conv1dWeights, type Conv1dActivation } from '../kernels/conv1d.js';
 import { conv1dRef } from '../kernels/conv1d.ref.js';
 import { lengthpool } from '../kernels/lengthpool.js';
 import { lengthpoolRef } from '../kernels/lengthpool.ref.js';
@@ -45,7 +45,7 @@ for (const [B, L, Cin, Cout, K, pad, G, act] of CONV_CASES) {
     const xv = randomArray(B * L * Cin, seed, 1), wv = randomArray(Cout * (Cin / G) * K, seed + 1, 0.5), bv = randomArray(Cout, seed + 2, 0.5);
     const y0 = randomArray(B * L * Cout, seed + 3, 1);
     const rr = ranges(B, L, seed);
-    const x = rt.upload(xv, [B, L, Cin], 'f32', 'x'), w = rt.upload(wv, [Cout, Cin / G, K], 'f32', 'w'), bias = rt.upload(bv, [Cout], 'f32', 'b');
+    const x = rt.upload(xv, [B, L, Cin], 'f32', 'x'), w = rt.upload(conv1dWeights(wv, Cout, Cin / G, K), [K, Cin / G, Cout], 'f32', 'w'), bias = rt.upload(bv, [Cout], 'f32', 'b');
     const s = rt.upload(rr.start, [B], 'u32', 's'), ic = rt.upload(rr.inCount, [B], 'u32', 'ic'), oc = rt.upload(rr.outCount, [B], 'u32', 'oc');
     for (const accumulate of [false, true]) {
       const y = rt.upload(y0, [B, L, Cout], 'f32', 'y');
@@ -63,7 +63,7 @@ test('conv1d without bias; a padded sequence gives its numbers alone', async () 
   const Cin = 10, Cout = 4, K = 7, pad = 3, L = 12, n = 5;
   const xv = randomArray(2 * L * Cin, 3, 1), wv = randomArray(Cout * Cin * K, 4, 0.5);
   // Sequence 1 occupies rows 1..1+n of a padded batch whose padding holds junk.
-  const x = rt.upload(xv, [2, L, Cin], 'f32', 'x'), w = rt.upload(wv, [Cout, Cin, K], 'f32', 'w');
+  const x = rt.upload(xv, [2, L, Cin], 'f32', 'x'), w = rt.upload(conv1dWeights(wv, Cout, Cin, K), [K, Cin, Cout], 'f32', 'w');
   const u = (a: number[]) => rt.upload(Uint32Array.from(a), [a.length], 'u32', 'r');
   const y = rt.empty([2, L, Cout], 'f32', 'y');
   const s = u([0, 1]), c = u([L, n]);
