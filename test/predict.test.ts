@@ -221,15 +221,15 @@ function demoHeads(root: string): string[] {
   });
 }
 
-test('predict end to end on the demo model: FASTA → every head; the same from embed --per-residue', async () => {
+test('predict end to end on the demo model: FASTA → every head; the same from embed --per-residue (HDF5 and folder)', async () => {
   const model = join(repoRoot(), 'examples', 'demo-model');
   const fasta = join(repoRoot(), 'examples', 'sample.fasta');
   const dirs = demoHeads(join(tmp, 'demo-heads'));
   const out = join(tmp, 'demo.h5'), emb = join(tmp, 'demo-emb.h5'), out2 = join(tmp, 'demo-from-emb.h5'), folder = join(tmp, 'demo-out');
   assert.is(await main(['predict', fasta, '--model', model, '--heads', dirs.join(','), '-o', out, '-q']), 0);
-  assert.is(await main(['predict', fasta, '--model', model, '--heads', dirs.join(','), '-o', folder, '-q']), 0);
   assert.is(await main(['embed', fasta, '--model', model, '--per-residue', '-o', emb, '-q']), 0);
   assert.is(await main(['predict', '--embeddings', emb, '--heads', dirs.join(','), '-o', out2, '-q']), 0);
+  assert.is(await main(['predict', '--embeddings', emb, '--heads', dirs.join(','), '-o', folder, '-q']), 0);
   const a = await readPredictions(out), b = await readPredictions(out2);
   const ids = readFileSync(fasta, 'utf8').split('\n').filter((l) => l.startsWith('>')).map((l) => l.slice(1).trim().split(/\s/)[0].replace(/[/.]/g, '_'));
   assert.ok(ids.length >= 2);
@@ -247,7 +247,7 @@ test('predict end to end on the demo model: FASTA → every head; the same from 
           expectClose(`${name}/${p.name}/${id} FASTA vs --embeddings`, x.data, y.data, 1e-5);
           assert.is(x.prediction, y.prediction);
         }
-        if (p.kind.per === 'residue') assert.ok(fastaFile.includes(`>${id}\n${x.prediction}\n`), `${name}_${p.name}.fasta has ${id}`);
+        if (p.kind.per === 'residue') assert.ok(fastaFile.includes(`>${id}\n${y.prediction}\n`), `${name}_${p.name}.fasta has ${id}`);
       }
     }
   }

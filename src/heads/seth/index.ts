@@ -10,9 +10,6 @@ import { headKind, residueRows, scoped, type HeadOutput, type PredictingHeadSpec
 const NAME = 'seth';
 export const SETH_FILE = 'CNN.pt';
 
-/** SETH's confidence: clip((−Z + 17) / 23, 0, 1). */
-export const sethConfidence = (z: number): number => Math.min(1, Math.max(0, (-z + 17) / 23));
-
 const zscore: HeadOutput = {
   name: 'zscore',
   kind: headKind(NAME, 'zscore', 'residue', 1, '[L, 1] CheZOD disorder score (< 8: disorder)'),
