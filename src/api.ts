@@ -20,3 +20,6 @@ export { Autotuner, MemoryTuneStore, type TuneStore, type TuneEvent } from './gp
 export { parseFasta, readFasta, type FastaRecord } from './embed/fasta.js';
 export { encodeSafetensors, readSafetensors } from '../weights/safetensors.js';
 export { MemorySource, type ByteSource, type ModelFiles } from '../weights/source.js';
+export { predictFromEmbeddings, type Prediction, type OutputPrediction, type PredictionTensor, type EmbeddingRecord } from './embed/predict.js';
+export type { PredictingHeadSpec, HeadOutput } from './heads/prediction.js';
+export { tmbedString, viterbi as tmbedViterbi } from './heads/tmbed/viterbi.js';

@@ -12,6 +12,7 @@ import {
 import { drawHeatmap, drawScatter, pca2 } from './plots.js';
 import { encodeHdf5Embeddings } from './hdf5-download.js';
 import { renderHubModels } from './hub-models.js';
+import { headKeys, loadHeads, renderTracks, type LoadedHead } from './heads.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -29,6 +30,8 @@ interface Result {
   ms: number;
   perProtein: Float32Array;
   perResidue?: Float32Array;
+  /** Prediction heads' outputs by kind key. */
+  heads: Record<string, { data: Float32Array; shape: number[] }>;
 }
 
 const state = {
@@ -44,6 +47,8 @@ const state = {
   busy: false,
   noGpu: false,
   scatterPos: [] as Array<[number, number]>,
+  heads: [] as LoadedHead[],
+  headsKey: '',
 };
 
 const setState = (s: string) => {
@@ -209,6 +214,15 @@ async function run(): Promise<void> {
   if (records.length === 0) throw new SequenceError('no sequences: paste FASTA or plain sequences first, or load the example');
   const model = await loadModel();
   const keep = ($('per-residue') as HTMLInputElement).checked;
+  const headUrls = ($('heads-urls') as HTMLTextAreaElement).value.split(/\s+/).filter(Boolean);
+  const headsKey = `${state.modelKey}|${headUrls.join(' ')}`;
+  if (state.headsKey !== headsKey) {
+    state.heads = [];
+    state.headsKey = '';
+    state.heads = await loadHeads(model, headUrls);
+    state.headsKey = headsKey;
+  }
+  const keys = headKeys(state.heads);
   setState('embedding');
   const bar = $('run-progress') as HTMLProgressElement;
   const status = $('run-status');
@@ -222,8 +236,7 @@ async function run(): Promise<void> {
   try {
     const input = records.map((r) => ({ id: r.id, sequence: r.sequence }));
     for await (const batch of model.embedBatches(input, {
-      perProtein: true,
-      perResidue: keep,
+      outputs: ['perProtein', ...(keep ? ['perResidue'] : []), ...keys],
       onProgress: (p) => {
         bar.value = p.residues / Math.max(1, p.totalResidues);
         status.textContent = `${p.sequences}/${p.totalSequences} sequences, ${p.residues}/${totalRes} residues`;
@@ -240,6 +253,7 @@ async function run(): Promise<void> {
           ms: (dt * Math.max(1, e.length)) / res,
           perProtein: e.perProtein!.data,
           perResidue: e.perResidue?.data,
+          heads: Object.fromEntries(keys.map((k) => [k, e.outputs[k]])),
         };
       }
     }
@@ -296,6 +310,7 @@ function select(i: number): void {
   ($('protein-select') as HTMLSelectElement).value = String(i);
   drawScatterPlot();
   const r = rs[i];
+  renderTracks($('tracks'), state.heads, r.sequence, r.heads);
   const canvas = $('heatmap') as HTMLCanvasElement;
   const D = r.perProtein.length;
   if (!r.perResidue) {
@@ -353,6 +368,15 @@ function download(): void {
   for (const r of state.results) tensors.push({ name: `per_protein/${r.id}`, dtype: 'F32', shape: [r.perProtein.length], data: r.perProtein });
   for (const r of state.results) {
     if (r.perResidue) tensors.push({ name: `per_residue/${r.id}`, dtype: 'F32', shape: [r.length, r.perProtein.length], data: r.perResidue });
+  }
+  // Heads' outputs as prott5 predict names them in HDF5: <head>/<output>/<id>.
+  for (const h of state.heads) {
+    for (const p of h.spec.predictions) {
+      for (const r of state.results) {
+        const t = r.heads[p.kind.key];
+        if (t) tensors.push({ name: `${h.spec.name}/${p.name}/${r.id}`, dtype: 'F32', shape: t.shape, data: t.data });
+      }
+    }
   }
   saveFile(encodeSafetensors(tensors, provenance()), 'embeddings.safetensors', 'application/octet-stream');
 }

@@ -37,6 +37,18 @@ export interface PickleGlobal {
   readonly name: string;
 }
 
+/**
+ * An object NEWOBJ made from an allow-listed module class (only with `modules: true`): inert,
+ * its `__dict__` as BUILD gave it. Nothing of the class is run.
+ */
+export interface PickleObject {
+  readonly kind: 'object';
+  /** The class, e.g. `torch.nn.modules.conv.Conv1d`. */
+  readonly cls: string;
+  /** The state BUILD set (a module's `__dict__`), or null before BUILD. */
+  state: Map<PickleKey, PickleValue> | null;
+}
+
 export type PickleKey = string | number | bigint | boolean | null;
 /**
  * Unpickled values. Lists are arrays, tuples are frozen arrays, dicts (and OrderedDicts) are Maps
@@ -48,7 +60,8 @@ export type PickleValue =
   | Map<PickleKey, PickleValue>
   | PickleGlobal
   | TorchStorageRef
-  | TorchTensorRef;
+  | TorchTensorRef
+  | PickleObject;
 
 /** Storage classes torch.save names in persistent ids, with the dtype the engine reads them as. */
 export const TORCH_STORAGE_TYPES: Readonly<Record<string, DType | null>> = {
@@ -72,6 +85,31 @@ const CALLABLES = new Set([
   'torch._utils._rebuild_tensor_v2',
   'torch._utils._rebuild_parameter',
   'torch._utils._rebuild_parameter_with_state',
+]);
+
+/**
+ * With `modules: true`, exactly these globals and no others: what `torch.save(model)` of
+ * bindPredict's `architectures.CNN2Layers` uses (the fixture README lists them). The module
+ * classes only become inert objects (NEWOBJ with no arguments, then BUILD of their `__dict__`).
+ */
+export const MODULE_GLOBALS: ReadonlySet<string> = new Set([
+  '__builtin__.set',
+  'architectures.CNN2Layers',
+  'collections.OrderedDict',
+  'torch.FloatStorage',
+  'torch._utils._rebuild_parameter',
+  'torch._utils._rebuild_tensor_v2',
+  'torch.nn.modules.activation.ELU',
+  'torch.nn.modules.container.Sequential',
+  'torch.nn.modules.conv.Conv1d',
+  'torch.nn.modules.dropout.Dropout',
+]);
+const MODULE_CLASSES = new Set([
+  'architectures.CNN2Layers',
+  'torch.nn.modules.activation.ELU',
+  'torch.nn.modules.container.Sequential',
+  'torch.nn.modules.conv.Conv1d',
+  'torch.nn.modules.dropout.Dropout',
 ]);
 
 const MAX_STACK = 1 << 20;
@@ -101,15 +139,21 @@ export interface UnpickleOptions {
   readonly file: string;
   /** The zip entry holding the pickle, for error messages. */
   readonly entry: string;
+  /**
+   * Read a pickled whole module (`torch.save(model)`) with the globals of MODULE_GLOBALS, and
+   * only those. Default false: the state-dict globals only.
+   */
+  readonly modules?: boolean;
 }
 
 export const isTuple = (v: PickleValue): v is PickleValue[] => Array.isArray(v) && Object.isFrozen(v);
 const isList = (v: PickleValue): v is PickleValue[] => Array.isArray(v) && !Object.isFrozen(v);
-const isObj = (v: PickleValue): v is PickleGlobal | TorchStorageRef | TorchTensorRef =>
+const isObj = (v: PickleValue): v is PickleGlobal | TorchStorageRef | TorchTensorRef | PickleObject =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Map);
 export const isTorchTensor = (v: PickleValue): v is TorchTensorRef => isObj(v) && v.kind === 'tensor';
 const isStorage = (v: PickleValue): v is TorchStorageRef => isObj(v) && v.kind === 'storage';
 const isGlobal = (v: PickleValue): v is PickleGlobal => isObj(v) && v.kind === 'global';
+export const isPickleObject = (v: PickleValue): v is PickleObject => isObj(v) && v.kind === 'object';
 const isKey = (v: PickleValue): v is PickleKey => v === null || ['string', 'number', 'bigint', 'boolean'].includes(typeof v);
 const tuple = (items: PickleValue[]): PickleValue[] => Object.freeze(items) as PickleValue[];
 
@@ -196,6 +240,10 @@ export function unpickleTorch(data: Uint8Array, opts: UnpickleOptions): PickleVa
 
   const resolveGlobal = (module: string, name: string): PickleGlobal => {
     const full = `${module}.${name}`;
+    if (opts.modules) {
+      if (!MODULE_GLOBALS.has(full)) fail(`global ${full} is not allowed: a pickled module may only use ${[...MODULE_GLOBALS].join(', ')}`);
+      return { kind: 'global', name: full };
+    }
     if (!CALLABLES.has(full) && !Object.hasOwn(TORCH_STORAGE_TYPES, full)) {
       fail(`global ${full} is not allowed: a weights file may only use ${[...CALLABLES, ...Object.keys(TORCH_STORAGE_TYPES)].join(', ')}`);
     }
@@ -220,6 +268,14 @@ export function unpickleTorch(data: Uint8Array, opts: UnpickleOptions): PickleVa
     if (!isGlobal(fn)) fail('callable is not an allowed global');
     if (!isTuple(args)) fail('arguments are not a tuple');
     const f = (fn as PickleGlobal).name, a = args as PickleValue[];
+    if (MODULE_CLASSES.has(f)) {
+      if (!viaNewobj || a.length !== 0) fail(`${f} may only be created by NEWOBJ with no arguments`);
+      return { kind: 'object', cls: f, state: null };
+    }
+    if (f === '__builtin__.set') {
+      if (viaNewobj || a.length !== 1 || !isList(a[0])) fail('set takes one list');
+      return [...(a[0] as PickleValue[])];
+    }
     if (f === 'collections.OrderedDict') {
       const d = new Map<PickleKey, PickleValue>();
       if (a.length === 0) return d;
@@ -347,9 +403,14 @@ export function unpickleTorch(data: Uint8Array, opts: UnpickleOptions): PickleVa
       }
       case 0x52: { const args = pop(), fn = pop(); push(call(fn, args, false)); break; } // REDUCE
       case 0x81: { const args = pop(), cls = pop(); push(call(cls, args, true)); break; } // NEWOBJ
-      case 0x62: { // BUILD: object state (e.g. a state dict's _metadata); kept only as far as it is ignored
-        pop();
+      case 0x62: { // BUILD: object state (e.g. a state dict's _metadata, ignored; a module's __dict__, kept)
+        const state = pop();
         const target = top();
+        if (isPickleObject(target)) {
+          if (!(state instanceof Map) || target.state) fail(`BUILD of ${target.cls} needs one dict state`);
+          target.state = state as Map<PickleKey, PickleValue>;
+          break;
+        }
         if (!(target instanceof Map) && !isTorchTensor(target)) fail('BUILD target is not a dict or tensor');
         break;
       }

@@ -4,7 +4,7 @@
 // data.pkl, unpickle it without executing anything, and read each tensor's bytes only on demand.
 import { WeightsError } from '../src/errors.js';
 import { describeValue } from './describe.js';
-import { isTorchTensor, type PickleKey, type PickleValue, unpickleTorch } from './pickle.js';
+import { isTorchTensor, type PickleKey, type PickleValue, type TorchTensorRef, unpickleTorch } from './pickle.js';
 import type { ByteSource } from './source.js';
 import { type TensorEntry } from './tensor-entry.js';
 import { DTYPE_BYTES, numel } from '../src/gpu/dtype.js';
@@ -21,7 +21,16 @@ export interface PytorchFile {
   readonly unsupported: Map<string, string>;
 }
 
-export async function readPytorchBin(source: ByteSource): Promise<PytorchFile> {
+/** A torch.save zip opened: its unpickled root (any container) and a reader for the tensors in it. */
+export interface TorchCheckpoint {
+  readonly source: ByteSource;
+  /** data.pkl, unpickled: a state dict, a dict holding one, or (with `modules`) a module object. */
+  readonly root: PickleValue;
+  /** The tensor as an entry to read (`name` for messages); a storage type the engine does not read is a WeightsError naming it. */
+  entry(name: string, ref: TorchTensorRef): TensorEntry;
+}
+
+export async function readTorchCheckpoint(source: ByteSource, options: { modules?: boolean } = {}): Promise<TorchCheckpoint> {
   const file = source.name;
   const fail = (msg: string, tensor?: string): never => {
     throw new WeightsError(`${file}${tensor ? `: tensor "${tensor}"` : ''}: ${msg}`, tensor ? { file, tensor } : { file });
@@ -41,27 +50,19 @@ export async function readPytorchBin(source: ByteSource): Promise<PytorchFile> {
     if (order !== 'little') fail(`storages are ${order}-endian (${byteorder.name}); only little-endian checkpoints are supported`);
   }
 
-  const root = unpickleTorch(await zip.readEntry(pkl, MAX_PICKLE_BYTES), { file, entry: pkl.name });
-  if (!(root instanceof Map)) fail(`${pkl.name} does not hold a dict of tensors (a state dict)`);
+  const root = unpickleTorch(await zip.readEntry(pkl, MAX_PICKLE_BYTES), { file, entry: pkl.name, modules: options.modules });
 
-  const tensors: TensorEntry[] = [];
-  const unsupported = new Map<string, string>();
-  for (const [name, value] of root as Map<PickleKey, PickleValue>) {
-    // Anything but name -> tensor (e.g. a step counter) is not weights: skip it.
-    if (typeof name !== 'string' || !isTorchTensor(value)) continue;
+  const entry = (name: string, value: TorchTensorRef): TensorEntry => {
     const { storage, storageOffset, size, stride } = value;
-    if (storage.dtype === null) {
-      unsupported.set(name, storage.type);
-      continue;
-    }
+    if (storage.dtype === null) return fail(`is stored as ${storage.type}, which is not read`, name);
     const dtype = storage.dtype;
     const es = DTYPE_BYTES[dtype];
     const entryName = `${prefix}data/${storage.key}`;
-    const entry = zip.get(entryName);
-    if (!entry) return fail(`its storage "${storage.key}" has no zip entry ${entryName}`, name);
-    zip.assertStored(entry);
-    if (entry.uncompressedSize < storage.numel * es) {
-      fail(`storage "${storage.key}" should hold ${storage.numel} ${dtype} elements (${storage.numel * es} bytes) but zip entry ${entryName} has ${entry.uncompressedSize} bytes`, name);
+    const ze = zip.get(entryName);
+    if (!ze) return fail(`its storage "${storage.key}" has no zip entry ${entryName}`, name);
+    zip.assertStored(ze);
+    if (ze.uncompressedSize < storage.numel * es) {
+      fail(`storage "${storage.key}" should hold ${storage.numel} ${dtype} elements (${storage.numel * es} bytes) but zip entry ${entryName} has ${ze.uncompressedSize} bytes`, name);
     }
     // Elements the tensor touches: storageOffset .. last (inclusive), via its strides.
     const count = numel(size);
@@ -79,21 +80,37 @@ export async function readPytorchBin(source: ByteSource): Promise<PytorchFile> {
       fail(`shape ${describeValue(size, 200)} (stride ${describeValue(stride, 200)}) has ${count} elements, more than the ${storage.numel} of its storage "${storage.key}": an expanded or overlapping view, which is not read`, name);
     }
     const contiguous = isContiguous(size, stride);
-    tensors.push({
+    return {
       name,
       dtype,
       shape: size,
       file,
       async read(): Promise<Uint8Array> {
         if (count === 0) return new Uint8Array(0);
-        const base = (await zip.dataOffset(entry)) + storageOffset * es;
+        const base = (await zip.dataOffset(ze)) + storageOffset * es;
         if (contiguous) return source.read(base, bytes);
         // Strided view (e.g. a transpose): read the span it touches once, gather row-major.
         const span = await source.read(base, (last - storageOffset + 1) * es);
         return gather(span, size, stride, es);
       },
-      ...(contiguous && count > 0 ? { readRange: async (start: number, length: number) => source.read((await zip.dataOffset(entry)) + storageOffset * es + start, length) } : {}),
-    });
+      ...(contiguous && count > 0 ? { readRange: async (start: number, length: number) => source.read((await zip.dataOffset(ze)) + storageOffset * es + start, length) } : {}),
+    };
+  };
+  return { source, root, entry };
+}
+
+export async function readPytorchBin(source: ByteSource): Promise<PytorchFile> {
+  const ckpt = await readTorchCheckpoint(source);
+  if (!(ckpt.root instanceof Map)) {
+    throw new WeightsError(`${source.name}: data.pkl does not hold a dict of tensors (a state dict)`, { file: source.name });
+  }
+  const tensors: TensorEntry[] = [];
+  const unsupported = new Map<string, string>();
+  for (const [name, value] of ckpt.root as Map<PickleKey, PickleValue>) {
+    // Anything but name -> tensor (e.g. a step counter) is not weights: skip it.
+    if (typeof name !== 'string' || !isTorchTensor(value)) continue;
+    if (value.storage.dtype === null) unsupported.set(name, value.storage.type);
+    else tensors.push(ckpt.entry(name, value));
   }
   return { source, tensors, unsupported };
 }

@@ -40,7 +40,7 @@ export interface EmbedCommand {
   heads?: Array<{ name: string; path?: string }>;
 }
 
-async function readRecords(input: string): Promise<FastaRecord[]> {
+export async function readRecords(input: string): Promise<FastaRecord[]> {
   const name = input === '-' ? '<stdin>' : input;
   const stream = input === '-' ? process.stdin : createReadStream(input);
   const records: FastaRecord[] = [];
@@ -59,7 +59,7 @@ async function readRecords(input: string): Promise<FastaRecord[]> {
  * HDF5 dataset names are ids with `/` and `.` made `_` (the ProtTrans layout), so two distinct
  * ids can land on one name (`a.1` and `a_1`). Found here, before any GPU work or file is made.
  */
-function checkDatasetNames(records: FastaRecord[], input: string): void {
+export function checkDatasetNames(records: FastaRecord[], input: string): void {
   const clash = findDatasetNameClash(records.map((r) => r.id));
   if (clash) {
     const [a, b] = [records[clash.firstIndex], records[clash.secondIndex]];

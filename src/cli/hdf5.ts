@@ -31,7 +31,7 @@ type H5Lib = (typeof import('h5wasm/node'))['default'];
 let loading: Promise<H5Lib> | null = null;
 
 /** Loads h5wasm/node once and makes HDF5 errors throw instead of printing and carrying on. */
-function loadH5(): Promise<H5Lib> {
+export function loadH5(): Promise<H5Lib> {
   loading ??= (async () => {
     let lib: H5Lib;
     try {
@@ -50,7 +50,7 @@ function loadH5(): Promise<H5Lib> {
 }
 
 /** Runs an h5wasm call, turning its errors into IOError naming the file and what was being done. */
-function h5call<T>(file: string, what: string, fn: () => T, details: Record<string, unknown> = {}): T {
+export function h5call<T>(file: string, what: string, fn: () => T, details: Record<string, unknown> = {}): T {
   try {
     return fn();
   } catch (err) {

@@ -9,6 +9,7 @@ import { FileTuneStore } from '../gpu/node-tune-store.js';
 import { PROTTRANS_LIMITS } from '../embed/batching.js';
 import { CONVERT_HELP, convertCommand } from './convert.js';
 import { runEmbed } from './embed.js';
+import { predictCommand } from './predict.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { formatModelInfo, modelInfo } from './model-info.js';
 import { downloadProgressLine } from './progress.js';
@@ -20,6 +21,7 @@ Usage: prott5 <command> [options]
 
 Commands:
   embed     embed the records of a FASTA file (HDF5 or safetensors out)
+  predict   prediction heads (secondary structure, localization, TMbed, ...) on the embeddings
   convert   convert weights (PyTorch .bin, a model folder) to safetensors
   info      show the GPU adapter, its features and limits (--model X: a model's family, variant, dims, parameters)
   bench     benchmark the kernels and a ProtT5-XL-shaped layer on this GPU
@@ -202,6 +204,8 @@ export async function main(argv: string[]): Promise<number> {
         return await embed(rest);
       case 'convert':
         return await convertCommand(rest);
+      case 'predict':
+        return await predictCommand(rest);
       case 'info':
         return await info(rest);
       case 'bench':

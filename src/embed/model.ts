@@ -11,6 +11,7 @@ import { headSpec } from '../heads/registry.js';
 import type { ModelFiles } from '../../weights/source.js';
 import { PROTTRANS_LIMITS, planBatches, type BatchLimits } from './batching.js';
 import { LAST_HIDDEN_STATE, orderKinds, outputKind, PER_PROTEIN, PER_RESIDUE, type OutputKind } from './outputs.js';
+import { predictingHead, predictionKeys, toPrediction, type Prediction } from './predict.js';
 
 export interface EmbedOptions extends Partial<BatchLimits> {
   /** [L, hidden] per sequence: one row per residue (special tokens dropped). Default false. */
@@ -237,6 +238,24 @@ export class EmbeddingModel {
     this.heads.get(name)?.dispose();
     this.heads.set(name, head);
     return head;
+  }
+
+  /**
+   * Runs loaded heads (`heads`: their names; default every loaded head) on the sequences and
+   * returns their predictions in input order: per head and output, the labels, the
+   * probabilities read back and the decoded prediction (src/embed/predict.ts).
+   */
+  async predict(sequences: readonly SequenceInput[], options: Omit<EmbedOptions, 'outputs' | 'perResidue' | 'perProtein' | 'lastHiddenState'> & { heads?: readonly string[] } = {}): Promise<Prediction[]> {
+    checkSequences(sequences);
+    const names = options.heads ?? [...this.heads.keys()];
+    if (names.length === 0) throw new UsageError('predict(): no head is loaded (model.addHead(name, files))');
+    const specs = names.map((n) => {
+      if (!this.heads.has(n)) throw new UsageError(`predict(): the head "${n}" is not loaded (model.addHead("${n}", files))`, { head: n });
+      return predictingHead(n);
+    });
+    const { heads: _heads, ...embedOptions } = options;
+    const embs = await this.embed(sequences, { ...embedOptions, outputs: predictionKeys(specs) });
+    return embs.map((e) => toPrediction(e, specs));
   }
 
   /**

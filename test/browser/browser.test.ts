@@ -23,6 +23,8 @@ import { toFloat32 } from '../../src/gpu/dtype.js';
 import { randomArray, relFrobenius, repoRoot } from '../helpers.js';
 import { runtime } from '../gpu.js';
 import type { CheckResult } from './in-page.js';
+import { demoHeads } from '../demo-heads.js';
+import { DirectoryFiles } from '../../weights/node-files.js';
 
 const ROOT = repoRoot();
 const CHROMIUM = process.env.PROTT5_CHROMIUM ?? '/usr/bin/chromium';
@@ -279,6 +281,11 @@ async function newPage(): Promise<Page> {
   return page;
 }
 
+// Head checkpoints for the demo model (d_model 128), served at /demo-heads/<head>/.
+const demoHeadsDir = mkdtempSync(join(tmpdir(), 'prott5-demo-heads-'));
+process.on('exit', () => rmSync(demoHeadsDir, { recursive: true, force: true }));
+demoHeads(demoHeadsDir);
+
 let setupError: Error | null = null;
 let names: string[] = [];
 let testPage: Page | null = null;
@@ -293,6 +300,7 @@ if (!existsSync(CHROMIUM)) {
       mounts: {
         '/': 'web', '/dist/': 'dist', '/examples/': 'examples',
         '/test/fixtures/': 'test/fixtures', '/test/browser/': 'test/browser', '/build/browser-test/': 'build/browser-test',
+        '/demo-heads/': demoHeadsDir,
       },
     });
     ctx = await launch();
@@ -501,6 +509,54 @@ if (!setupError) {
       mkdirSync(OUTPUT, { recursive: true });
       await page.screenshot({ path: join(OUTPUT, 'demo.png'), fullPage: true });
       console.log(`  screenshot: ${join('test/browser/output', 'demo.png')}`);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('demo page: prediction heads from URLs (secstruct, subcell, tmbed at d_model 128) → tracks under the sequence, a bar chart, in the download; the same predictions as Node', async () => {
+    const page = await newPage();
+    try {
+      await page.goto(server!.url);
+      await page.waitForFunction(() => document.body.dataset.state !== 'starting', null, { timeout: 30_000 });
+      const heads = ['secstruct', 'subcell', 'tmbed'];
+      await page.click('#heads-section summary');
+      await page.fill('#heads-urls', heads.map((h) => `${server!.url}demo-heads/${h}/`).join('\n'));
+      await page.click('#load-example');
+      await page.waitForFunction(() => (document.querySelector('#fasta') as HTMLTextAreaElement).value.startsWith('>'));
+      await page.click('#run');
+      await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state!), null, { timeout: CHECK_TIMEOUT_MS });
+      assert.is(await page.evaluate(() => document.body.dataset.state), 'done', `the run ended in an error: ${await page.textContent('#error-text')}`);
+      const records = parseFasta(readFileSync(join(ROOT, 'examples/sample.fasta'), 'utf8'));
+      // Node, the same model and heads: the page's tracks must be these predictions.
+      const model = await loadProtT5(join(ROOT, 'examples/demo-model'), { runtime: await runtime(), autotune: false });
+      try {
+        for (const h of heads) await model.addHead(h, new DirectoryFiles(join(demoHeadsDir, h)));
+        const preds = await model.predict(records.map((r) => ({ id: r.id, sequence: r.sequence })));
+        for (const [i, r] of records.entries()) {
+          await page.selectOption('#protein-select', String(i));
+          const cells = await page.$$eval('#tracks .tracks > span', (els) => els.map((e) => e.textContent ?? ''));
+          const tracks = new Map<string, string>();
+          for (let j = 0; j + 1 < cells.length; j += 2) tracks.set(cells[j], cells[j + 1]);
+          assert.is(tracks.get('sequence'), r.sequence);
+          for (const [name, o] of [['secstruct', 'dssp3'], ['secstruct', 'dssp8'], ['secstruct', 'diso'], ['tmbed', 'topology']]) {
+            assert.is(tracks.get(`${name} ${o}`), preds[i].heads[name][o].prediction, `${r.id} ${name} ${o}`);
+          }
+          const caps = await page.$$eval('#tracks figure.bars figcaption', (els) => els.map((e) => e.textContent ?? ''));
+          assert.equal(caps, [`subcell loc: ${preds[i].heads.subcell.loc.prediction}`, `subcell mem: ${preds[i].heads.subcell.mem.prediction}`]);
+          assert.is(await page.$$eval('#tracks figure.bars .bar-row', (els) => els.length), 12);
+        }
+        const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+        const st = await readSafetensors(new MemorySource('e.safetensors', new Uint8Array(readFileSync((await download.path())!))));
+        for (const [i, r] of records.entries()) {
+          const t = st.tensors.find((x) => x.name === `secstruct/dssp3/${r.id}`);
+          assert.ok(t, `download has secstruct/dssp3/${r.id}`);
+          assert.equal([...t!.shape], [r.sequence.length, 3]);
+          assert.ok(relFrobenius(toFloat32(t!.dtype, await t!.read()), preds[i].heads.secstruct.dssp3.probs.data) < 1e-5);
+        }
+      } finally {
+        model.dispose();
+      }
     } finally {
       await page.close();
     }

@@ -7,10 +7,11 @@
 // through UrlFiles (Range requests) and compared with expected.safetensors. `data` carries
 // embeddings (base64 float32) back to Node, which checks them against Dawn in Node.
 import {
-  BlobFiles, DirectoryHandleFiles, UrlFiles, clearModelCache, createBrowserRuntime, loadProtT5, readSafetensors,
-  type Embedding, type Runtime,
+  BlobFiles, DirectoryHandleFiles, UrlFiles, clearModelCache, createBrowserRuntime, loadProtT5, readSafetensors, registeredHeads,
+  type Embedding, type PredictingHeadSpec, type Runtime,
 } from '../../src/browser.js';
 import { expectClose, randomArray, rng } from '../numeric.js';
+import { runHead, type HeadInput } from '../head-run.js';
 import { attention } from '../../kernels/attention.js';
 import { matmul, type Epilogue } from '../../kernels/matmul.js';
 import { embedding } from '../../kernels/embedding.js';
@@ -433,6 +434,71 @@ check('layernorm, rotary and the bias + GELU matmul epilogue vs float64', async 
   for (const t of [x, w, b, y, q, table, tx, tw, tb, ty]) t.release();
   return { worst };
 });
+
+
+// ---- prediction heads on their fixtures over HTTP ------------------------------------------
+
+// The bound of test/heads.test.ts: each upstream module's float64 outputs, f32 here.
+const HEAD_TOL = 1e-5;
+const HEADS_AT = new URL('/test/fixtures/heads/', location.href).href;
+const HEAD_CHECKS: Record<string, { tensors: Record<string, string>; strings: (c: Record<string, unknown>) => Record<string, string> }> = {
+  secstruct: {
+    tensors: { 'dssp3.probs': 'secstruct.dssp3', 'dssp8.probs': 'secstruct.dssp8', 'diso.probs': 'secstruct.diso', 'dssp3.logits': 'secstruct.dssp3.logits' },
+    strings: (c) => ({ dssp3: c.dssp3 as string, dssp8: c.dssp8 as string, diso: c.diso as string }),
+  },
+  la: {
+    tensors: { 'loc.logits': 'la.loc.logits', 'mem.logits': 'la.mem.logits' },
+    strings: (c) => ({ loc: c.localization as string, mem: c.membrane as string }),
+  },
+  tmbed: {
+    tensors: { 'ensemble.probs': 'tmbed.topology', 'fold0.logits': 'tmbed.fold0.logits', 'fold4.logits': 'tmbed.fold4.logits' },
+    strings: (c) => ({ topology: (c.ensemble as Record<string, string>).format0 }),
+  },
+};
+for (const [name, hc] of Object.entries(HEAD_CHECKS)) {
+  check(`head ${name}: fixture cases alone and batched (checkpoints over HTTP)`, async () => {
+    const rt = await runtime();
+    const files = new UrlFiles(`${HEADS_AT}${name}/`);
+    const cs: Array<Record<string, unknown> & { index: number; length: number }> = (await (await fetch(`${HEADS_AT}${name}/cases.json`)).json()).cases;
+    const src = await files.open('expected.safetensors');
+    if (!src) throw new Error(`${name}/expected.safetensors not found over HTTP`);
+    const st = await readSafetensors(src);
+    const tensor = async (key: string) => {
+      const t = st.tensors.find((x) => x.name === key);
+      if (!t) throw new Error(`${name}/expected.safetensors has no ${key}`);
+      return { data: toFloat32(t.dtype, await t.read()), shape: [...t.shape] };
+    };
+    const inputs: HeadInput[] = [];
+    for (const c of cs) inputs.push({ rows: (await tensor(`embedding.${c.index}`)).data, residues: c.length });
+    const D = (await tensor('embedding.0')).shape[1];
+    const spec = registeredHeads().find((h) => h.name === name) as PredictingHeadSpec;
+    const head = await spec.load(rt, { hiddenSize: D, files });
+    let worst = 0;
+    try {
+      // Alone: the three short cases; batched: all four, padded, at an offset, junk in the padding.
+      const alone: Array<Map<string, Float32Array>> = [];
+      for (const x of inputs.slice(0, 3)) alone.push((await runHead(rt, head, [x], D, { extra: 1 }))[0]);
+      const batched = await runHead(rt, head, inputs, D, { shift: 1, extra: 2, junk: 0.75 });
+      for (const [i, c] of cs.entries()) {
+        for (const [what, out] of [['batched', batched[i]], ...(i < 3 ? [['alone', alone[i]] as const] : [])] as const) {
+          for (const [fkey, okey] of Object.entries(hc.tensors)) {
+            const got = out.get(okey);
+            if (!got) throw new Error(`${name}: no output ${okey}`);
+            worst = Math.max(worst, expectClose(`${name} case ${c.index} ${fkey} ${what}`, got, (await tensor(`${fkey}.${c.index}`)).data, HEAD_TOL));
+          }
+          for (const [o, wantStr] of Object.entries(hc.strings(c))) {
+            const p = spec.predictions.find((x) => x.name === o)!;
+            const got = p.decode(out.get(p.kind.key)!, c.length);
+            if (got !== wantStr) throw new Error(`${name} case ${c.index} ${o} ${what}: ${got}, want ${wantStr}`);
+          }
+        }
+      }
+    } finally {
+      head.dispose();
+    }
+    return { worst };
+  });
+}
 
 // ---- the interface Node drives ----------------------------------------------------------
 

@@ -1,0 +1,279 @@
+// prott5 predict: prediction heads on a FASTA file's embeddings (the model run here) or on
+// per-residue embeddings computed before (--embeddings IN.h5). Writes what the upstreams write
+// (one FASTA-like file per per-residue output, one TSV per per-protein head) into a folder, or
+// everything into one HDF5 file (/<head>/<output>/<id>, attributes labels and prediction).
+// Every file is written as <file>.partial and renamed when all are complete.
+import { existsSync, statSync } from 'node:fs';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, extname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { IOError, UsageError } from '../errors.js';
+import { createNodeRuntime } from '../gpu/node-gpu.js';
+import { makeDirs } from '../gpu/node-dirs.js';
+import { PROTTRANS_LIMITS } from '../embed/batching.js';
+import { idFromOriginalId, ORIGINAL_ID_ATTRIBUTE, safeDatasetName } from '../embed/hdf5-layout.js';
+import { predictFromEmbeddings, predictingHead, type EmbeddingRecord, type Prediction } from '../embed/predict.js';
+import { isPredicting, type PredictingHeadSpec } from '../heads/prediction.js';
+import { registeredHeads } from '../heads/registry.js';
+import type { Head } from '../heads/head.js';
+import { loadProtT5 } from '../node.js';
+import { resolveModel } from '../../weights/hub.js';
+import { DirectoryFiles } from '../../weights/node-files.js';
+import { checkDatasetNames, readRecords } from './embed.js';
+import { EXIT } from './exit-codes.js';
+import { h5call, loadH5, readHdf5Embeddings } from './hdf5.js';
+import { downloadProgressLine, Progress } from './progress.js';
+
+function headsHelp(): string {
+  return registeredHeads().filter(isPredicting).map((h) => `  ${h.name.padEnd(14)}${h.description}\n  ${''.padEnd(14)}files: ${h.files.join(', ')}`).join('\n');
+}
+
+export function predictHelp(): string {
+  return `Usage: prott5 predict INPUT.fasta --model DIR|ID --heads DIR[,DIR...] -o OUT [options]
+       prott5 predict --embeddings IN.h5 --heads DIR[,DIR...] -o OUT [options]
+
+Runs prediction heads on the per-residue embeddings, on the GPU: the model's (computed here)
+or those of an HDF5 file written before (prott5 embed --per-residue, or UniProt's ProtT5
+per-residue downloads: one [L, d] dataset per protein).
+
+Heads (--heads: folders holding a head's checkpoint files under their published names;
+NAME=DIR picks the head by name):
+${headsHelp()}
+
+Output:
+  OUT (a folder)  per per-residue output <head>_<output>.fasta: ">id" and one letter per residue
+                  (DSSP3 HEC, DSSP8, disorder -X, TMbed B b H h S . (format 0), 3Di, conservation
+                  0-8, SETH disorder 0/1, binding M/N/S or -); per per-protein head <head>.tsv:
+                  id, each output's class, then its probabilities.
+  OUT.h5          /<head>/<output>/<id> float32 datasets ([L, C] per residue, [C] per protein;
+                  <id> as in the embeddings' files), attributes "labels" (class names),
+                  "prediction" (the decoded string or class) and "original_id".
+
+Options:
+  -o, --output OUT        a folder, or a file ending in .h5 (required)
+  -m, --model DIR|ID      model folder or hub id (with a FASTA input)
+      --heads DIR[,DIR]   head checkpoint folders (repeatable)
+      --embeddings IN.h5  per-residue embeddings instead of a FASTA file and a model
+      --max-residues N    most padded tokens in a batch (default ${PROTTRANS_LIMITS.maxResidues})
+      --max-batch N       most sequences in a batch (default ${PROTTRANS_LIMITS.maxBatch})
+      --strict            model weights holding NaN or Inf are an error (exit 4)
+  -q, --quiet             no progress on stderr
+  -h, --help              this help`;
+}
+
+/** The heads in a folder: those whose published files are all there (or NAME=DIR). */
+export function recogniseHeads(arg: string): Array<{ spec: PredictingHeadSpec; dir: string }> {
+  const eq = arg.indexOf('=');
+  if (eq > 0 && !existsSync(arg)) {
+    const spec = predictingHead(arg.slice(0, eq));
+    return [{ spec, dir: resolve(arg.slice(eq + 1)) }];
+  }
+  const dir = resolve(arg);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new IOError(`--heads ${arg}: not a folder`, { file: arg });
+  const found = registeredHeads().filter(isPredicting).filter((h) => h.files.every((f) => existsSync(join(dir, f))));
+  // model.pt alone is ProstT5's 3Di CNN's name; other heads name their files distinctly.
+  if (found.length === 0) {
+    const known = registeredHeads().filter(isPredicting).map((h) => `${h.name} (${h.files.join(', ')})`).join('; ');
+    throw new UsageError(`--heads ${arg}: no head's checkpoint files are in this folder; known heads and their files: ${known}`, { file: arg });
+  }
+  return found.map((spec) => ({ spec, dir }));
+}
+
+export interface PredictCommand {
+  input?: string;
+  model?: string;
+  embeddings?: string;
+  heads: string[];
+  output: string;
+  maxResidues: number;
+  maxBatch: number;
+  strict: boolean;
+  quiet: boolean;
+}
+
+/** Per-residue datasets of an embeddings file: at the root, or in its per_residue group. */
+async function readEmbeddings(path: string): Promise<{ records: Array<EmbeddingRecord & { header: string }>; D: number }> {
+  const all = await readHdf5Embeddings(path);
+  const entries = [...all].filter(([key, e]) => e.shape.length === 2 && (!key.includes('/') || key.startsWith('per_residue/')));
+  if (entries.length === 0) throw new UsageError(`${path}: no per-residue embeddings ([L, d] datasets at the root or in per_residue/); embed with --per-residue`, { file: path });
+  const D = entries[0][1].shape[1];
+  const records = entries.map(([key, e]) => {
+    const name = key.split('/').pop()!;
+    if (e.shape[1] !== D) throw new UsageError(`${path}: dataset ${key} is [${e.shape.join(', ')}], the others have ${D} columns`, { file: path, dataset: key });
+    const header = typeof e.attrs[ORIGINAL_ID_ATTRIBUTE] === 'string' ? (e.attrs[ORIGINAL_ID_ATTRIBUTE] as string) : name;
+    return { id: idFromOriginalId(header, name), header, data: e.data, length: e.shape[0] };
+  });
+  return { records, D };
+}
+
+function tsvCell(s: string): string {
+  return s.replace(/[\t\n\r]/g, ' ');
+}
+
+/** The files of a folder output: name → text. */
+function folderFiles(preds: Prediction[], specs: PredictingHeadSpec[], idOf: (p: Prediction) => string): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const h of specs) {
+    const perProtein = h.predictions.filter((p) => p.kind.per === 'protein');
+    for (const p of h.predictions.filter((x) => x.kind.per !== 'protein')) {
+      files.set(`${h.name}_${p.name}.fasta`, preds.map((r) => `>${idOf(r)}\n${r.heads[h.name][p.name].prediction}\n`).join(''));
+    }
+    if (perProtein.length) {
+      const header = ['id', ...perProtein.map((p) => p.name), ...perProtein.flatMap((p) => p.labels.map((l) => `${p.name}:${l}`))];
+      const lines = preds.map((r) => [
+        idOf(r),
+        ...perProtein.map((p) => r.heads[h.name][p.name].prediction),
+        ...perProtein.flatMap((p) => Array.from(r.heads[h.name][p.name].probs.data, (v) => v.toFixed(4))),
+      ].map(tsvCell).join('\t'));
+      files.set(`${h.name}.tsv`, [header.map(tsvCell).join('\t'), ...lines].join('\n') + '\n');
+    }
+  }
+  return files;
+}
+
+async function writeHdf5(path: string, preds: Prediction[], specs: PredictingHeadSpec[], headerOf: (p: Prediction) => string): Promise<void> {
+  const lib = await loadH5();
+  const file = h5call(path, 'creating the HDF5 file', () => new lib.File(path, 'w'));
+  try {
+    for (const h of specs) {
+      const hg = h5call(path, `creating group ${h.name}`, () => file.create_group(h.name));
+      for (const p of h.predictions) {
+        const og = h5call(path, `creating group ${h.name}/${p.name}`, () => hg.create_group(p.name));
+        for (const r of preds) {
+          const o = r.heads[h.name][p.name];
+          const name = safeDatasetName(r.id ?? String(r.index));
+          const ds = h5call(path, `writing ${h.name}/${p.name}/${name}`, () => og.create_dataset({ name, data: o.probs.data, shape: [...o.probs.shape] }));
+          h5call(path, `writing attributes of ${h.name}/${p.name}/${name}`, () => {
+            ds.create_attribute('labels', [...o.labels]);
+            ds.create_attribute('prediction', o.prediction);
+            ds.create_attribute(ORIGINAL_ID_ATTRIBUTE, headerOf(r));
+          });
+        }
+      }
+    }
+  } finally {
+    h5call(path, 'closing', () => file.close());
+  }
+}
+
+export async function runPredict(cmd: PredictCommand): Promise<number> {
+  if (cmd.heads.length === 0) throw new UsageError(`predict needs --heads DIR (a folder holding a head's checkpoint files)\n\n${predictHelp()}`);
+  if (!cmd.embeddings && (!cmd.input || !cmd.model)) throw new UsageError(`predict needs INPUT.fasta and --model, or --embeddings IN.h5\n\n${predictHelp()}`);
+  if (cmd.embeddings && (cmd.input || cmd.model)) throw new UsageError('predict takes either INPUT.fasta with --model, or --embeddings IN.h5, not both');
+  const progress = new Progress(cmd.quiet);
+  const found = cmd.heads.flatMap((a) => a.split(',')).filter((a) => a.length > 0).flatMap(recogniseHeads);
+  const seen = new Set<string>();
+  for (const f of found) {
+    if (seen.has(f.spec.name)) throw new UsageError(`head ${f.spec.name} is given twice (--heads)`, { head: f.spec.name });
+    seen.add(f.spec.name);
+  }
+  const specs = found.map((f) => f.spec);
+  const out = resolve(cmd.output);
+  const ext = extname(out).toLowerCase();
+  const h5 = ext === '.h5' || ext === '.hdf5';
+  if (h5 && existsSync(out) && statSync(out).isDirectory()) throw new IOError(`${out} is a directory; give -o a file name ending in .h5, or a folder`, { file: out });
+  if (!h5 && existsSync(out) && !statSync(out).isDirectory()) throw new IOError(`${out} is a file; -o takes a folder (or a file ending in .h5)`, { file: out });
+
+  let preds: Prediction[];
+  const headers = new Map<string, string>();
+  if (cmd.embeddings) {
+    const { records, D } = await readEmbeddings(cmd.embeddings);
+    for (const r of records) headers.set(r.id, r.header);
+    const rt = await createNodeRuntime();
+    const loaded: Array<{ spec: PredictingHeadSpec; head: Head }> = [];
+    try {
+      for (const f of found) loaded.push({ spec: f.spec, head: await f.spec.load(rt, { hiddenSize: D, files: new DirectoryFiles(f.dir) }) });
+      progress.note(`${records.length} records of ${cmd.embeddings} (d = ${D}); heads ${specs.map((s) => s.name).join(', ')} on ${rt.adapter.description || rt.adapter.architecture}`);
+      preds = await predictFromEmbeddings(rt, loaded, records, D, { maxRows: cmd.maxResidues, maxBatch: cmd.maxBatch });
+    } finally {
+      for (const l of loaded) l.head.dispose();
+      rt.destroy();
+    }
+  } else {
+    const records = await readRecords(cmd.input!);
+    if (h5) checkDatasetNames(records, cmd.input!);
+    for (const r of records) headers.set(r.id, r.header);
+    const modelDir = await resolveModel(cmd.model!, { onProgress: cmd.quiet ? undefined : downloadProgressLine(process.stderr) });
+    const model = await loadProtT5(modelDir, { strict: cmd.strict, onWarning: (m) => process.stderr.write(`prott5: warning: ${m}\n`) });
+    try {
+      for (const f of found) await model.addHead(f.spec.name, new DirectoryFiles(f.dir));
+      progress.note(`model ${cmd.model}: ${model.summary}; heads ${specs.map((s) => s.name).join(', ')}`);
+      preds = await model.predict(records.map((r) => ({ id: r.id, sequence: r.sequence })), { maxResidues: cmd.maxResidues, maxBatch: cmd.maxBatch });
+    } finally {
+      model.dispose();
+    }
+  }
+
+  const idOf = (p: Prediction) => p.id ?? String(p.index);
+  await makeDirs(h5 ? dirname(out) : out).catch((e: Error) => {
+    throw new IOError(`cannot create the folder for ${out}: ${e.message}`, { file: out }, { cause: e });
+  });
+  if (h5) {
+    const partial = `${out}.partial`;
+    try {
+      await writeHdf5(partial, preds, specs, (p) => headers.get(idOf(p)) ?? idOf(p));
+      await rename(partial, out);
+    } catch (e) {
+      await rm(partial, { force: true }).catch(() => undefined);
+      throw e instanceof IOError ? e : new IOError(`cannot write ${out}: ${(e as Error).message}`, { file: out }, { cause: e });
+    }
+    progress.note(`wrote ${preds.length} records × ${specs.length} head(s) to ${out}`);
+    return EXIT.OK;
+  }
+  const files = folderFiles(preds, specs, idOf);
+  const written: string[] = [];
+  try {
+    for (const [name, text] of files) {
+      await writeFile(join(out, `${name}.partial`), text);
+      written.push(name);
+    }
+    for (const name of written) await rename(join(out, `${name}.partial`), join(out, name));
+  } catch (e) {
+    for (const name of written) await rm(join(out, `${name}.partial`), { force: true }).catch(() => undefined);
+    throw new IOError(`cannot write into ${out}: ${(e as Error).message}`, { file: out }, { cause: e });
+  }
+  progress.note(`wrote ${[...files.keys()].join(', ')} (${preds.length} records) in ${out}`);
+  return EXIT.OK;
+}
+
+/** `prott5 predict ARGS`: parses the command line (main.ts hands it over). */
+export async function predictCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      output: { type: 'string', short: 'o' },
+      model: { type: 'string', short: 'm' },
+      heads: { type: 'string', multiple: true },
+      embeddings: { type: 'string' },
+      'max-residues': { type: 'string' },
+      'max-batch': { type: 'string' },
+      strict: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', short: 'q', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(predictHelp());
+    return EXIT.OK;
+  }
+  if (positionals.length > 1) throw new UsageError(`predict takes one input FASTA file, got ${positionals.length}\n\n${predictHelp()}`);
+  if (!values.output) throw new UsageError(`predict needs -o OUT (a folder, or OUT.h5)\n\n${predictHelp()}`);
+  const int = (name: string, v: string | undefined, d: number) => {
+    if (v === undefined) return d;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got "${v}"`);
+    return n;
+  };
+  return runPredict({
+    input: positionals[0],
+    model: values.model,
+    embeddings: values.embeddings,
+    heads: values.heads ?? [],
+    output: values.output,
+    maxResidues: int('max-residues', values['max-residues'], PROTTRANS_LIMITS.maxResidues),
+    maxBatch: int('max-batch', values['max-batch'], PROTTRANS_LIMITS.maxBatch),
+    strict: values.strict!,
+    quiet: values.quiet!,
+  });
+}
