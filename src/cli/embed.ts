@@ -1,6 +1,5 @@
 // prott5 embed: FASTA in, HDF5 (ProtTrans layout) or safetensors out, written atomically
 // (a .partial file renamed when complete) and resumable (HDF5) after Ctrl-C or a kill.
-import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, rmSync, statSync } from 'node:fs';
 import { access, constants, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
@@ -11,15 +10,17 @@ import type { FastaRecord } from '../embed/fasta.js';
 import { readFasta } from '../embed/fasta.js';
 import { loadProtT5 } from '../node.js';
 import type { Embedding } from '../embed/model.js';
-import { type EmbeddingKind as Kind, findDatasetNameClash, hdf5DatasetPath, hdf5Group } from '../embed/hdf5-layout.js';
+import { type EmbeddingKind as Kind, findDatasetNameClash, hdf5DatasetPath, hdf5Group, INDEX_ATTRIBUTE } from '../embed/hdf5-layout.js';
 import { orderKinds, outputKind, outputShape, PER_PROTEIN, PER_RESIDUE } from '../embed/outputs.js';
 import { headSpec } from '../heads/registry.js';
 import { makeDirs } from '../gpu/node-dirs.js';
 import { acquireLock, describeOwner } from '../../weights/lock.js';
 import { DirectoryFiles, FileSource } from '../../weights/node-files.js';
 import type { ModelFiles } from '../../weights/source.js';
-import { compactHdf5, Hdf5EmbeddingWriter, readHdf5RootAttributes } from './hdf5.js';
+import { compactHdf5, Hdf5EmbeddingWriter, makeHalf, readHdf5RootAttributes } from './hdf5.js';
 import { SafetensorsStreamWriter } from './safetensors-writer.js';
+import { modelProvenance, type Provenance, recordsDigest } from './provenance.js';
+import { formatShard, type ShardSpec, shardIndices } from '../embed/shard.js';
 
 export interface EmbedCommand {
   input: string; // path or '-'
@@ -36,6 +37,10 @@ export interface EmbedCommand {
   strict?: boolean;
   /** Prediction heads to run on the hidden state (src/heads/registry.ts), each with its checkpoint folder or file. */
   heads?: Array<{ name: string; path?: string }>;
+  /** Embed only this shard of the input (src/embed/shard.ts); each dataset then records its input position. */
+  shard?: ShardSpec;
+  /** Store the per-residue and per-protein datasets as float16 (HDF5 only). */
+  half?: boolean;
 }
 
 async function readRecords(input: string): Promise<FastaRecord[]> {
@@ -129,13 +134,6 @@ async function isDemoModel(dir: string): Promise<boolean> {
   }
 }
 
-/** A fingerprint of the input records (ids and residues), so --resume refuses another input. */
-function recordsDigest(records: FastaRecord[]): string {
-  const h = createHash('sha256');
-  for (const r of records) h.update(`${r.id}\n${r.sequence}\n`);
-  return h.digest('hex');
-}
-
 /** How often a long batch says which layer it is at (ms). */
 const LAYER_NOTE_MS = 3000;
 
@@ -153,17 +151,25 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
   const format = ext === '.safetensors' ? 'safetensors' : ext === '.h5' || ext === '.hdf5' ? 'hdf5' : null;
   if (!format) throw new UsageError(`output ${cmd.output}: use a .h5 (HDF5, the ProtTrans layout) or .safetensors file name`);
   if (cmd.resume && format !== 'hdf5') throw new UsageError('--resume needs HDF5 output (.h5)');
+  if (cmd.half && format !== 'hdf5') throw new UsageError('--half needs HDF5 output (.h5)');
   const heads = cmd.heads ?? [];
   const headKinds = heads.flatMap((h) => headSpec(h.name).outputs.filter((k) => k.cli).map((k) => k.key));
   const asked: string[] = [...headKinds];
   if (cmd.perResidue) asked.push(PER_RESIDUE.key);
   if (cmd.perProtein || (!cmd.perResidue && heads.length === 0)) asked.push(PER_PROTEIN.key);
   const kinds: Kind[] = orderKinds(asked);
+  /** The kinds stored as float16 with --half: the encoder's own (heads' outputs stay float32). */
+  const isHalfKind = (k: Kind) => cmd.half === true && (k === PER_RESIDUE.key || k === PER_PROTEIN.key);
   const progress = new Progress(cmd.quiet);
 
-  const records = await readRecords(cmd.input);
+  const allRecords = await readRecords(cmd.input);
   const inputName = cmd.input === '-' ? '<stdin>' : cmd.input;
-  if (format === 'hdf5') checkDatasetNames(records, inputName);
+  // Names are checked over the whole input, so shards never clash when merged.
+  if (format === 'hdf5') checkDatasetNames(allRecords, inputName);
+  const inputDigest = recordsDigest(allRecords);
+  // With --shard, only that shard's records (in input order), each remembering its input position.
+  const positions = cmd.shard ? shardIndices(allRecords, cmd.shard) : allRecords.map((_, i) => i);
+  const records = positions.map((i) => allRecords[i]);
   const out = resolve(cmd.output);
   const partial = `${out}.partial`;
   // Output paths are checked before any GPU work; one writer per output (OUT.lock).
@@ -180,8 +186,16 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
   if (existsSync(dirname(out))) await lock();
   try {
     // A hub id (owner/name) is downloaded once into the cache; a folder is used as is.
-    const modelDir = await resolveModel(cmd.model, { onProgress: cmd.quiet ? undefined : downloadProgressLine(process.stderr) });
-    const settings = { model: resolve(modelDir), kinds: kinds.join(','), input: basename(inputName), digest: recordsDigest(records) };
+    const modelDir = await resolveModel(cmd.model, { onProgress: cmd.quiet ? undefined : downloadProgressLine(process.stderr), onWait: (m) => progress.note(m) });
+    const settings = { model: resolve(modelDir), kinds: kinds.join(','), input: basename(inputName), digest: inputDigest };
+    const provenance: Provenance = {
+      ...(await modelProvenance(cmd.model, modelDir)),
+      prott5_outputs: settings.kinds,
+      prott5_dtype: cmd.half ? 'float16' : 'float32',
+      prott5_input: settings.input,
+      prott5_input_sha256: settings.digest,
+      ...(cmd.shard ? { prott5_shard: formatShard(cmd.shard) } : {}),
+    };
 
     const model = await loadProtT5(modelDir, { strict: cmd.strict, onWarning: (m) => process.stderr.write(`prott5: warning: ${m}\n`) });
     // The output's folder is created if missing (as the quick start's examples/output/ is), once
@@ -225,6 +239,7 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
     let todoIds = new Set<string>();
     const doneIds = new Set<string>();
     try {
+      if (cmd.half && model.hiddenSize % 2 !== 0) throw new UsageError(`--half needs an even hidden size; this model's is ${model.hiddenSize}`);
       const a = model.runtime.adapter;
       progress.note(`model ${cmd.model}: ${model.summary}; weights ${[...model.encoder.weightDtypes].join('/')} on ${a.description || a.architecture} (${a.backend})`);
       if (await isDemoModel(modelDir)) {
@@ -248,8 +263,9 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
         if (cmd.resume && existsSync(partial) && !attrs) progress.note(`starting over: ${partial} is not a readable HDF5 file (killed before its first batch was saved?)`);
         if (cmd.resume && !existsSync(partial)) progress.note(`nothing to resume: no ${partial}; embedding every record`);
         if (attrs) {
-          if (attrs.prott5_model !== settings.model || attrs.prott5_outputs !== settings.kinds) {
-            throw new UsageError(`${partial} was written with other settings (model ${String(attrs.prott5_model)}, outputs ${String(attrs.prott5_outputs)}); delete it or run without --resume`);
+          const other = (['prott5_model', 'prott5_weights_sha256', 'prott5_outputs', 'prott5_dtype', 'prott5_shard'] as const).filter((k) => attrs[k] !== provenance[k]);
+          if (other.length) {
+            throw new UsageError(`${partial} was written with other settings (${other.map((k) => `${k} ${String(attrs[k] ?? '(none)')}, now ${provenance[k] ?? '(none)'}`).join('; ')}); delete it or run without --resume`, { file: partial });
           }
           if (attrs.prott5_input_sha256 !== settings.digest) {
             throw new UsageError(`${partial} was written for other input records (from ${String(attrs.prott5_input)}), not those of ${inputName}; delete it or run without --resume`, { file: partial });
@@ -260,7 +276,7 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
           ownsPartial = true;
           // A record is done only when every one of its datasets was marked complete after a flush;
           // one that is partly there (a write cut by a full disk or a kill) is dropped and computed again.
-          const whole = todo.map((i) => kinds.every((k) => h5!.isComplete(records[i].id, hdf5Group(k, kinds), shapeOf(k, records[i]))));
+          const whole = todo.map((i) => kinds.every((k) => h5!.isComplete(records[i].id, hdf5Group(k, kinds), shapeOf(k, records[i]), isHalfKind(k))));
           const started = (i: number) => kinds.some((k) => h5!.has(records[i].id, hdf5Group(k, kinds)));
           const broken = todo.filter((i, j) => !whole[j] && started(i));
           const finished = todo.filter((_, j) => whole[j]);
@@ -279,7 +295,7 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
           progress.note(`resuming ${partial}: ${records.length - todo.length} of ${records.length} records already done`);
         } else {
           if (existsSync(partial) && !cmd.resume) progress.note(`starting over: ${partial} exists (use --resume to continue it)`);
-          h5 = await Hdf5EmbeddingWriter.create(partial, { attributes: { prott5_model: settings.model, prott5_outputs: settings.kinds, prott5_input: settings.input, prott5_input_sha256: settings.digest } });
+          h5 = await Hdf5EmbeddingWriter.create(partial, { attributes: { ...provenance } });
           ownsPartial = true;
         }
         cleanup.push(() => h5?.close());
@@ -292,9 +308,10 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
 
       const write = async (e: Embedding) => {
         const r = records[todo[e.index]];
+        const attributes = cmd.shard ? { [INDEX_ATTRIBUTE]: positions[todo[e.index]] } : undefined;
         for (const k of kinds) {
           const t = e.outputs[k];
-          if (h5) h5.write(r.id, r.header, t.data, t.shape, hdf5Group(k, kinds));
+          if (h5) h5.write(r.id, r.header, t.data, t.shape, hdf5Group(k, kinds), { attributes, half: isHalfKind(k) });
           else await st!.write(name(k, r.id), t.data);
         }
       };
@@ -372,6 +389,8 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
       if (st) await st.close();
       h5 = null;
       st = null;
+      // float16 types are written into the closed file (idempotent: a kill here is redone by --resume).
+      if (cmd.half) await makeHalf(partial, records.flatMap((r) => kinds.filter(isHalfKind).map((k) => hdf5DatasetPath(r.id, k, kinds))));
       const replaced = existsSync(out);
       try {
         await rename(partial, out);

@@ -9,6 +9,8 @@ import { FileTuneStore } from '../gpu/node-tune-store.js';
 import { PROTTRANS_LIMITS } from '../embed/batching.js';
 import { CONVERT_HELP, convertCommand } from './convert.js';
 import { runEmbed } from './embed.js';
+import { MERGE_HELP, mergeCommand } from './merge.js';
+import { parseShard } from '../embed/shard.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
 const HELP: Record<string, string> = {
@@ -18,6 +20,7 @@ Usage: prott5 <command> [options]
 
 Commands:
   embed     embed the records of a FASTA file (HDF5 or safetensors out)
+  merge     join the HDF5 files of "embed --shard I/N" into one
   convert   convert weights (PyTorch .bin, a model folder) to safetensors
   info      show the GPU adapter, its features and limits
   bench     benchmark the kernels and a ProtT5-XL-shaped layer on this GPU
@@ -51,6 +54,9 @@ Options:
       --max-seq-len N    longer sequences run alone (default ${PROTTRANS_LIMITS.maxSeqLen})
       --max-batch N      most sequences in a batch (default ${PROTTRANS_LIMITS.maxBatch})
       --resume           continue OUT.partial left by an interrupted run (HDF5 only)
+      --shard I/N        embed only shard I of N (balanced by residues; N jobs on one FASTA
+                         cover every record once; join them with "prott5 merge")
+      --half             store per-residue and per-protein datasets as float16 (HDF5 only)
       --strict           weights holding NaN or Inf are an error (exit 4), not a warning
       --head NAME[=PATH] also run the prediction head NAME on the hidden state (its checkpoint
                          folder or file at PATH) and write its outputs, each in its own group;
@@ -58,6 +64,7 @@ Options:
   -q, --quiet            no progress on stderr
   -h, --help             this help`,
   convert: CONVERT_HELP,
+  merge: MERGE_HELP,
   bench: `Usage: prott5 bench [--quick] [--json FILE] [--md FILE]
 
 Measures this adapter's arithmetic and copy ceilings, then times every matmul and attention
@@ -96,6 +103,8 @@ async function embed(args: string[]): Promise<number> {
       'max-seq-len': { type: 'string' },
       'max-batch': { type: 'string' },
       resume: { type: 'boolean', default: false },
+      shard: { type: 'string' },
+      half: { type: 'boolean', default: false },
       strict: { type: 'boolean', default: false },
       head: { type: 'string', multiple: true },
       quiet: { type: 'boolean', short: 'q', default: false },
@@ -119,6 +128,8 @@ async function embed(args: string[]): Promise<number> {
     maxSeqLen: int('max-seq-len', values['max-seq-len'], PROTTRANS_LIMITS.maxSeqLen),
     maxBatch: int('max-batch', values['max-batch'], PROTTRANS_LIMITS.maxBatch),
     resume: values.resume!,
+    shard: values.shard === undefined ? undefined : parseShard(values.shard),
+    half: values.half!,
     strict: values.strict!,
     heads: (values.head ?? []).map((h) => {
       const i = h.indexOf('=');
@@ -184,6 +195,8 @@ export async function main(argv: string[]): Promise<number> {
         return await embed(rest);
       case 'convert':
         return await convertCommand(rest);
+      case 'merge':
+        return await mergeCommand(rest);
       case 'info':
         return await info(rest);
       case 'bench':
