@@ -145,6 +145,22 @@ class Interrupted extends Error {
   }
 }
 
+/**
+ * `embed INPUT --plan N`: checks the FASTA and prints the plan of N shards as TSV (shard,
+ * records, residues, first and last record id), loading no model: the workflow's split step.
+ */
+export async function printPlan(input: string, count: number): Promise<number> {
+  const records = await readRecords(input);
+  checkDatasetNames(records, input === '-' ? '<stdin>' : input);
+  const lines = ['shard\trecords\tresidues\tfirst\tlast'];
+  for (let i = 1; i <= count; i++) {
+    const mine = shardIndices(records, { index: i, count }).map((j) => records[j]);
+    lines.push([`${i}/${count}`, mine.length, mine.reduce((a, r) => a + r.sequence.length, 0), mine[0]?.id ?? '', mine[mine.length - 1]?.id ?? ''].join('\t'));
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
+
 /** Runs the command; resolves to the exit code (0, or 130 when interrupted). */
 export async function runEmbed(cmd: EmbedCommand): Promise<number> {
   const ext = extname(cmd.output).toLowerCase();

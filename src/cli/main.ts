@@ -8,7 +8,7 @@ import { createNodeRuntime } from '../gpu/node-gpu.js';
 import { FileTuneStore } from '../gpu/node-tune-store.js';
 import { PROTTRANS_LIMITS } from '../embed/batching.js';
 import { CONVERT_HELP, convertCommand } from './convert.js';
-import { runEmbed } from './embed.js';
+import { printPlan, runEmbed } from './embed.js';
 import { MERGE_HELP, mergeCommand } from './merge.js';
 import { parseShard } from '../embed/shard.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
@@ -56,6 +56,8 @@ Options:
       --resume           continue OUT.partial left by an interrupted run (HDF5 only)
       --shard I/N        embed only shard I of N (balanced by residues; N jobs on one FASTA
                          cover every record once; join them with "prott5 merge")
+      --plan N           only check INPUT and print the plan of N shards (TSV: shard, records,
+                         residues, first and last id); no model is loaded
       --half             store per-residue and per-protein datasets as float16 (HDF5 only)
       --strict           weights holding NaN or Inf are an error (exit 4), not a warning
       --head NAME[=PATH] also run the prediction head NAME on the hidden state (its checkpoint
@@ -104,6 +106,7 @@ async function embed(args: string[]): Promise<number> {
       'max-batch': { type: 'string' },
       resume: { type: 'boolean', default: false },
       shard: { type: 'string' },
+      plan: { type: 'string' },
       half: { type: 'boolean', default: false },
       strict: { type: 'boolean', default: false },
       head: { type: 'string', multiple: true },
@@ -116,6 +119,7 @@ async function embed(args: string[]): Promise<number> {
     return EXIT.OK;
   }
   if (positionals.length !== 1) throw new UsageError(`embed takes one input FASTA file (or "-"), got ${positionals.length}\n\n${HELP.embed}`);
+  if (values.plan !== undefined) return printPlan(positionals[0], int('plan', values.plan, 1));
   if (!values.output) throw new UsageError(`embed needs -o OUT.h5 (or OUT.safetensors)\n\n${HELP.embed}`);
   if (!values.model) throw new UsageError(`embed needs --model DIR (or a hub id such as Rostlab/prot_t5_xl_half_uniref50-enc)\n\n${HELP.embed}`);
   return runEmbed({

@@ -114,7 +114,7 @@ function checkShards(shards: Shard[]): void {
   }
   const missing = [...Array(first.spec.count).keys()].map((i) => i + 1).filter((i) => !byIndex.has(i));
   if (missing.length) {
-    throw new UsageError(`shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${first.spec.count}`).join(', ')} of ${first.spec.count} ${missing.length > 1 ? 'are' : 'is'} missing (given: ${shards.map((s) => `${basename(s.path)} = ${formatShard(s.spec)}`).join(', ')})`, { missing });
+    throw new UsageError(`shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${first.spec.count}`).join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing (given: ${shards.map((s) => `${basename(s.path)} = ${formatShard(s.spec)}`).join(', ')})`, { missing });
   }
 }
 
