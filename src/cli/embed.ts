@@ -21,6 +21,7 @@ import { compactHdf5, Hdf5EmbeddingWriter, makeHalf, readHdf5RootAttributes } fr
 import { SafetensorsStreamWriter } from './safetensors-writer.js';
 import { modelProvenance, type Provenance, recordsDigest } from './provenance.js';
 import { formatShard, type ShardSpec, shardIndices } from '../embed/shard.js';
+import { CommitError, type FileJournal, openJournal, recoverJournal } from './journal.js';
 
 export interface EmbedCommand {
   input: string; // path or '-'
@@ -204,8 +205,13 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
     // A hub id (owner/name) is downloaded once into the cache; a folder is used as is.
     const modelDir = await resolveModel(cmd.model, { onProgress: cmd.quiet ? undefined : downloadProgressLine(process.stderr), onWait: (m) => progress.note(m) });
     const settings = { model: resolve(modelDir), kinds: kinds.join(','), input: basename(inputName), digest: inputDigest };
+    const model = await loadProtT5(modelDir, { strict: cmd.strict, onWarning: (m) => process.stderr.write(`prott5: warning: ${m}\n`) });
+    // After the load, so a folder without weights is the loader's error (exit 4), not ours.
     const provenance: Provenance = {
-      ...(await modelProvenance(cmd.model, modelDir)),
+      ...(await modelProvenance(cmd.model, modelDir).catch((e) => {
+        model.dispose();
+        throw e;
+      })),
       prott5_outputs: settings.kinds,
       prott5_dtype: cmd.half ? 'float16' : 'float32',
       prott5_input: settings.input,
@@ -213,7 +219,6 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
       ...(cmd.shard ? { prott5_shard: formatShard(cmd.shard) } : {}),
     };
 
-    const model = await loadProtT5(modelDir, { strict: cmd.strict, onWarning: (m) => process.stderr.write(`prott5: warning: ${m}\n`) });
     // The output's folder is created if missing (as the quick start's examples/output/ is), once
     // the input and the model are known to be good, so a failed run leaves no new folder behind.
     await makeDirs(dirname(out)).catch((e: Error) => {
@@ -247,6 +252,17 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
     process.on('SIGINT', onSigint);
     cleanup.push(() => void process.off('SIGINT', onSigint));
     let h5: Hdf5EmbeddingWriter | null = null;
+    /** Every write to the HDF5 partial goes through it: on disk, the partial is always as of a commit (src/cli/journal.ts). */
+    let journal: FileJournal | null = null;
+    /** Closes the HDF5 partial; its writes since the last commit are kept (an orderly close) or dropped (a failure). */
+    const closeHdf5 = (keep: boolean) => {
+      try {
+        h5?.close();
+      } finally {
+        h5 = null;
+        journal?.close(!keep);
+      }
+    };
     let st: SafetensorsStreamWriter | null = null;
     /** Whether this run made (or took over, with --resume) OUT.partial; records it holds. */
     let ownsPartial = false;
@@ -274,7 +290,9 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
       // Open the partial output; with --resume, skip what it already holds.
       let todo = records.map((r, i) => i);
       if (format === 'hdf5') {
-        // A partial killed before its first flush is not readable HDF5: nothing in it to keep.
+        // Opened first: a commit cut after its journal was whole is finished here, before the partial is read.
+        journal = openJournal(partial);
+        // A partial killed before its first commit is not readable HDF5: nothing in it to keep.
         const attrs = cmd.resume && existsSync(partial) ? await readHdf5RootAttributes(partial).catch(() => null) : null;
         if (cmd.resume && existsSync(partial) && !attrs) progress.note(`starting over: ${partial} is not a readable HDF5 file (killed before its first batch was saved?)`);
         if (cmd.resume && !existsSync(partial)) progress.note(`nothing to resume: no ${partial}; embedding every record`);
@@ -304,6 +322,7 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
             const keep = new Set(finished.flatMap((i) => kinds.map((k) => hdf5DatasetPath(records[i].id, k, kinds))));
             h5.close();
             h5 = null;
+            journal.commit();
             await compactHdf5(partial, keep);
             h5 = await Hdf5EmbeddingWriter.open(partial, 'a');
             progress.note(`${partial}: ${broken.length} record(s) were only partly written (${records[broken[0]].id}${broken.length > 1 ? ', ...' : ''}): dropped, they are computed again`);
@@ -314,7 +333,7 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
           h5 = await Hdf5EmbeddingWriter.create(partial, { attributes: { ...provenance } });
           ownsPartial = true;
         }
-        cleanup.push(() => h5?.close());
+        cleanup.push(() => closeHdf5(false));
       } else {
         const tensors = records.flatMap((r) => kinds.map((k) => ({ name: name(k, r.id), shape: shapeOf(k, r) })));
         st = await SafetensorsStreamWriter.create(partial, tensors, { format: 'prott5-webgpu', model: settings.model, outputs: settings.kinds });
@@ -370,6 +389,16 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
             h5.flush();
             h5.markComplete(batch.flatMap((e) => kinds.map((k) => hdf5DatasetPath(records[todo[e.index]].id, k, kinds))));
             h5.flush();
+            try {
+              journal!.commit();
+            } catch (err) {
+              // Its journal whole on disk: the batch is saved (the next open of the partial finishes it).
+              if (err instanceof CommitError && err.durable) {
+                done += batch.length;
+                for (const e of batch) doneIds.add(records[todo[e.index]].id);
+              }
+              throw err;
+            }
             done += batch.length;
             for (const e of batch) doneIds.add(records[todo[e.index]].id);
           }
@@ -391,8 +420,7 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
           progress.note(`removed ${partial}: safetensors output cannot be resumed (write .h5 for that)`);
           return 130;
         }
-        h5?.close();
-        h5 = null;
+        closeHdf5(true);
         if (done === 0) {
           await rm(partial, { force: true });
           progress.note(`no record was finished: removed ${partial}`);
@@ -401,9 +429,8 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
         }
         return 130;
       }
-      if (h5) h5.close();
+      closeHdf5(true);
       if (st) await st.close();
-      h5 = null;
       st = null;
       // float16 types are written into the closed file (idempotent: a kill here is redone by --resume).
       if (cmd.half) await makeHalf(partial, records.flatMap((r) => kinds.filter(isHalfKind).map((k) => hdf5DatasetPath(r.id, k, kinds))));
@@ -421,29 +448,39 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
       // finished records is kept for --resume. A partial of another run is never touched.
       if (ownsPartial && (format === 'safetensors' || done === 0)) {
         try {
-          h5?.close();
+          closeHdf5(false);
           await st?.close();
         } catch {
           // The partial is removed below; the first error is the one to report.
         }
         h5 = st = null;
         await rm(partial, { force: true }).catch(() => undefined);
+        await rm(`${partial}.journal`, { force: true }).catch(() => undefined);
       } else if (ownsPartial) {
-        // A write that failed part-way (a full disk) can leave HDF5's metadata torn: keep the
-        // partial only if it still opens and holds what it is said to hold.
-        let closed = true;
+        // What was written since the last commit is dropped: on disk the partial is as of that
+        // commit. It is kept only if it opens and holds what it is said to hold (checked all the same).
         try {
-          h5?.close();
+          closeHdf5(false);
         } catch {
-          closed = false;
+          // dropped with the journal's pages
         }
-        h5 = null;
-        const why = closed ? await unreadable(partial, records.filter((r) => !todoIds.has(r.id) || doneIds.has(r.id)).map((r) => r.id), kinds) : 'it could not be closed';
+        let why: string | null = null;
+        let pending = false;
+        try {
+          // A commit cut after its journal was whole (a full disk while applying it) is finished now.
+          recoverJournal(partial);
+        } catch {
+          // Still failing (the disk still full): the partial and its whole journal are kept; the
+          // next open of the partial (--resume) finishes the commit.
+          pending = true;
+        }
+        if (!pending) why = await unreadable(partial, records.filter((r) => !todoIds.has(r.id) || doneIds.has(r.id)).map((r) => r.id), kinds);
         if (why) {
           await rm(partial, { force: true }).catch(() => undefined);
+          await rm(`${partial}.journal`, { force: true }).catch(() => undefined);
           progress.note(`removed ${partial}: the failed write left it damaged (${why}); run the same command again to start over`);
         } else {
-          progress.note(`kept ${done} of ${records.length} finished records in ${partial}; run the same command with --resume to finish`);
+          progress.note(`kept ${done} of ${records.length} finished records in ${partial}${pending ? ` (its last batch is in ${partial}.journal, written into it by --resume)` : ''}; run the same command with --resume to finish`);
         }
       }
       throw e;

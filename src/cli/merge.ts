@@ -17,6 +17,7 @@ import { acquireLock, describeOwner } from '../../weights/lock.js';
 import { compactHdf5, Hdf5EmbeddingWriter, makeHalf, readHdf5RootAttributes } from './hdf5.js';
 import { MODEL_IDENTITY, recordsDigest } from './provenance.js';
 import { Progress } from './progress.js';
+import { openJournal } from './journal.js';
 
 export const MERGE_HELP = `Usage: prott5 merge -o OUT.h5 SHARD.h5... [--input INPUT.fasta]
 
@@ -214,6 +215,8 @@ export async function runMerge(cmd: MergeCommand): Promise<number> {
   const unlock = await acquireLock(`${out}.lock`, (owner) => `another prott5 (${describeOwner(owner)}) is writing ${out}; wait for it to finish (or delete ${out}.lock if it is gone)`);
   try {
     let h5: Hdf5EmbeddingWriter | null = null;
+    // As in embed: on disk the partial is always as of a commit (src/cli/journal.ts).
+    const journal = openJournal(partial);
     try {
       // A partial of the same merge (same root attributes) is continued: what it holds whole is kept.
       const old = existsSync(partial) ? await readHdf5RootAttributes(partial).catch(() => null) : null;
@@ -226,6 +229,7 @@ export async function runMerge(cmd: MergeCommand): Promise<number> {
         if (kept.length < items.length && items.some((it) => !whole(it) && groups.some((g) => h5!.has(it.name, g)))) {
           h5.close();
           h5 = null;
+          journal.commit();
           await compactHdf5(partial, new Set(kept.flatMap((it) => groups.map((g) => path(it.name, g)))));
           h5 = await Hdf5EmbeddingWriter.open(partial, 'a');
         }
@@ -260,6 +264,7 @@ export async function runMerge(cmd: MergeCommand): Promise<number> {
           h5.flush();
           h5.markComplete(written);
           h5.flush();
+          journal.commit();
           progress.note(`${Math.min(i + RECORDS_PER_FLUSH, todo.length) + items.length - todo.length}/${items.length} records merged`);
         }
       } finally {
@@ -267,6 +272,7 @@ export async function runMerge(cmd: MergeCommand): Promise<number> {
       }
       h5.close();
       h5 = null;
+      journal.close();
       if (half) await makeHalf(partial, items.flatMap((it) => kinds.filter(isHalfKind).map((k) => path(it.name, groups[kinds.indexOf(k)]))));
       try {
         await rename(partial, out);
@@ -280,6 +286,8 @@ export async function runMerge(cmd: MergeCommand): Promise<number> {
         h5?.close();
       } catch {
         // the first error is the one to report
+      } finally {
+        journal.close(true);
       }
       throw e;
     }
