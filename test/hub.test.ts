@@ -561,7 +561,8 @@ test('three `prott5 embed` processes at once on an empty cache with a hub id: al
   const waited = done.filter((r) => /waiting for another process \(pid \d+ on .*\) downloading into .*PROTT5_DOWNLOAD_WAIT/.test(r.stderr)).length;
   assert.ok(waited >= 1, `at least one process said it waited for the download: ${done.map((r) => r.stderr).join('\n---\n')}`);
   const got = await Promise.all([1, 2, 3].map((i) => readHdf5Embeddings(join(work, `out${i}.h5`))));
-  for (const g of got.slice(1)) assert.equal([...g.get('a')!.data], [...got[0].get('a')!.data], 'the same embeddings');
+  // Each process tuned its kernels on its own (the cache was empty): the same values to rounding.
+  for (const g of got.slice(1)) expectClose('process 2/3 vs 1', g.get('a')!.data, got[0].get('a')!.data, 1e-5);
   console.log(`  ${waited} of 3 processes waited for the first one's download`);
 });
 
