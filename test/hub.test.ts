@@ -6,6 +6,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readHdf5Embeddings } from '../src/cli/hdf5.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -51,6 +53,8 @@ const state = {
   short: 0,
   /** Answers a Range request with a 206 carrying this Content-Range (none if null) and the whole file. */
   rangeAnswer: null as ((from: number, size: number) => string | null) | null,
+  /** The CDN waits this long before answering (ms): a download that takes a while. */
+  cdnDelayMs: 0,
 };
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -118,7 +122,8 @@ function handler(server: 'hub' | 'cdn') {
     }
     // config.json's ETag is a git blob id (40 hex, not a sha256); the CDN's is an md5-like id.
     const etag = hub ? `"${createHash('sha1').update(bytes).digest('hex')}"` : `"${createHash('md5').update(bytes).digest('hex')}"`;
-    serveBytes(req, res, hit, bytes, etag, isWeights(file));
+    if (cdn && state.cdnDelayMs > 0) setTimeout(() => serveBytes(req, res, hit, bytes, etag, isWeights(file)), state.cdnDelayMs);
+    else serveBytes(req, res, hit, bytes, etag, isWeights(file));
   };
 }
 
@@ -139,6 +144,7 @@ const reset = () => {
   state.extra = 0;
   state.short = 0;
   state.rangeAnswer = null;
+  state.cdnDelayMs = 0;
 };
 
 /** reset(), a fresh cache, and its folder for hubtest/tiny-f16 holding `partial` as model.safetensors.incomplete if given. */
@@ -526,6 +532,38 @@ test('an unreachable endpoint: IOError naming the files needed and the cache fol
     assert.is((e as IOError).context.cacheDir, dir);
     assert.equal((e as IOError).context.files, ['config.json', 'model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin']);
   }
+});
+
+// ---------- concurrent jobs on one host ----------
+
+test('three `prott5 embed` processes at once on an empty cache with a hub id: all succeed, the model is downloaded once (the others wait for the lock)', async () => {
+  reset();
+  state.cdnDelayMs = 1500;
+  const cache = freshCache();
+  const work = join(tmp, 'three');
+  mkdirSync(work, { recursive: true });
+  writeFileSync(join(work, 'in.fa'), '>a\nMKTAYIAK\n>b\nGGSW\n');
+  const runs = [1, 2, 3].map((i) => new Promise<{ code: number | null; stderr: string }>((resolveRun, reject) => {
+    const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'prott5.js'), 'embed', join(work, 'in.fa'), '-o', join(work, `out${i}.h5`), '--model', 'hubtest/demo'], {
+      env: { ...process.env, PROTT5_CACHE: cache, HF_ENDPOINT: hubUrl },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolveRun({ code, stderr }));
+  }));
+  const done = await Promise.all(runs);
+  for (const [i, r] of done.entries()) assert.is(r.code, 0, `process ${i + 1}: ${r.stderr}`);
+  const fetched = (f: string) => state.log.filter((h) => h.path.endsWith(`/${f}`) && (h.status === 200 || h.status === 206)).length;
+  assert.is(fetched('model.safetensors'), 1, `the weights were fetched once: ${JSON.stringify(state.log)}`);
+  assert.is(fetched('config.json'), 1, 'config.json fetched once');
+  const waited = done.filter((r) => /waiting for another process \(pid \d+ on .*\) downloading into .*PROTT5_DOWNLOAD_WAIT/.test(r.stderr)).length;
+  assert.ok(waited >= 1, `at least one process said it waited for the download: ${done.map((r) => r.stderr).join('\n---\n')}`);
+  const got = await Promise.all([1, 2, 3].map((i) => readHdf5Embeddings(join(work, `out${i}.h5`))));
+  // Each process tuned its kernels on its own (the cache was empty): the same values to rounding.
+  for (const g of got.slice(1)) expectClose('process 2/3 vs 1', g.get('a')!.data, got[0].get('a')!.data, 1e-5);
+  console.log(`  ${waited} of 3 processes waited for the first one's download`);
 });
 
 // ---------- the downloaded models run ----------

@@ -20,7 +20,7 @@ import { request as httpsRequest } from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, IOError, UsageError, WeightsError } from '../src/errors.js';
-import { cacheRoot } from '../src/gpu/env.js';
+import { cacheRoot, downloadWaitMs } from '../src/gpu/env.js';
 import { makeDirs } from '../src/gpu/node-dirs.js';
 import { isCompleteModelFolder, parseShardIndex, TOKENIZER_FILES, WEIGHT_FILES, WEIGHTS_TEXT } from './model-folder.js';
 import { acquireLock, describeOwner } from './lock.js';
@@ -70,6 +70,13 @@ export interface HubOptions {
    * `<file>.incomplete` (never in place), and the next call continues it.
    */
   signal?: AbortSignal;
+  /**
+   * How long to wait for another process downloading into the same cache folder (ms; default
+   * $PROTT5_DOWNLOAD_WAIT seconds, else an hour). Once it is done, its files are used as they are.
+   */
+  lockWaitMs?: number;
+  /** Called once when this call starts waiting for another process's download (a sentence to show). */
+  onWait?: (message: string) => void;
 }
 
 const ID_PART = /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?$/;
@@ -185,9 +192,11 @@ export async function downloadModel(repo: string, options: HubOptions = {}): Pro
     throw new IOError(`cannot create the model cache folder ${dir}: ${(e as Error).message} (set PROTT5_CACHE to a writable folder, or use --model DIR)`, { dir }, { cause: e });
   }
 
-  const unlock = await lockFolder(dir);
+  const waitMs = options.lockWaitMs ?? downloadWaitMs(env);
+  const unlock = await lockFolder(dir, waitMs, options.onWait);
   try {
-    await fetchModelFiles(ctx);
+    // Another process may have downloaded it while this one waited for the lock.
+    if (!(await isCompleteModelDir(dir))) await fetchModelFiles(ctx);
   } finally {
     await unlock();
   }
@@ -232,11 +241,15 @@ async function fetchModelFiles(ctx: FetchContext): Promise<void> {
 
 /**
  * Only one process downloads into a cache folder at a time (two appending to the same
- * .incomplete file would corrupt it). A lock left by a dead process on this host is taken over.
+ * .incomplete file would corrupt it): the others wait for it (up to `waitMs`), then use its
+ * files. A lock left by a dead process on this host is taken over.
  */
-function lockFolder(dir: string): Promise<() => Promise<void>> {
+function lockFolder(dir: string, waitMs: number, onWait?: (message: string) => void): Promise<() => Promise<void>> {
   const lock = join(dir, '.download.lock');
-  return acquireLock(lock, (owner) => `another process (${describeOwner(owner)}) is downloading into ${dir}; wait for it to finish, or delete ${lock} if it is gone`);
+  return acquireLock(lock, (owner) => `another process (${describeOwner(owner)}) is downloading into ${dir}; wait for it to finish, or delete ${lock} if it is gone`, {
+    waitMs,
+    onWait: (owner) => onWait?.(`waiting for another process (${describeOwner(owner)}) downloading into ${dir} (up to ${Math.round(waitMs / 1000)} s; PROTT5_DOWNLOAD_WAIT sets it)`),
+  });
 }
 
 interface FetchContext {

@@ -1,6 +1,5 @@
 // prott5 embed: FASTA in, HDF5 (ProtTrans layout) or safetensors out, written atomically
 // (a .partial file renamed when complete) and resumable (HDF5) after Ctrl-C or a kill.
-import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, rmSync, statSync } from 'node:fs';
 import { access, constants, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
@@ -11,15 +10,18 @@ import type { FastaRecord } from '../embed/fasta.js';
 import { readFasta } from '../embed/fasta.js';
 import { loadProtT5 } from '../node.js';
 import type { Embedding } from '../embed/model.js';
-import { type EmbeddingKind as Kind, findDatasetNameClash, hdf5DatasetPath, hdf5Group } from '../embed/hdf5-layout.js';
+import { type EmbeddingKind as Kind, findDatasetNameClash, hdf5DatasetPath, hdf5Group, INDEX_ATTRIBUTE } from '../embed/hdf5-layout.js';
 import { orderKinds, outputKind, outputShape, PER_PROTEIN, PER_RESIDUE } from '../embed/outputs.js';
 import { headSpec } from '../heads/registry.js';
 import { makeDirs } from '../gpu/node-dirs.js';
 import { acquireLock, describeOwner } from '../../weights/lock.js';
 import { DirectoryFiles, FileSource } from '../../weights/node-files.js';
 import type { ModelFiles } from '../../weights/source.js';
-import { compactHdf5, Hdf5EmbeddingWriter, readHdf5RootAttributes } from './hdf5.js';
+import { compactHdf5, Hdf5EmbeddingWriter, makeHalf, readHdf5RootAttributes } from './hdf5.js';
 import { SafetensorsStreamWriter } from './safetensors-writer.js';
+import { modelProvenance, type Provenance, recordsDigest } from './provenance.js';
+import { formatShard, type ShardSpec, shardIndices } from '../embed/shard.js';
+import { CommitError, type FileJournal, openJournal, recoverJournal } from './journal.js';
 
 export interface EmbedCommand {
   input: string; // path or '-'
@@ -38,6 +40,10 @@ export interface EmbedCommand {
   inputKind?: string;
   /** Prediction heads to run on the hidden state (src/heads/registry.ts), each with its checkpoint folder or file. */
   heads?: Array<{ name: string; path?: string }>;
+  /** Embed only this shard of the input (src/embed/shard.ts); each dataset then records its input position. */
+  shard?: ShardSpec;
+  /** Store the per-residue and per-protein datasets as float16 (HDF5 only). */
+  half?: boolean;
 }
 
 export async function readRecords(input: string): Promise<FastaRecord[]> {
@@ -131,14 +137,6 @@ async function isDemoModel(dir: string): Promise<boolean> {
   }
 }
 
-/** A fingerprint of the input records (ids and residues, and a non-default input kind), so --resume refuses another input. */
-function recordsDigest(records: FastaRecord[], inputKind?: string): string {
-  const h = createHash('sha256');
-  if (inputKind !== undefined && inputKind !== 'aa') h.update(`input ${inputKind}\n`);
-  for (const r of records) h.update(`${r.id}\n${r.sequence}\n`);
-  return h.digest('hex');
-}
-
 /** How often a long batch says which layer it is at (ms). */
 const LAYER_NOTE_MS = 3000;
 
@@ -150,23 +148,47 @@ class Interrupted extends Error {
   }
 }
 
+/**
+ * `embed INPUT --plan N`: checks the FASTA and prints the plan of N shards as TSV (shard,
+ * records, residues, first and last record id), loading no model: the workflow's split step.
+ */
+export async function printPlan(input: string, count: number): Promise<number> {
+  const records = await readRecords(input);
+  checkDatasetNames(records, input === '-' ? '<stdin>' : input);
+  const lines = ['shard\trecords\tresidues\tfirst\tlast'];
+  for (let i = 1; i <= count; i++) {
+    const mine = shardIndices(records, { index: i, count }).map((j) => records[j]);
+    lines.push([`${i}/${count}`, mine.length, mine.reduce((a, r) => a + r.sequence.length, 0), mine[0]?.id ?? '', mine[mine.length - 1]?.id ?? ''].join('\t'));
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
+
 /** Runs the command; resolves to the exit code (0, or 130 when interrupted). */
 export async function runEmbed(cmd: EmbedCommand): Promise<number> {
   const ext = extname(cmd.output).toLowerCase();
   const format = ext === '.safetensors' ? 'safetensors' : ext === '.h5' || ext === '.hdf5' ? 'hdf5' : null;
   if (!format) throw new UsageError(`output ${cmd.output}: use a .h5 (HDF5, the ProtTrans layout) or .safetensors file name`);
   if (cmd.resume && format !== 'hdf5') throw new UsageError('--resume needs HDF5 output (.h5)');
+  if (cmd.half && format !== 'hdf5') throw new UsageError('--half needs HDF5 output (.h5)');
   const heads = cmd.heads ?? [];
   const headKinds = heads.flatMap((h) => headSpec(h.name).outputs.filter((k) => k.cli).map((k) => k.key));
   const asked: string[] = [...headKinds];
   if (cmd.perResidue) asked.push(PER_RESIDUE.key);
   if (cmd.perProtein || (!cmd.perResidue && heads.length === 0)) asked.push(PER_PROTEIN.key);
   const kinds: Kind[] = orderKinds(asked);
+  /** The kinds stored as float16 with --half: the encoder's own (heads' outputs stay float32). */
+  const isHalfKind = (k: Kind) => cmd.half === true && (k === PER_RESIDUE.key || k === PER_PROTEIN.key);
   const progress = new Progress(cmd.quiet);
 
-  const records = await readRecords(cmd.input);
+  const allRecords = await readRecords(cmd.input);
   const inputName = cmd.input === '-' ? '<stdin>' : cmd.input;
-  if (format === 'hdf5') checkDatasetNames(records, inputName);
+  // Names are checked over the whole input, so shards never clash when merged.
+  if (format === 'hdf5') checkDatasetNames(allRecords, inputName);
+  const inputDigest = recordsDigest(allRecords, cmd.inputKind);
+  // With --shard, only that shard's records (in input order), each remembering its input position.
+  const positions = cmd.shard ? shardIndices(allRecords, cmd.shard) : allRecords.map((_, i) => i);
+  const records = positions.map((i) => allRecords[i]);
   const out = resolve(cmd.output);
   const partial = `${out}.partial`;
   // Output paths are checked before any GPU work; one writer per output (OUT.lock).
@@ -183,9 +205,8 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
   if (existsSync(dirname(out))) await lock();
   try {
     // A hub id (owner/name) is downloaded once into the cache; a folder is used as is.
-    const modelDir = await resolveModel(cmd.model, { onProgress: cmd.quiet ? undefined : downloadProgressLine(process.stderr) });
-    const settings = { model: resolve(modelDir), kinds: kinds.join(','), input: basename(inputName), digest: recordsDigest(records, cmd.inputKind) };
-
+    const modelDir = await resolveModel(cmd.model, { onProgress: cmd.quiet ? undefined : downloadProgressLine(process.stderr), onWait: (m) => progress.note(m) });
+    const settings = { model: resolve(modelDir), kinds: kinds.join(','), input: basename(inputName), digest: inputDigest };
     const model = await loadProtT5(modelDir, { strict: cmd.strict, onWarning: (m) => process.stderr.write(`prott5: warning: ${m}\n`) });
     try {
       model.inputMode(cmd.inputKind); // --input 3di on a model without 3Di tokens: a usage error now
@@ -193,6 +214,20 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
       model.dispose();
       throw e;
     }
+    // After the load, so a folder without weights is the loader's error (exit 4), not ours.
+    const provenance: Provenance = {
+      ...(await modelProvenance(cmd.model, modelDir).catch((e) => {
+        model.dispose();
+        throw e;
+      })),
+      prott5_outputs: settings.kinds,
+      prott5_dtype: cmd.half ? 'float16' : 'float32',
+      prott5_input: settings.input,
+      prott5_input_sha256: settings.digest,
+      ...(cmd.inputKind && cmd.inputKind !== 'aa' ? { prott5_input_kind: cmd.inputKind } : {}),
+      ...(cmd.shard ? { prott5_shard: formatShard(cmd.shard) } : {}),
+    };
+
     // The output's folder is created if missing (as the quick start's examples/output/ is), once
     // the input and the model are known to be good, so a failed run leaves no new folder behind.
     await makeDirs(dirname(out)).catch((e: Error) => {
@@ -226,6 +261,17 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
     process.on('SIGINT', onSigint);
     cleanup.push(() => void process.off('SIGINT', onSigint));
     let h5: Hdf5EmbeddingWriter | null = null;
+    /** Every write to the HDF5 partial goes through it: on disk, the partial is always as of a commit (src/cli/journal.ts). */
+    let journal: FileJournal | null = null;
+    /** Closes the HDF5 partial; its writes since the last commit are kept (an orderly close) or dropped (a failure). */
+    const closeHdf5 = (keep: boolean) => {
+      try {
+        h5?.close();
+      } finally {
+        h5 = null;
+        journal?.close(!keep);
+      }
+    };
     let st: SafetensorsStreamWriter | null = null;
     /** Whether this run made (or took over, with --resume) OUT.partial; records it holds. */
     let ownsPartial = false;
@@ -234,6 +280,7 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
     let todoIds = new Set<string>();
     const doneIds = new Set<string>();
     try {
+      if (cmd.half && model.hiddenSize % 2 !== 0) throw new UsageError(`--half needs an even hidden size; this model's is ${model.hiddenSize}`);
       const a = model.runtime.adapter;
       progress.note(`model ${cmd.model}: ${model.summary}; weights ${[...model.encoder.weightDtypes].join('/')} on ${a.description || a.architecture} (${a.backend})`);
       if (await isDemoModel(modelDir)) {
@@ -252,13 +299,16 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
       // Open the partial output; with --resume, skip what it already holds.
       let todo = records.map((r, i) => i);
       if (format === 'hdf5') {
-        // A partial killed before its first flush is not readable HDF5: nothing in it to keep.
+        // Opened first: a commit cut after its journal was whole is finished here, before the partial is read.
+        journal = openJournal(partial);
+        // A partial killed before its first commit is not readable HDF5: nothing in it to keep.
         const attrs = cmd.resume && existsSync(partial) ? await readHdf5RootAttributes(partial).catch(() => null) : null;
         if (cmd.resume && existsSync(partial) && !attrs) progress.note(`starting over: ${partial} is not a readable HDF5 file (killed before its first batch was saved?)`);
         if (cmd.resume && !existsSync(partial)) progress.note(`nothing to resume: no ${partial}; embedding every record`);
         if (attrs) {
-          if (attrs.prott5_model !== settings.model || attrs.prott5_outputs !== settings.kinds) {
-            throw new UsageError(`${partial} was written with other settings (model ${String(attrs.prott5_model)}, outputs ${String(attrs.prott5_outputs)}); delete it or run without --resume`);
+          const other = (['prott5_model', 'prott5_weights_sha256', 'prott5_outputs', 'prott5_dtype', 'prott5_shard'] as const).filter((k) => attrs[k] !== provenance[k]);
+          if (other.length) {
+            throw new UsageError(`${partial} was written with other settings (${other.map((k) => `${k} ${String(attrs[k] ?? '(none)')}, now ${provenance[k] ?? '(none)'}`).join('; ')}); delete it or run without --resume`, { file: partial });
           }
           if (attrs.prott5_input_sha256 !== settings.digest) {
             throw new UsageError(`${partial} was written for other input records (from ${String(attrs.prott5_input)}), not those of ${inputName}; delete it or run without --resume`, { file: partial });
@@ -269,7 +319,7 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
           ownsPartial = true;
           // A record is done only when every one of its datasets was marked complete after a flush;
           // one that is partly there (a write cut by a full disk or a kill) is dropped and computed again.
-          const whole = todo.map((i) => kinds.every((k) => h5!.isComplete(records[i].id, hdf5Group(k, kinds), shapeOf(k, records[i]))));
+          const whole = todo.map((i) => kinds.every((k) => h5!.isComplete(records[i].id, hdf5Group(k, kinds), shapeOf(k, records[i]), isHalfKind(k))));
           const started = (i: number) => kinds.some((k) => h5!.has(records[i].id, hdf5Group(k, kinds)));
           const broken = todo.filter((i, j) => !whole[j] && started(i));
           const finished = todo.filter((_, j) => whole[j]);
@@ -281,6 +331,7 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
             const keep = new Set(finished.flatMap((i) => kinds.map((k) => hdf5DatasetPath(records[i].id, k, kinds))));
             h5.close();
             h5 = null;
+            journal.commit();
             await compactHdf5(partial, keep);
             h5 = await Hdf5EmbeddingWriter.open(partial, 'a');
             progress.note(`${partial}: ${broken.length} record(s) were only partly written (${records[broken[0]].id}${broken.length > 1 ? ', ...' : ''}): dropped, they are computed again`);
@@ -288,10 +339,10 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
           progress.note(`resuming ${partial}: ${records.length - todo.length} of ${records.length} records already done`);
         } else {
           if (existsSync(partial) && !cmd.resume) progress.note(`starting over: ${partial} exists (use --resume to continue it)`);
-          h5 = await Hdf5EmbeddingWriter.create(partial, { attributes: { prott5_model: settings.model, prott5_outputs: settings.kinds, prott5_input: settings.input, prott5_input_sha256: settings.digest } });
+          h5 = await Hdf5EmbeddingWriter.create(partial, { attributes: { ...provenance } });
           ownsPartial = true;
         }
-        cleanup.push(() => h5?.close());
+        cleanup.push(() => closeHdf5(false));
       } else {
         const tensors = records.flatMap((r) => kinds.map((k) => ({ name: name(k, r.id), shape: shapeOf(k, r) })));
         st = await SafetensorsStreamWriter.create(partial, tensors, { format: 'prott5-webgpu', model: settings.model, outputs: settings.kinds });
@@ -301,9 +352,10 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
 
       const write = async (e: Embedding) => {
         const r = records[todo[e.index]];
+        const attributes = cmd.shard ? { [INDEX_ATTRIBUTE]: positions[todo[e.index]] } : undefined;
         for (const k of kinds) {
           const t = e.outputs[k];
-          if (h5) h5.write(r.id, r.header, t.data, t.shape, hdf5Group(k, kinds));
+          if (h5) h5.write(r.id, r.header, t.data, t.shape, hdf5Group(k, kinds), { attributes, half: isHalfKind(k) });
           else await st!.write(name(k, r.id), t.data);
         }
       };
@@ -347,6 +399,16 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
             h5.flush();
             h5.markComplete(batch.flatMap((e) => kinds.map((k) => hdf5DatasetPath(records[todo[e.index]].id, k, kinds))));
             h5.flush();
+            try {
+              journal!.commit();
+            } catch (err) {
+              // Its journal whole on disk: the batch is saved (the next open of the partial finishes it).
+              if (err instanceof CommitError && err.durable) {
+                done += batch.length;
+                for (const e of batch) doneIds.add(records[todo[e.index]].id);
+              }
+              throw err;
+            }
             done += batch.length;
             for (const e of batch) doneIds.add(records[todo[e.index]].id);
           }
@@ -368,8 +430,7 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
           progress.note(`removed ${partial}: safetensors output cannot be resumed (write .h5 for that)`);
           return 130;
         }
-        h5?.close();
-        h5 = null;
+        closeHdf5(true);
         if (done === 0) {
           await rm(partial, { force: true });
           progress.note(`no record was finished: removed ${partial}`);
@@ -378,10 +439,11 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
         }
         return 130;
       }
-      if (h5) h5.close();
+      closeHdf5(true);
       if (st) await st.close();
-      h5 = null;
       st = null;
+      // float16 types are written into the closed file (idempotent: a kill here is redone by --resume).
+      if (cmd.half) await makeHalf(partial, records.flatMap((r) => kinds.filter(isHalfKind).map((k) => hdf5DatasetPath(r.id, k, kinds))));
       const replaced = existsSync(out);
       try {
         await rename(partial, out);
@@ -396,29 +458,39 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
       // finished records is kept for --resume. A partial of another run is never touched.
       if (ownsPartial && (format === 'safetensors' || done === 0)) {
         try {
-          h5?.close();
+          closeHdf5(false);
           await st?.close();
         } catch {
           // The partial is removed below; the first error is the one to report.
         }
         h5 = st = null;
         await rm(partial, { force: true }).catch(() => undefined);
+        await rm(`${partial}.journal`, { force: true }).catch(() => undefined);
       } else if (ownsPartial) {
-        // A write that failed part-way (a full disk) can leave HDF5's metadata torn: keep the
-        // partial only if it still opens and holds what it is said to hold.
-        let closed = true;
+        // What was written since the last commit is dropped: on disk the partial is as of that
+        // commit. It is kept only if it opens and holds what it is said to hold (checked all the same).
         try {
-          h5?.close();
+          closeHdf5(false);
         } catch {
-          closed = false;
+          // dropped with the journal's pages
         }
-        h5 = null;
-        const why = closed ? await unreadable(partial, records.filter((r) => !todoIds.has(r.id) || doneIds.has(r.id)).map((r) => r.id), kinds) : 'it could not be closed';
+        let why: string | null = null;
+        let pending = false;
+        try {
+          // A commit cut after its journal was whole (a full disk while applying it) is finished now.
+          recoverJournal(partial);
+        } catch {
+          // Still failing (the disk still full): the partial and its whole journal are kept; the
+          // next open of the partial (--resume) finishes the commit.
+          pending = true;
+        }
+        if (!pending) why = await unreadable(partial, records.filter((r) => !todoIds.has(r.id) || doneIds.has(r.id)).map((r) => r.id), kinds);
         if (why) {
           await rm(partial, { force: true }).catch(() => undefined);
+          await rm(`${partial}.journal`, { force: true }).catch(() => undefined);
           progress.note(`removed ${partial}: the failed write left it damaged (${why}); run the same command again to start over`);
         } else {
-          progress.note(`kept ${done} of ${records.length} finished records in ${partial}; run the same command with --resume to finish`);
+          progress.note(`kept ${done} of ${records.length} finished records in ${partial}${pending ? ` (its last batch is in ${partial}.journal, written into it by --resume)` : ''}; run the same command with --resume to finish`);
         }
       }
       throw e;

@@ -25,8 +25,12 @@ import type { Dataset as H5Dataset, File as H5File, Group as H5Group } from 'h5w
 import { IOError, SequenceError, UsageError } from '../errors.js';
 import { COMPLETE_ATTRIBUTE, ORIGINAL_ID_ATTRIBUTE, idFromOriginalId, safeDatasetName, summarizeHdf5Error } from '../embed/hdf5-layout.js';
 import { rename, rm } from 'node:fs/promises';
+import { halfContainer, halfToFloat32, patchToHalf } from './hdf5-half.js';
 
 type H5Lib = (typeof import('h5wasm/node'))['default'];
+type H5Module = Awaited<H5Lib['ready']>;
+
+let h5module: H5Module | null = null;
 
 let loading: Promise<H5Lib> | null = null;
 
@@ -40,6 +44,7 @@ export function loadH5(): Promise<H5Lib> {
       throw new IOError(`cannot load h5wasm (needed for HDF5 output): ${(err as Error).message}`, {}, { cause: err });
     }
     const Module = await lib.ready;
+    h5module = Module;
     if (Module.activate_throwing_error_handler() !== 0) {
       throw new IOError('h5wasm: could not install the throwing HDF5 error handler');
     }
@@ -57,6 +62,59 @@ export function h5call<T>(file: string, what: string, fn: () => T, details: Reco
     if (err instanceof IOError || err instanceof UsageError || err instanceof SequenceError) throw err;
     throw new IOError(`${file}: ${what} failed: ${summarizeHdf5Error(err)}`, { file, ...details }, { cause: err });
   }
+}
+
+/** Whether a dataset holds float16 (a patched --half dataset; h5wasm cannot read its values). */
+function isHalf(ds: H5Dataset): boolean {
+  const m = ds.metadata;
+  return m.type === 1 && m.size === 2;
+}
+
+/**
+ * A dataset's values as float32: float16 ones (--half) read as raw bytes and widened, as
+ * h5wasm's own reader cannot.
+ */
+function datasetValues(file: string, ds: H5Dataset, key: string): Float32Array | null {
+  if (isHalf(ds)) {
+    const Module = h5module!;
+    const n = Number((ds.shape ?? []).reduce((a, b) => a * b, 1));
+    const ptr = Module._malloc(Math.max(1, 2 * n));
+    try {
+      h5call(file, `reading ${key}`, () => Module.get_dataset_data(ds.file_id, ds.path, null as never, null as never, null as never, BigInt(ptr)));
+      return halfToFloat32(Module.HEAPU8.slice(ptr, ptr + 2 * n));
+    } finally {
+      Module._free(ptr);
+    }
+  }
+  const value = h5call(file, `reading ${key}`, () => ds.value);
+  return value instanceof Float32Array ? value
+    : ArrayBuffer.isView(value) && !(value instanceof BigInt64Array) && !(value instanceof BigUint64Array) && !(value instanceof DataView)
+      ? Float32Array.from(value as unknown as ArrayLike<number>)
+      : null;
+}
+
+/**
+ * Makes the named datasets of a closed file float16 (they were written with `half`): see
+ * src/cli/hdf5-half.ts. Idempotent; returns how many it changed.
+ */
+export async function makeHalf(path: string, datasets: Iterable<string>): Promise<number> {
+  const lib = await loadH5();
+  const file = h5call(path, 'opening the file as HDF5', () => new lib.File(resolve(path), 'r'));
+  const headers: Array<{ dataset: string; address: number }> = [];
+  try {
+    for (const name of datasets) {
+      const ds = h5call(path, `reading ${name}`, () => file.get(name));
+      if (!(ds instanceof lib.Dataset)) throw new IOError(`${path}: ${name} is not a dataset`, { file: path, dataset: name });
+      if (isHalf(ds)) continue;
+      const ref = h5call(path, `locating ${name}`, () => ds.create_reference());
+      const bytes = new Uint8Array(ref.ref_data);
+      if (bytes.byteLength !== 8) throw new IOError(`${path}: ${name}: object references of ${bytes.byteLength} bytes (expected a file address)`, { file: path, dataset: name });
+      headers.push({ dataset: name, address: Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true)) });
+    }
+  } finally {
+    file.close();
+  }
+  return patchToHalf(resolve(path), headers);
 }
 
 export interface Hdf5OpenOptions {
@@ -79,6 +137,13 @@ export interface Hdf5WriterOptions extends Hdf5OpenOptions {
 export type Hdf5OpenMode = 'r' | 'r+' | 'a';
 
 interface Entry { id: string; header: string }
+
+export interface WriteOptions {
+  /** More attributes for the dataset (strings, or integers stored as int32). */
+  attributes?: Readonly<Record<string, number | string>>;
+  /** Store as float16 (written as a float32 container; makeHalf() on the closed file finishes it). */
+  half?: boolean;
+}
 
 const MAX_RANK = 32;
 
@@ -222,9 +287,10 @@ export class Hdf5EmbeddingWriter {
    * `original_id` attribute; `shape` must match data.length (e.g. [1024] or [L, 1024]). `group`
    * (e.g. 'per_residue') puts the dataset in that group, created on first use; default: root.
    * Returns the dataset's path in the file. Two ids with the same sanitised name are a
-   * SequenceError naming both.
+   * SequenceError naming both. `options.attributes`: more attributes for the dataset
+   * (prott5_index); `options.half`: stored as float16 once makeHalf() runs on the closed file.
    */
-  write(id: string, originalHeader: string, data: Float32Array, shape: readonly number[], group?: string): string {
+  write(id: string, originalHeader: string, data: Float32Array, shape: readonly number[], group?: string, options: WriteOptions = {}): string {
     const file = this.open_();
     if (this.readOnly) throw new UsageError(`${this.path} was opened read-only`, { file: this.path });
     if (!(data instanceof Float32Array)) throw new UsageError(`write(${JSON.stringify(id)}): data must be a Float32Array`, { file: this.path, record: id });
@@ -255,9 +321,11 @@ export class Hdf5EmbeddingWriter {
     }
     const parent: H5Group = group === undefined ? file : (h5call(this.path, `opening group ${group}`, () => file.get(group)) as H5Group);
     const name = safeDatasetName(id);
-    const ds = h5call(this.path, `writing dataset ${full}`, () => parent.create_dataset({ name, data, shape: [...shape] }), { record: id, dataset: full });
+    const stored = options.half ? halfContainer(data, shape) : { data, shape: [...shape] };
+    const ds = h5call(this.path, `writing dataset ${full}`, () => parent.create_dataset({ name, data: stored.data, shape: stored.shape }), { record: id, dataset: full });
     this.index.set(full, { id, header: originalHeader }); // the name is taken from here on, even if the attribute fails
     h5call(this.path, `writing attribute ${ORIGINAL_ID_ATTRIBUTE} of ${full}`, () => ds.create_attribute(ORIGINAL_ID_ATTRIBUTE, originalHeader), { record: id, dataset: full });
+    for (const [k, v] of Object.entries(options.attributes ?? {})) h5call(this.path, `writing attribute ${k} of ${full}`, () => ds.create_attribute(k, v), { record: id, dataset: full });
     if (this.flushEvery > 0 && ++this.unflushed >= this.flushEvery) this.flush();
     return full;
   }
@@ -277,13 +345,42 @@ export class Hdf5EmbeddingWriter {
     }
   }
 
-  /** Whether a dataset exists, was marked complete, and has `shape` (when given). */
-  isComplete(idOrName: string, group?: string, shape?: readonly number[]): boolean {
+  /**
+   * Whether a dataset exists, was marked complete, and has `shape` (when given; with `half`, as
+   * float16 or as its float32 container, the last dimension halved).
+   */
+  isComplete(idOrName: string, group?: string, shape?: readonly number[], half = false): boolean {
     const full = this.fullName(idOrName, group);
     if (!this.index.has(full)) return false;
     const ds = h5call(this.path, `reading ${full}`, () => this.open_().get(full));
     if (!(ds instanceof this.lib.Dataset) || !Object.prototype.hasOwnProperty.call(ds.attrs, COMPLETE_ATTRIBUTE)) return false;
-    return shape === undefined || (ds.shape ?? []).join() === shape.join();
+    if (shape === undefined) return true;
+    const got = (ds.shape ?? []).join();
+    if (!half) return got === shape.join() && !isHalf(ds);
+    return isHalf(ds) ? got === shape.join() : got === [...shape.slice(0, -1), shape[shape.length - 1] / 2].join();
+  }
+
+  /** The names of a dataset's attributes. */
+  attributeNames(full: string): string[] {
+    const ds = h5call(this.path, `reading ${full}`, () => this.open_().get(full));
+    return ds instanceof this.lib.Dataset ? Object.keys(ds.attrs) : [];
+  }
+
+  /** A dataset attribute's value (e.g. prott5_index), or undefined. */
+  attribute(full: string, name: string): unknown {
+    if (!this.index.has(full)) return undefined;
+    const ds = h5call(this.path, `reading ${full}`, () => this.open_().get(full));
+    if (!(ds instanceof this.lib.Dataset) || !Object.prototype.hasOwnProperty.call(ds.attrs, name)) return undefined;
+    return h5call(this.path, `reading ${full} attribute ${name}`, () => ds.get_attribute(name, true));
+  }
+
+  /** A dataset's values as float32 (float16 ones widened), its shape as stored, and whether it is float16. */
+  read(full: string): { data: Float32Array; shape: number[]; half: boolean } {
+    const ds = h5call(this.path, `reading ${full}`, () => this.open_().get(full));
+    if (!(ds instanceof this.lib.Dataset)) throw new IOError(`${this.path}: ${full} is not a dataset`, { file: this.path, dataset: full });
+    const data = datasetValues(this.path, ds, full);
+    if (data === null) throw new IOError(`${this.path}: dataset ${full} is not numeric`, { file: this.path, dataset: full });
+    return { data, shape: ds.shape ?? [data.length], half: isHalf(ds) };
   }
 
   /** The stored `original_id` (header) of a dataset, if it exists. */
@@ -344,8 +441,11 @@ export async function compactHdf5(path: string, keep: ReadonlySet<string>): Prom
         groups.add(group);
       }
       const parent = group === undefined ? out : (h5call(tmp, `opening group ${group}`, () => out.get(group)) as H5Group);
-      const data = h5call(path, `reading ${full}`, () => ds.value) as Float32Array;
-      const copy = h5call(tmp, `writing dataset ${full}`, () => parent.create_dataset({ name: full.slice(slash + 1), data, shape: ds.shape ?? [data.length] }));
+      // A float16 dataset goes back to its float32 container: makeHalf() patches it again.
+      const values = datasetValues(path, ds, full);
+      if (values === null) continue;
+      const stored = isHalf(ds) ? halfContainer(values, ds.shape ?? [values.length]) : { data: values, shape: ds.shape ?? [values.length] };
+      const copy = h5call(tmp, `writing dataset ${full}`, () => parent.create_dataset({ name: full.slice(slash + 1), data: stored.data, shape: stored.shape }));
       for (const a of Object.keys(ds.attrs)) h5call(tmp, `writing ${full} attribute ${a}`, () => copy.create_attribute(a, ds.get_attribute(a, true) as string));
     }
     h5call(tmp, 'closing', () => out.close());
@@ -368,6 +468,8 @@ export interface Hdf5Embedding {
   data: Float32Array;
   shape: number[];
   attrs: Record<string, unknown>;
+  /** Stored as float16 (the values are widened to float32). */
+  half: boolean;
 }
 
 /** Reads every dataset (root and one level of groups) of an embeddings file: path → data, shape, attributes. */
@@ -379,15 +481,11 @@ export async function readHdf5Embeddings(path: string): Promise<Map<string, Hdf5
   const out = new Map<string, Hdf5Embedding>();
   try {
     const readDs = (ds: H5Dataset, key: string): void => {
-      const value = h5call(path, `reading ${key}`, () => ds.value);
-      const data = value instanceof Float32Array ? value
-        : ArrayBuffer.isView(value) && !(value instanceof BigInt64Array) && !(value instanceof BigUint64Array) && !(value instanceof DataView)
-          ? Float32Array.from(value as unknown as ArrayLike<number>)
-          : null;
+      const data = datasetValues(path, ds, key);
       if (data === null) throw new IOError(`${path}: dataset ${key} is not numeric`, { file: path, dataset: key });
       const attrs: Record<string, unknown> = {};
       for (const name of Object.keys(ds.attrs)) attrs[name] = h5call(path, `reading ${key} attribute ${name}`, () => ds.get_attribute(name, true));
-      out.set(key, { data, shape: ds.shape ?? [], attrs });
+      out.set(key, { data, shape: ds.shape ?? [], attrs, half: isHalf(ds) });
     };
     for (const key of h5call(path, 'listing the root group', () => file.keys())) {
       const obj = h5call(path, `reading ${key}`, () => file.get(key));

@@ -8,8 +8,10 @@ import { createNodeRuntime } from '../gpu/node-gpu.js';
 import { FileTuneStore } from '../gpu/node-tune-store.js';
 import { PROTTRANS_LIMITS } from '../embed/batching.js';
 import { CONVERT_HELP, convertCommand } from './convert.js';
-import { runEmbed } from './embed.js';
 import { predictCommand } from './predict.js';
+import { printPlan, runEmbed } from './embed.js';
+import { MERGE_HELP, mergeCommand } from './merge.js';
+import { parseShard } from '../embed/shard.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { formatModelInfo, modelInfo } from './model-info.js';
 import { downloadProgressLine } from './progress.js';
@@ -22,6 +24,7 @@ Usage: prott5 <command> [options]
 Commands:
   embed     embed the records of a FASTA file (HDF5 or safetensors out)
   predict   prediction heads (secondary structure, localization, TMbed, ...) on the embeddings
+  merge     join the HDF5 files of "embed --shard I/N" into one
   convert   convert weights (PyTorch .bin, a model folder) to safetensors
   info      show the GPU adapter, its features and limits (--model X: a model's family, variant, dims, parameters)
   bench     benchmark the kernels and a ProtT5-XL-shaped layer on this GPU
@@ -55,6 +58,11 @@ Options:
       --max-seq-len N    longer sequences run alone (default ${PROTTRANS_LIMITS.maxSeqLen})
       --max-batch N      most sequences in a batch (default ${PROTTRANS_LIMITS.maxBatch})
       --resume           continue OUT.partial left by an interrupted run (HDF5 only)
+      --shard I/N        embed only shard I of N (balanced by residues; N jobs on one FASTA
+                         cover every record once; join them with "prott5 merge")
+      --plan N           only check INPUT and print the plan of N shards (TSV: shard, records,
+                         residues, first and last id); no model is loaded
+      --half             store per-residue and per-protein datasets as float16 (HDF5 only)
       --strict           weights holding NaN or Inf are an error (exit 4), not a warning
       --input aa|3di     the kind of sequence text: amino acids (the default), or 3Di structure
                          states (ProstT5 only; lower-case letters acdefghiklmnpqrstvwy)
@@ -64,6 +72,7 @@ Options:
   -q, --quiet            no progress on stderr
   -h, --help             this help`,
   convert: CONVERT_HELP,
+  merge: MERGE_HELP,
   bench: `Usage: prott5 bench [--quick] [--json FILE] [--md FILE]
 
 Measures this adapter's arithmetic and copy ceilings, then times every matmul and attention
@@ -108,6 +117,9 @@ async function embed(args: string[]): Promise<number> {
       'max-seq-len': { type: 'string' },
       'max-batch': { type: 'string' },
       resume: { type: 'boolean', default: false },
+      shard: { type: 'string' },
+      plan: { type: 'string' },
+      half: { type: 'boolean', default: false },
       strict: { type: 'boolean', default: false },
       head: { type: 'string', multiple: true },
       input: { type: 'string' },
@@ -120,6 +132,7 @@ async function embed(args: string[]): Promise<number> {
     return EXIT.OK;
   }
   if (positionals.length !== 1) throw new UsageError(`embed takes one input FASTA file (or "-"), got ${positionals.length}\n\n${HELP.embed}`);
+  if (values.plan !== undefined) return printPlan(positionals[0], int('plan', values.plan, 1));
   if (!values.output) throw new UsageError(`embed needs -o OUT.h5 (or OUT.safetensors)\n\n${HELP.embed}`);
   if (!values.model) throw new UsageError(`embed needs --model DIR (or a hub id such as Rostlab/prot_t5_xl_half_uniref50-enc)\n\n${HELP.embed}`);
   return runEmbed({
@@ -132,6 +145,8 @@ async function embed(args: string[]): Promise<number> {
     maxSeqLen: int('max-seq-len', values['max-seq-len'], PROTTRANS_LIMITS.maxSeqLen),
     maxBatch: int('max-batch', values['max-batch'], PROTTRANS_LIMITS.maxBatch),
     resume: values.resume!,
+    shard: values.shard === undefined ? undefined : parseShard(values.shard),
+    half: values.half!,
     strict: values.strict!,
     heads: (values.head ?? []).map((h) => {
       const i = h.indexOf('=');
@@ -206,6 +221,8 @@ export async function main(argv: string[]): Promise<number> {
         return await convertCommand(rest);
       case 'predict':
         return await predictCommand(rest);
+      case 'merge':
+        return await mergeCommand(rest);
       case 'info':
         return await info(rest);
       case 'bench':

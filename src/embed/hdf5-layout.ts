@@ -8,7 +8,7 @@
  * - Shape `[d_model]` per protein, `[L, d_model]` per residue.
  * - The full FASTA header in a variable-length UTF-8 string attribute `original_id`.
  * - `prott5_complete` = 1 on each dataset of a record whose datasets are all written and flushed
- *   (what `--resume` trusts).
+ *   (what `--resume` trusts); `prott5_index` (a shard's files only): the record's input position.
  * - One kind of embedding in a file: datasets at the root. Both kinds: groups `per_residue/` and
  *   `per_protein/`, each holding one dataset per record.
  *
@@ -29,6 +29,12 @@ export const ORIGINAL_ID_ATTRIBUTE = 'original_id';
  * flushed: a dataset without it (a write cut by a full disk, a kill) is not a finished record.
  */
 export const COMPLETE_ATTRIBUTE = 'prott5_complete';
+
+/**
+ * The dataset attribute (int) `prott5 embed --shard` sets: the record's position in the whole
+ * input, so `prott5 merge` writes records in input order without the FASTA. A merged file has none.
+ */
+export const INDEX_ATTRIBUTE = 'prott5_index';
 
 /**
  * The HDF5 dataset name ProtTrans uses for an id: `/` and `.` become `_`. Also `\0` (which would

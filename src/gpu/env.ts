@@ -15,6 +15,7 @@ export const VARIABLES = {
   PROTT5_ADAPTER: "adapter choice in Node: 'auto' (a GPU, then llvmpipe, then SwiftShader), 'hardware', 'llvmpipe', 'swiftshader'",
   PROTT5_MAX_BUFFER_BYTES: "caps any one GPU buffer below the device's limit (to share a GPU, or to test the limits)",
   PROTT5_CACHE: 'cache root for hub downloads and tuning choices (else $XDG_CACHE_HOME/prott5-webgpu, else ~/.cache/prott5-webgpu)',
+  PROTT5_DOWNLOAD_WAIT: 'seconds a process waits for another one downloading the same model into the cache (default 3600)',
   HF_ENDPOINT: 'the hub to download from (default https://huggingface.co)',
   HF_TOKEN: 'sent as a bearer token to the hub',
 } as const;
@@ -39,6 +40,12 @@ export function cacheRoot(env: Env = processEnv(), home: string = env.HOME ?? en
   if (env.PROTT5_CACHE) return env.PROTT5_CACHE;
   if (env.XDG_CACHE_HOME) return `${env.XDG_CACHE_HOME.replace(/\/+$/, '')}/prott5-webgpu`;
   return `${home.replace(/\/+$/, '')}/.cache/prott5-webgpu`;
+}
+
+/** How long to wait for another process's download of the same model: $PROTT5_DOWNLOAD_WAIT seconds, default an hour. */
+export function downloadWaitMs(env: Env = processEnv()): number {
+  const s = Number(env.PROTT5_DOWNLOAD_WAIT);
+  return (env.PROTT5_DOWNLOAD_WAIT !== undefined && env.PROTT5_DOWNLOAD_WAIT !== '' && Number.isFinite(s) && s >= 0 ? s : 3600) * 1000;
 }
 
 /** Where Debian/Ubuntu packages put SwiftShader's Vulkan ICD (from the chromium package). */
