@@ -6,6 +6,7 @@ import source from '../shaders/attention.wgsl';
 import sourceUnrolled from '../shaders/attention_unrolled.wgsl';
 import { randomArray } from '../src/gpu/numeric.js';
 import type { Requirements } from '../src/gpu/requires.js';
+import type { AdapterKind } from '../src/gpu/env.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import type { Tensor } from '../src/gpu/tensor.js';
 import type { Autotuner, TuneProblem, TuneResult } from '../src/gpu/tuner.js';
@@ -37,6 +38,19 @@ export interface AttentionVariant extends AttentionTile {
 }
 
 export const DEFAULT_ATTENTION_TILE: AttentionTile = { family: 'unrolled', tq: 32, tk: 8 };
+
+/**
+ * llvmpipe compiles the unrolled family (d_kv/4 named vec4 registers) through LLVM for minutes
+ * (143 s at d_kv 128, measured; SwiftShader 4 s), so there the loop family is the default and the
+ * only one tuned: compiled in well under a second, and 0.9 GFLOP/s at L = 1024 against
+ * SwiftShader's 0.4 with the unrolled one.
+ */
+export const LLVMPIPE_ATTENTION_TILE: AttentionTile = { family: 'loop', tq: 32, tk: 16 };
+
+/** The attention variant to use untuned on a device of this kind. */
+export function defaultAttentionTile(kind: AdapterKind | undefined): AttentionTile {
+  return kind === 'llvmpipe' ? LLVMPIPE_ATTENTION_TILE : DEFAULT_ATTENTION_TILE;
+}
 
 /** Every WGSL text an attention variant can use (the tuner's cache key hashes them). */
 export const ATTENTION_SOURCES: readonly string[] = [source, sourceUnrolled, SCORE_BIASES];
@@ -85,7 +99,7 @@ export interface AttentionArgs {
 
 export async function attention(rt: Runtime, a: AttentionArgs): Promise<void> {
   const { q, k, v, bias, lengths, out, heads: H } = a;
-  const tile = attentionTileFor(a.q.shape[2] / a.heads, a.tile ?? DEFAULT_ATTENTION_TILE);
+  const tile = attentionTileFor(a.q.shape[2] / a.heads, a.tile ?? defaultAttentionTile(rt.adapter.kind));
   for (const t of [q, k, v, out, ...(bias ? [bias] : [])]) guardDtype('attention', t, ['f32']);
   guardDtype('attention', lengths, ['u32']);
   guard('attention', q.shape.length === 3, 'q must be [B, L, H*DK]', q);
@@ -123,7 +137,12 @@ export const ATTENTION_CANDIDATES: readonly AttentionTile[] = [
  * attentionTileFor) is checked and timed on one sequence of `rows` tokens, 5 of them padding,
  * against attentionRef.
  */
-export function attentionProblem(rt: Runtime, dk: number, heads: number, rows = 64, candidates: readonly AttentionTile[] = ATTENTION_CANDIDATES): TuneProblem<AttentionTile> {
+/** The candidates worth timing on a device of this kind (llvmpipe: the loop family only; see LLVMPIPE_ATTENTION_TILE). */
+export function attentionCandidatesFor(kind: AdapterKind | undefined): readonly AttentionTile[] {
+  return kind === 'llvmpipe' ? ATTENTION_CANDIDATES.filter((c) => c.family === 'loop') : ATTENTION_CANDIDATES;
+}
+
+export function attentionProblem(rt: Runtime, dk: number, heads: number, rows = 64, candidates: readonly AttentionTile[] = attentionCandidatesFor(rt.adapter.kind)): TuneProblem<AttentionTile> {
   return {
     op: 'attention',
     shape: `${dk}|${heads}`,

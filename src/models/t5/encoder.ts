@@ -1,7 +1,7 @@
 // The T5 encoder forward pass on the GPU: one small function per Hugging Face layer, shapes
 // in comments. Weights stay in their stored dtype; activations are f32. A whole batch is
 // recorded into one command buffer; nothing is read back until the caller asks.
-import { attention, DEFAULT_ATTENTION_TILE, tuneAttention, type AttentionTile } from '../../../kernels/attention.js';
+import { attention, tuneAttention, type AttentionTile } from '../../../kernels/attention.js';
 import { embedding } from '../../../kernels/embedding.js';
 import { DEFAULT_MATMUL_TILE, matmul, tuneMatmul, type MatmulTile } from '../../../kernels/matmul.js';
 import { rmsnorm } from '../../../kernels/rmsnorm.js';
@@ -70,7 +70,7 @@ export class T5Encoder implements Encoder {
     /** dtype of each weight tensor as stored (for info and tests). */
     readonly weightDtypes: ReadonlySet<TensorDType>,
     /** Kernel variants in use: matmul tile per `${dtype}|${N}|${K}`, and the attention tile. */
-    readonly kernels: { matmul: Map<string, MatmulTile>; attention: AttentionTile },
+    readonly kernels: { matmul: Map<string, MatmulTile>; attention: AttentionTile | undefined },
   ) {}
 
   get hiddenSize(): number {
@@ -119,7 +119,7 @@ export class T5Encoder implements Encoder {
       }
       const finalNorm = await get('encoder.final_layer_norm.weight');
       await rt.sync();
-      const kernels = { matmul: new Map<string, MatmulTile>(), attention: DEFAULT_ATTENTION_TILE };
+      const kernels = { matmul: new Map<string, MatmulTile>(), attention: undefined as AttentionTile | undefined };
       if (tuner) {
         const shapes = new Map<string, Tensor>();
         for (const w of blocks.flatMap((b) => [b.q, b.o, ...b.ff.wi, ...b.ff.wo])) shapes.set(`${w.dtype}|${w.shape[0]}|${w.shape[1]}`, w);
