@@ -3,6 +3,7 @@
 // Conv1d along the residues), Linear weights [Cout, Cin] (a Conv1d with K = 1 on one row).
 import { WeightsError } from '../errors.js';
 import { conv1d, conv1dWeights, type Conv1dActivation } from '../../kernels/conv1d.js';
+import { probabilities } from '../../kernels/softmax.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { DimSpec, HeadCheckpoint, HeadTensors } from './checkpoint.js';
 import type { RunScope } from './prediction.js';
@@ -53,4 +54,11 @@ export async function applyConv(s: RunScope, c: Conv, x: Tensor, rows: { start: 
   const out = y ?? s.empty([B, L, c.cout], label);
   await conv1d(s.rt, { x, w: c.w, bias: c.bias, y: out, start: rows.start, inCount: rows.inCount, outCount: rows.outCount, padding: c.pad, groups: c.groups, activation: act, accumulate });
   return out;
+}
+
+/** Sets `key` (the softmax of `logits` over its classes) and `key.logits` in `out`; returns `out`. */
+export async function classOutputs(s: RunScope, out: Map<string, Tensor>, key: string, logits: Tensor): Promise<Map<string, Tensor>> {
+  const probs = s.empty(logits.shape, key);
+  await probabilities(s.rt, logits, probs);
+  return out.set(key, probs).set(`${key}.logits`, logits);
 }

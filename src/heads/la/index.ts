@@ -5,9 +5,8 @@
 // BatchNorm (eval) → Linear 32 → C, the batch norm folded into the last Linear at load.
 // Upstream takes the argmax of the logits; the probabilities here are their softmax.
 import { lengthpool } from '../../../kernels/lengthpool.js';
-import { probabilities } from '../../../kernels/softmax.js';
 import { HeadCheckpoint, HeadTensors } from '../checkpoint.js';
-import { applyConv, loadConv, type Conv } from '../cnn.js';
+import { applyConv, loadConv, type Conv, classOutputs } from '../cnn.js';
 import { argmaxClass, headKind, residueRows, scoped, type HeadOutput, type PredictingHeadSpec } from '../prediction.js';
 import { LOCATIONS } from '../subcell/labels.js';
 
@@ -82,10 +81,7 @@ export const laHead: PredictingHeadSpec = {
             const o = s.empty([B, 1, 2 * m.E], 'la.pooled'); // [B, 1, 2E]
             await lengthpool(rt, f, a, start, count, o);
             const z = await applyConv(s, m.l0, o, r1, 'la.hidden', 'relu'); // [B, 1, 32]
-            const logits = await applyConv(s, m.out, z, r1, `${p.kind.key}.logits`); // [B, 1, C]
-            const probs = s.empty(logits.shape, p.kind.key);
-            await probabilities(rt, logits, probs);
-            out.set(p.kind.key, probs).set(`${p.kind.key}.logits`, logits);
+            await classOutputs(s, out, p.kind.key, await applyConv(s, m.out, z, r1, `${p.kind.key}.logits`)); // [B, 1, C]
           }
           return out;
         }),

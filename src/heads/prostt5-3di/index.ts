@@ -4,9 +4,8 @@
 // conv's output on that row (its bias) reaches the last residues. The zero row is made here
 // (rows after the residues are read as zeros), so the numbers do not depend on what the
 // hidden state holds there, and a batch gives those of each protein alone.
-import { probabilities } from '../../../kernels/softmax.js';
 import { HeadCheckpoint, HeadTensors } from '../checkpoint.js';
-import { applyConv, loadConv } from '../cnn.js';
+import { applyConv, loadConv, classOutputs } from '../cnn.js';
 import { argmaxLetters, headKind, residueRows, scoped, type HeadOutput, type PredictingHeadSpec } from '../prediction.js';
 
 const NAME = 'prostt5-3di';
@@ -42,10 +41,7 @@ export const prostt53diHead: PredictingHeadSpec = {
           // One row past the residues where the batch has it (a model's </s> row always is).
           const plusOne = s.u32(Array.from(rows.residueCount, (n, b) => Math.min(n + 1, rows.L - rows.residueStart[b])), 'prostt5_3di.rows');
           const f = await applyConv(s, c0, hidden, { start, inCount: count, outCount: plusOne }, 'prostt5-3di.features', 'relu');
-          const logits = await applyConv(s, c3, f, { start, inCount: plusOne, outCount: count }, 'prostt5-3di.logits');
-          const probs = s.empty(logits.shape, states.kind.key);
-          await probabilities(rt, logits, probs);
-          return new Map([[states.kind.key, probs], [`${states.kind.key}.logits`, logits]]);
+          return classOutputs(s, new Map(), states.kind.key, await applyConv(s, c3, f, { start, inCount: plusOne, outCount: count }, 'prostt5-3di.logits'));
         }),
         dispose: () => t.dispose(),
       };

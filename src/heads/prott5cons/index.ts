@@ -1,8 +1,7 @@
 // ProtT5cons (VESPA ConsCNN): conservation per residue in 9 classes (0 highly variable ...
 // 8 highly conserved). relu(conv7(emb)) [B, L, 32] → conv7 [B, L, 9] → softmax over classes.
-import { probabilities } from '../../../kernels/softmax.js';
 import { HeadCheckpoint, HeadTensors } from '../checkpoint.js';
-import { applyConv, loadConv } from '../cnn.js';
+import { applyConv, loadConv, classOutputs } from '../cnn.js';
 import { argmaxLetters, headKind, residueRows, scoped, type HeadOutput, type PredictingHeadSpec } from '../prediction.js';
 
 const NAME = 'prott5cons';
@@ -36,10 +35,7 @@ export const prott5consHead: PredictingHeadSpec = {
           const { start, count } = residueRows(s, rows);
           const r = { start, inCount: count, outCount: count };
           const f = await applyConv(s, c0, hidden, r, 'prott5cons.features', 'relu');
-          const logits = await applyConv(s, c3, f, r, 'prott5cons.logits');
-          const probs = s.empty(logits.shape, conservation.kind.key);
-          await probabilities(rt, logits, probs);
-          return new Map([[conservation.kind.key, probs], [`${conservation.kind.key}.logits`, logits]]);
+          return classOutputs(s, new Map(), conservation.kind.key, await applyConv(s, c3, f, r, 'prott5cons.logits'));
         }),
         dispose: () => t.dispose(),
       };

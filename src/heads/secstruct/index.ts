@@ -1,9 +1,8 @@
 // ProtT5-sec (bio_embeddings SecStructCNN): DSSP3, DSSP8 and disorder per residue.
 //   features = relu(conv7(emb))  [B, L, 32];  each classifier conv7(features) [B, L, C]
 //   probabilities = softmax over the classes; the prediction is the argmax's letter.
-import { probabilities } from '../../../kernels/softmax.js';
 import { HeadCheckpoint, HeadTensors } from '../checkpoint.js';
-import { applyConv, loadConv } from '../cnn.js';
+import { applyConv, loadConv, classOutputs } from '../cnn.js';
 import { argmaxLetters, headKind, residueRows, scoped, type HeadOutput, type PredictingHeadSpec } from '../prediction.js';
 
 const NAME = 'secstruct';
@@ -41,10 +40,7 @@ export const secstructHead: PredictingHeadSpec = {
           const f = await applyConv(s, feat, hidden, r, 'secstruct.features', 'relu'); // [B, L, 32]
           const out = new Map();
           for (const { p, conv } of heads) {
-            const logits = await applyConv(s, conv, f, r, `${p.kind.key}.logits`); // [B, L, C]
-            const probs = s.empty(logits.shape, p.kind.key);
-            await probabilities(rt, logits, probs);
-            out.set(p.kind.key, probs).set(`${p.kind.key}.logits`, logits);
+            await classOutputs(s, out, p.kind.key, await applyConv(s, conv, f, r, `${p.kind.key}.logits`)); // [B, L, C]
           }
           return out;
         }),

@@ -3,9 +3,8 @@
 // (localization) and Linear 32 → 2 (membrane: 0 Soluble, 1 Membrane bound). Upstream takes
 // the argmax of the logits; the probabilities here are their softmax.
 import { meanpool } from '../../../kernels/meanpool.js';
-import { probabilities } from '../../../kernels/softmax.js';
 import { HeadCheckpoint, HeadTensors } from '../checkpoint.js';
-import { applyConv, loadConv } from '../cnn.js';
+import { applyConv, loadConv, classOutputs } from '../cnn.js';
 import { argmaxClass, headKind, residueRows, scoped, type HeadOutput, type PredictingHeadSpec } from '../prediction.js';
 import { LOCATIONS } from './labels.js';
 
@@ -47,10 +46,7 @@ export const subcellHead: PredictingHeadSpec = {
           const z = await applyConv(s, l0, pooled, r, 'subcell.hidden', 'relu'); // [B, 1, 32]
           const out = new Map();
           for (const [p, conv] of [[loc, lc], [mem, mc]] as const) {
-            const logits = await applyConv(s, conv, z, r, `${p.kind.key}.logits`); // [B, 1, C]
-            const probs = s.empty(logits.shape, p.kind.key);
-            await probabilities(rt, logits, probs);
-            out.set(p.kind.key, probs).set(`${p.kind.key}.logits`, logits);
+            await classOutputs(s, out, p.kind.key, await applyConv(s, conv, z, r, `${p.kind.key}.logits`)); // [B, 1, C]
           }
           return out;
         }),
