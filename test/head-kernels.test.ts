@@ -1,6 +1,7 @@
 // The prediction heads' kernels (conv1d, softmax/sigmoid, length pools, SeqNorm) against their
 // float64 references on odd shapes, seeded random data, with padded batches whose sequences
 // have different row ranges (rows outside a sequence must neither leak in nor be left stale).
+// test-on: every-cpu-adapter
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { conv1d, conv1dWeights, type Conv1dActivation } from '../kernels/conv1d.js';

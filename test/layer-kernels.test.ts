@@ -1,6 +1,7 @@
 // The kernels the BERT-style families and ESM-2 add — layernorm (mean, bias), rotary
 // (rotate-half), rowscale, the embedding's accumulate mode — against their float64 references
 // on odd shapes and seeded random data.
+// test-on: every-cpu-adapter
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { embedding } from '../kernels/embedding.js';
