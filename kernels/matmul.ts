@@ -11,6 +11,7 @@ import sourceSmem from '../shaders/matmul_smem.wgsl';
 import { fromFloat32, toFloat32, type DType } from '../src/gpu/dtype.js';
 import { randomArray } from '../src/gpu/numeric.js';
 import type { Requirements } from '../src/gpu/requires.js';
+import type { AdapterKind } from '../src/gpu/env.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import type { Tensor, TensorDType } from '../src/gpu/tensor.js';
 import type { Autotuner, TuneProblem, TuneResult } from '../src/gpu/tuner.js';
@@ -74,6 +75,19 @@ export function matmulRequires(t: MatmulTile): Requirements {
  * the tests would pay on every dtype × epilogue.
  */
 export const DEFAULT_MATMUL_TILE: MatmulTile = { family: 'k4', tm: 8, tn: 8, wgX: 8, wgY: 8 };
+
+/**
+ * llvmpipe compiles large unrolled tiles through LLVM slowly (measured at 64×1024×1024 f16, fresh
+ * shader cache: k8dot/k4dot 32×16 66–75 s, k4dot 16×16 24 s, k4 8×8 4 s, k4 4×4 0.9 s) while
+ * k4 4×4 runs as fast as any but the 32×16 ones (5.4 GFLOP/s): its default, and its candidates
+ * are the ones that compile in seconds.
+ */
+export const LLVMPIPE_MATMUL_TILE: MatmulTile = { family: 'k4', tm: 4, tn: 4, wgX: 8, wgY: 8 };
+
+/** The matmul variant to use untuned on a device of this kind. */
+export function defaultMatmulTile(kind: AdapterKind | undefined): MatmulTile {
+  return kind === 'llvmpipe' ? LLVMPIPE_MATMUL_TILE : DEFAULT_MATMUL_TILE;
+}
 
 /**
  * The tile to use when the chosen one cannot run this shape: k8dot needs K % 8 == 0 and falls
@@ -146,7 +160,7 @@ export interface MatmulArgs {
 export async function matmul(rt: Runtime, a: MatmulArgs): Promise<void> {
   const { x, w, y } = a;
   const epilogue = a.epilogue ?? 'none';
-  const tile = matmulTileFor(a.w.shape[1], a.tile ?? DEFAULT_MATMUL_TILE);
+  const tile = matmulTileFor(a.w.shape[1], a.tile ?? defaultMatmulTile(rt.adapter.kind));
   guardDtype('matmul', x, ['f32']);
   guardDtype('matmul', y, ['f32']);
   guardDtype('matmul', w, ['f32', 'f16', 'bf16']);
@@ -207,7 +221,12 @@ const FILE_DTYPE: Partial<Record<TensorDType, DType>> = { f32: 'F32', f16: 'F16'
  * runs at this K, see matmulTileFor) is checked on an odd 7×13 slice with the real K against
  * matmulRef, then timed on `rows` × N × K.
  */
-export function matmulProblem(rt: Runtime, N: number, K: number, dtype: TensorDType, rows = 64, candidates: readonly MatmulTile[] = MATMUL_CANDIDATES): TuneProblem<MatmulTile> {
+/** The candidates worth timing on a device of this kind (llvmpipe: those that compile in seconds; see LLVMPIPE_MATMUL_TILE). */
+export function matmulCandidatesFor(kind: AdapterKind | undefined): readonly MatmulTile[] {
+  return kind === 'llvmpipe' ? MATMUL_CANDIDATES.filter((c) => c.tm * c.tn <= 128) : MATMUL_CANDIDATES;
+}
+
+export function matmulProblem(rt: Runtime, N: number, K: number, dtype: TensorDType, rows = 64, candidates: readonly MatmulTile[] = matmulCandidatesFor(rt.adapter.kind)): TuneProblem<MatmulTile> {
   const fileDtype = FILE_DTYPE[dtype];
   if (!fileDtype) throw new KernelArgumentError(`matmul: weights cannot be ${dtype}`, { op: 'matmul' });
   return {

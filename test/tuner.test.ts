@@ -10,8 +10,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ATTENTION_CANDIDATES, attentionRequires, tuneAttention } from '../kernels/attention.js';
-import { MATMUL_CANDIDATES, matmulProblem, matmulRequires, matmulTileFor, matmulVariantName, tuneMatmul, type MatmulTile } from '../kernels/matmul.js';
+import { ATTENTION_CANDIDATES, attentionCandidatesFor, attentionRequires, defaultAttentionTile, DEFAULT_ATTENTION_TILE, LLVMPIPE_ATTENTION_TILE, tuneAttention } from '../kernels/attention.js';
+import { DEFAULT_MATMUL_TILE, defaultMatmulTile, LLVMPIPE_MATMUL_TILE, MATMUL_CANDIDATES, matmulCandidatesFor, matmulProblem, matmulRequires, matmulTileFor, matmulVariantName, tuneMatmul, type MatmulTile } from '../kernels/matmul.js';
 import { DeviceError, DeviceLostError, IOError, OutOfMemoryError } from '../src/errors.js';
 import { LocalStorageTuneStore } from '../src/gpu/browser-tune-store.js';
 import { FileTuneStore } from '../src/gpu/node-tune-store.js';
@@ -428,6 +428,21 @@ test('the matmul problem checks each candidate as it runs at this K, against the
   assert.equal(p.candidates, MATMUL_CANDIDATES.map((c) => matmulTileFor(30, c)));
   assert.ok(p.tolerance.max > 0 && p.tolerance.reason.length > 10);
   assert.is(p.shape, 'f16|64|30');
+});
+
+test('llvmpipe: defaults and candidates that compile in seconds (no 32×16 matmul tiles, no unrolled attention); every other device: all', () => {
+  assert.equal(defaultMatmulTile('llvmpipe'), LLVMPIPE_MATMUL_TILE);
+  assert.equal(defaultAttentionTile('llvmpipe'), LLVMPIPE_ATTENTION_TILE);
+  for (const kind of ['swiftshader', 'hardware', undefined] as const) {
+    assert.equal(defaultMatmulTile(kind), DEFAULT_MATMUL_TILE);
+    assert.equal(defaultAttentionTile(kind), DEFAULT_ATTENTION_TILE);
+    assert.equal(matmulCandidatesFor(kind), MATMUL_CANDIDATES);
+    assert.equal(attentionCandidatesFor(kind), ATTENTION_CANDIDATES);
+  }
+  const mm = matmulCandidatesFor('llvmpipe');
+  assert.ok(mm.length >= 4 && mm.every((c) => c.tm * c.tn <= 128) && mm.some((c) => JSON.stringify(c) === JSON.stringify(LLVMPIPE_MATMUL_TILE)), JSON.stringify(mm));
+  const at = attentionCandidatesFor('llvmpipe');
+  assert.ok(at.length >= 1 && at.every((c) => c.family === 'loop') && at.some((c) => JSON.stringify(c) === JSON.stringify(LLVMPIPE_ATTENTION_TILE)), JSON.stringify(at));
 });
 
 test('attention tuning checks and times both families', async () => {

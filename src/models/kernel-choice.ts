@@ -2,7 +2,7 @@
 // dtype and for the attention head size, or the kernels' defaults without a tuner. Shared by
 // the BERT-style and ESM encoders.
 import { tuneAttention, type AttentionTile } from '../../kernels/attention.js';
-import { DEFAULT_MATMUL_TILE, tuneMatmul, type MatmulTile } from '../../kernels/matmul.js';
+import { tuneMatmul, type MatmulTile } from '../../kernels/matmul.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Autotuner } from '../gpu/tuner.js';
 
@@ -24,7 +24,7 @@ export class KernelChoice {
     return new KernelChoice(matmul, (await tuneAttention(tuner, dk, heads)).choice);
   }
 
-  tile(w: Tensor): MatmulTile {
-    return this.matmul.get(key(w)) ?? DEFAULT_MATMUL_TILE;
+  tile(w: Tensor): MatmulTile | undefined {
+    return this.matmul.get(key(w)); // undefined: the kernel's default for the device
   }
 }

@@ -3,7 +3,7 @@
 // recorded into one command buffer; nothing is read back until the caller asks.
 import { attention, tuneAttention, type AttentionTile } from '../../../kernels/attention.js';
 import { embedding } from '../../../kernels/embedding.js';
-import { DEFAULT_MATMUL_TILE, matmul, tuneMatmul, type MatmulTile } from '../../../kernels/matmul.js';
+import { matmul, tuneMatmul, type MatmulTile } from '../../../kernels/matmul.js';
 import { rmsnorm } from '../../../kernels/rmsnorm.js';
 import { OutOfMemoryError } from '../../errors.js';
 import { DTYPE_BYTES } from '../../gpu/dtype.js';
@@ -77,8 +77,8 @@ export class T5Encoder implements Encoder {
     return this.config.d_model;
   }
 
-  private tile(w: Tensor): MatmulTile {
-    return this.kernels.matmul.get(`${w.dtype}|${w.shape[0]}|${w.shape[1]}`) ?? DEFAULT_MATMUL_TILE;
+  private tile(w: Tensor): MatmulTile | undefined {
+    return this.kernels.matmul.get(`${w.dtype}|${w.shape[0]}|${w.shape[1]}`); // undefined: the kernel's default for the device
   }
 
   /**
