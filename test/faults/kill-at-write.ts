@@ -5,38 +5,27 @@
 // leave it. Before dying it appends which file it was ("partial" or "journal") to
 // FAULT_KILL_REPORT. With FAULT_COUNT_WRITES=FILE it kills nothing and writes the count at exit.
 import fs from 'node:fs';
+import { hookWrites } from './fd-hooks.js';
 
 const at = Number(process.env.FAULT_KILL_AT_WRITE ?? 0);
 const countTo = process.env.FAULT_COUNT_WRITES;
 if (!(at > 0) && !countTo) throw new Error('kill-at-write preload: set FAULT_KILL_AT_WRITE (a positive count) or FAULT_COUNT_WRITES');
 
-const watched = new Map<number, 'partial' | 'journal'>();
 let writes = 0;
 
-const openSync = fs.openSync;
-fs.openSync = function (path: fs.PathLike, ...rest: unknown[]) {
-  const fd = (openSync as (...a: unknown[]) => number)(path, ...rest);
-  if (/\.partial(\.journal\.tmp)?$/.test(String(path))) watched.set(fd, String(path).endsWith('.tmp') ? 'journal' : 'partial');
-  return fd;
-} as typeof fs.openSync;
-
-const closeSync = fs.closeSync;
-fs.closeSync = function (fd: number) {
-  watched.delete(fd);
-  return closeSync(fd);
-} as typeof fs.closeSync;
-
-const writeSync = fs.writeSync;
-fs.writeSync = function (fd: number, buffer: ArrayBufferView | string, ...rest: unknown[]) {
-  if (watched.has(fd) && ++writes === at && typeof buffer !== 'string') {
-    // offset, length, position as h5wasm passes them: write the first half, then die.
-    const [offset = 0, length = buffer.byteLength, position] = rest as [number?, number?, number?];
-    const half = Math.floor(length / 2);
-    if (half > 0) (writeSync as (...a: unknown[]) => number)(fd, buffer, offset, half, position);
-    if (process.env.FAULT_KILL_REPORT) fs.appendFileSync(process.env.FAULT_KILL_REPORT, `${watched.get(fd)}\n`);
-    process.kill(process.pid, 'SIGKILL');
-  }
-  return (writeSync as (...a: unknown[]) => number)(fd, buffer, ...rest);
-} as typeof fs.writeSync;
+hookWrites<'partial' | 'journal'>(
+  (path) => (/\.partial(\.journal\.tmp)?$/.test(path) ? (path.endsWith('.tmp') ? 'journal' : 'partial') : undefined),
+  (fd, tag, buffer, rest, write) => {
+    if (++writes === at && typeof buffer !== 'string') {
+      // offset, length, position as h5wasm passes them: write the first half, then die.
+      const [offset = 0, length = buffer.byteLength, position] = rest as [number?, number?, number?];
+      const half = Math.floor(length / 2);
+      if (half > 0) write(fd, buffer, offset, half, position);
+      if (process.env.FAULT_KILL_REPORT) fs.appendFileSync(process.env.FAULT_KILL_REPORT, `${tag}\n`);
+      process.kill(process.pid, 'SIGKILL');
+    }
+    return write(fd, buffer, ...rest);
+  },
+);
 
 if (countTo) process.on('exit', () => fs.writeFileSync(countTo, String(writes)));
