@@ -1,5 +1,5 @@
 // The BERT-style families and ESM-2 against transformers' own model classes: the fixtures of
-// ../shared/fixtures/families (random weights in the hub layouts; float64 references), copied
+// the project's families fixtures (random weights in the hub layouts; float64 references), copied
 // into test/fixtures/families. For each folder: the token ids read from its own tokenizer file
 // equal cases.json's input_ids (the <mask> case of ESM-2 included); every case alone and all
 // batched together give last_hidden_state, per-residue and per-protein within 1e-4 relative
