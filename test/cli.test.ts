@@ -481,8 +481,9 @@ test('a closed stderr pipe does not stop the run (EPIPE ignored): the output is 
 test('Ctrl-C inside one long record stops at the next layer (exit 130, no partial left, the layers were shown); a second Ctrl-C quits at once leaving none', async () => {
   const dir = tempDir();
   const input = join(dir, 'long.fa');
+  // Long enough that a layer outlasts the progress interval on the faster CPU driver too (llvmpipe ran 2,000 residues in under 5 s).
   let seq = '';
-  for (let i = 0; i < 2000; i++) seq += 'ACDEFGHIKLMNPQRSTVWY'[(i * 7 + (i >> 3)) % 20];
+  for (let i = 0; i < 5000; i++) seq += 'ACDEFGHIKLMNPQRSTVWY'[(i * 7 + (i >> 3)) % 20];
   writeFileSync(input, `>long\n${seq}\n`);
   const out = join(dir, 'out.h5');
   const run = start(['embed', input, '-o', out, '--model', F32_MODEL]);
