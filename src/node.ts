@@ -30,7 +30,7 @@ export interface NodeLoadOptions extends LoadOptions, NodeGpuOptions {
 /** Every option loadProtT5 takes in Node (the compiler checks this list against NodeLoadOptions). */
 const NODE_LOAD_KEYS = Object.keys({
   onProgress: 1, signal: 1, warmup: 1, autotune: 1, tuneStore: 1, strict: 1, onWarning: 1,
-  adapter: 1, powerPreference: 1, maxBufferBytes: 1, runtime: 1, hub: 1,
+  adapter: 1, powerPreference: 1, quietDrivers: 1, maxBufferBytes: 1, runtime: 1, hub: 1,
 } satisfies Record<keyof NodeLoadOptions, 1>);
 
 /**

@@ -57,6 +57,8 @@ test('a forced mode asks for that one only; the user\'s VK_ICD_FILENAMES is used
   assert.match(planAdapters(probe({ userIcds: '/my/icd.json' }))[0].reason, /VK_ICD_FILENAMES.*\/my\/icd\.json/);
   for (const mode of ['auto', 'hardware', 'llvmpipe', 'swiftshader'] as const) assert.is(readSettings({ PROTT5_ADAPTER: mode }).adapter, mode);
   assert.is(readSettings({ PROTT5_ADAPTER: 'lavapipe?' }).adapter, 'auto');
+  assert.is(readSettings({ PROTT5_DRIVER_LOG: '1' }).driverLog, true);
+  assert.is(readSettings({}).driverLog, false);
 });
 
 test('each CPU driver present gives a device of its kind; one that is absent is a DeviceError saying what to install', async () => {

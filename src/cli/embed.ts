@@ -207,7 +207,7 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
     // A hub id (owner/name) is downloaded once into the cache; a folder is used as is.
     const modelDir = await resolveModel(cmd.model, { onProgress: cmd.quiet ? undefined : downloadProgressLine(process.stderr), onWait: (m) => progress.note(m) });
     const settings = { model: resolve(modelDir), kinds: kinds.join(','), input: basename(inputName), digest: inputDigest };
-    const model = await loadProtT5(modelDir, { strict: cmd.strict, onWarning: (m) => process.stderr.write(`prott5: warning: ${m}\n`) });
+    const model = await loadProtT5(modelDir, { quietDrivers: true, strict: cmd.strict, onWarning: (m) => process.stderr.write(`prott5: warning: ${m}\n`) });
     try {
       model.inputMode(cmd.inputKind); // --input 3di on a model without 3Di tokens: a usage error now
     } catch (e) {

@@ -181,7 +181,7 @@ async function info(args: string[]): Promise<number> {
     console.log(values.json ? JSON.stringify(m, null, 2) : formatModelInfo(m));
     return EXIT.OK;
   }
-  const rt = await createNodeRuntime();
+  const rt = await createNodeRuntime({ quietDrivers: true });
   const a = rt.adapter;
   const l = rt.limits;
   const limits = {

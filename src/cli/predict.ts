@@ -179,7 +179,7 @@ export async function runPredict(cmd: PredictCommand): Promise<number> {
   if (cmd.embeddings) {
     const { records, D } = await readEmbeddings(cmd.embeddings);
     for (const r of records) headers.set(r.id, r.header);
-    const rt = await createNodeRuntime();
+    const rt = await createNodeRuntime({ quietDrivers: true });
     const loaded: Array<{ spec: PredictingHeadSpec; head: Head }> = [];
     try {
       for (const f of found) loaded.push({ spec: f.spec, head: await f.spec.load(rt, { hiddenSize: D, files: new DirectoryFiles(f.dir) }) });
@@ -194,7 +194,7 @@ export async function runPredict(cmd: PredictCommand): Promise<number> {
     if (h5) checkDatasetNames(records, cmd.input!);
     for (const r of records) headers.set(r.id, r.header);
     const modelDir = await resolveModel(cmd.model!, { onProgress: cmd.quiet ? undefined : downloadProgressLine(process.stderr) });
-    const model = await loadProtT5(modelDir, { strict: cmd.strict, onWarning: (m) => process.stderr.write(`prott5: warning: ${m}\n`) });
+    const model = await loadProtT5(modelDir, { quietDrivers: true, strict: cmd.strict, onWarning: (m) => process.stderr.write(`prott5: warning: ${m}\n`) });
     try {
       for (const f of found) await model.addHead(f.spec.name, new DirectoryFiles(f.dir));
       progress.note(`model ${cmd.model}: ${model.summary}; heads ${specs.map((s) => s.name).join(', ')}`);

@@ -15,6 +15,7 @@ export const VARIABLES = {
   PROTT5_ADAPTER: "adapter choice in Node: 'auto' (a GPU, then llvmpipe, then SwiftShader), 'hardware', 'llvmpipe', 'swiftshader'",
   PROTT5_MAX_BUFFER_BYTES: "caps any one GPU buffer below the device's limit (to share a GPU, or to test the limits)",
   PROTT5_CACHE: 'cache root for hub downloads and tuning choices (else $XDG_CACHE_HOME/prott5-webgpu, else ~/.cache/prott5-webgpu)',
+  PROTT5_DRIVER_LOG: "'1': the CLI keeps every line native code (Dawn, the Vulkan drivers) prints while it asks for an adapter, the two harmless warnings included",
   PROTT5_DOWNLOAD_WAIT: 'seconds a process waits for another one downloading the same model into the cache (default 3600)',
   HF_ENDPOINT: 'the hub to download from (default https://huggingface.co)',
   HF_TOKEN: 'sent as a bearer token to the hub',
@@ -26,13 +27,15 @@ const MODES: readonly AdapterMode[] = ['auto', 'hardware', 'llvmpipe', 'swiftsha
 export interface Settings {
   adapter: AdapterMode;
   maxBufferBytes?: number;
+  /** PROTT5_DRIVER_LOG=1: print all native driver output (src/gpu/node-stderr.ts drops none). */
+  driverLog: boolean;
 }
 
 /** The engine's settings from `env`; a malformed value is ignored for the default, as shells leave stray values. */
 export function readSettings(env: Env = processEnv()): Settings {
   const adapter = MODES.find((m) => m === env.PROTT5_ADAPTER) ?? 'auto';
   const cap = Number(env.PROTT5_MAX_BUFFER_BYTES);
-  return { adapter, maxBufferBytes: Number.isFinite(cap) && cap > 0 ? cap : undefined };
+  return { adapter, maxBufferBytes: Number.isFinite(cap) && cap > 0 ? cap : undefined, driverLog: env.PROTT5_DRIVER_LOG === '1' };
 }
 
 /** The cache root: $PROTT5_CACHE, else $XDG_CACHE_HOME/prott5-webgpu, else <home>/.cache/prott5-webgpu. */

@@ -11,12 +11,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeviceError } from '../errors.js';
 import { icdDirs, planAdapters, readSettings, softwareDriver, SWIFTSHADER_ICDS, userIcds, type AdapterKind, type AdapterMode, type IcdManifest } from './env.js';
+import { quietNativeStderr } from './node-stderr.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
 
 export interface NodeGpuOptions extends RuntimeOptions {
   /** 'auto' (default, or $PROTT5_ADAPTER): a GPU, then llvmpipe, then SwiftShader. 'hardware' | 'llvmpipe' | 'swiftshader': that one only. */
   adapter?: AdapterMode;
   powerPreference?: GPUPowerPreference;
+  /**
+   * Drop the two harmless warnings Dawn's native code prints on every adapter request on
+   * llvmpipe and GPUs (src/gpu/node-stderr.ts; anything else a driver says still reaches stderr).
+   * The CLI sets it; it swaps descriptor 2 for a moment, so only a caller that opens no files on
+   * other threads meanwhile should.
+   */
+  quietDrivers?: boolean;
 }
 
 let globalsInstalled = false;
@@ -77,7 +85,7 @@ function runtimeDir(): Record<string, string> {
   }
 }
 
-async function requestAdapter(vars: Record<string, string | undefined>, powerPreference?: GPUPowerPreference): Promise<GPUAdapter | null> {
+async function requestAdapter(vars: Record<string, string | undefined>, powerPreference: GPUPowerPreference | undefined, quiet: boolean): Promise<GPUAdapter | null> {
   const { create, globals } = await loadDawn();
   const run = queue.then(() =>
     withEnv({ ...runtimeDir(), ...vars }, async () => {
@@ -86,9 +94,14 @@ async function requestAdapter(vars: Record<string, string | undefined>, powerPre
         Object.assign(globalThis, globals);
         globalsInstalled = true;
       }
-      const gpu = create([]) as GPU;
-      instances.push(gpu);
-      return gpu.requestAdapter({ powerPreference });
+      // Dawn enumerates the adapters inside requestAdapter's synchronous part: that is where
+      // its native warnings are printed, so that is what the capture wraps.
+      const ask = () => {
+        const gpu = create([]) as GPU;
+        instances.push(gpu);
+        return gpu.requestAdapter({ powerPreference });
+      };
+      return quiet ? quietNativeStderr(ask) : ask();
     }),
   );
   queue = run.catch(() => undefined);
@@ -146,7 +159,7 @@ export async function createNodeRuntime(options: NodeGpuOptions = {}): Promise<R
     userIcds: userIcds(),
   });
   for (const attempt of plan) {
-    const adapter = await requestAdapter(attempt.vars, options.powerPreference);
+    const adapter = await requestAdapter(attempt.vars, options.powerPreference, options.quietDrivers ?? false);
     if (!adapter) continue;
     const info = adapter.info;
     const found = softwareDriver({ architecture: info?.architecture ?? '', description: info?.description ?? '', backend: '' }) ?? 'hardware';
