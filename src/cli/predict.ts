@@ -15,6 +15,7 @@ import { makeDirs } from '../gpu/node-dirs.js';
 import { PROTTRANS_LIMITS } from '../embed/batching.js';
 import { hdf5DatasetPath, hdf5Group, idFromOriginalId, ORIGINAL_ID_ATTRIBUTE, safeDatasetName } from '../embed/hdf5-layout.js';
 import { orderKinds, PER_PROTEIN, PER_RESIDUE } from '../embed/outputs.js';
+import { writeHeadDatasets, type HeadDataset } from '../embed/hdf5-heads.js';
 import { predictFromEmbeddings, predictingHead, predictionKeys, toPrediction, type EmbeddingRecord, type Prediction, type PredictionTensor } from '../embed/predict.js';
 import { isPredicting, type PredictingHeadSpec } from '../heads/prediction.js';
 import { registeredHeads } from '../heads/registry.js';
@@ -176,22 +177,11 @@ async function writeHdf5(path: string, preds: Prediction[], specs: PredictingHea
   const lib = await loadH5();
   const file = h5call(path, append ? 'opening the HDF5 file' : 'creating the HDF5 file', () => new lib.File(path, append ? 'a' : 'w'));
   try {
-    for (const h of specs) {
-      const hg = h5call(path, `creating group ${h.name}`, () => file.create_group(h.name));
-      for (const p of h.predictions) {
-        const og = h5call(path, `creating group ${h.name}/${p.name}`, () => hg.create_group(p.name));
-        for (const r of preds) {
-          const o = r.heads[h.name][p.name];
-          const name = safeDatasetName(r.id ?? String(r.index));
-          const ds = h5call(path, `writing ${h.name}/${p.name}/${name}`, () => og.create_dataset({ name, data: o.probs.data, shape: [...o.probs.shape] }));
-          h5call(path, `writing attributes of ${h.name}/${p.name}/${name}`, () => {
-            ds.create_attribute('labels', [...o.labels]);
-            ds.create_attribute('prediction', o.prediction);
-            ds.create_attribute(ORIGINAL_ID_ATTRIBUTE, headerOf(r));
-          });
-        }
-      }
-    }
+    const items: HeadDataset[] = specs.flatMap((h) => h.predictions.flatMap((p) => preds.map((r) => {
+      const o = r.heads[h.name][p.name];
+      return { head: h.name, output: p.name, id: r.id ?? String(r.index), header: headerOf(r), data: o.probs.data, shape: o.probs.shape, labels: o.labels, prediction: o.prediction };
+    })));
+    writeHeadDatasets(file, items, (what, fn) => h5call(path, what, fn));
   } finally {
     h5call(path, 'closing', () => file.close());
   }
