@@ -148,29 +148,26 @@ function folderFiles(preds: Prediction[], specs: PredictingHeadSpec[], idOf: (p:
   return files;
 }
 
-/** The embeddings asked for beside the predictions: their kinds (as in a file), the root attributes and each record's tensors. */
-interface EmbeddingsOut {
-  kinds: string[];
-  attributes: Record<string, string>;
-  tensors: Map<string, Record<string, PredictionTensor>>;
-}
-
-/** Writes the embeddings as `prott5 embed` does (groups only when several kinds, marked complete). */
-async function writeEmbeddings(path: string, emb: EmbeddingsOut, preds: Prediction[], headerOf: (p: Prediction) => string): Promise<void> {
-  const h5 = await Hdf5EmbeddingWriter.create(path, { attributes: emb.attributes });
-  try {
-    const id = (p: Prediction) => p.id ?? String(p.index);
-    for (const p of preds) {
-      for (const k of emb.kinds) {
-        const t = emb.tensors.get(id(p))![k];
-        h5.write(id(p), headerOf(p), t.data, t.shape, hdf5Group(k, emb.kinds));
+/**
+ * Opens OUT.partial for the embeddings (the root attributes `prott5 embed` writes) and returns
+ * a per-batch writer: each batch's datasets as `embed` lays them out (groups only when both
+ * kinds), flushed, then marked complete; so a proteome's embeddings never wait in memory.
+ */
+async function embeddingsWriter(path: string, kinds: readonly string[], attributes: Record<string, string>) {
+  const h5 = await Hdf5EmbeddingWriter.create(path, { attributes });
+  return {
+    batch(batch: ReadonlyArray<{ id?: string; index: number; outputs: Record<string, PredictionTensor> }>, headerOf: (id: string) => string): void {
+      for (const e of batch) {
+        const id = e.id ?? String(e.index);
+        const bad = kinds.find((k) => e.outputs[k].data.some((v) => !Number.isFinite(v)));
+        if (bad) throw new NumericalError(`record "${id}": the ${bad} embedding holds NaN or Inf (weights holding NaN/Inf, or values beyond float range); nothing written`, { record: id, output: bad });
+        for (const k of kinds) h5.write(id, headerOf(id), e.outputs[k].data, e.outputs[k].shape, hdf5Group(k, kinds));
       }
-    }
-    h5.flush();
-    h5.markComplete(preds.flatMap((p) => emb.kinds.map((k) => hdf5DatasetPath(id(p), k, emb.kinds))));
-  } finally {
-    h5.close();
-  }
+      h5.flush();
+      h5.markComplete(batch.flatMap((e) => kinds.map((k) => hdf5DatasetPath(e.id ?? String(e.index), k, kinds))));
+    },
+    close: () => h5.close(),
+  };
 }
 
 async function writeHdf5(path: string, preds: Prediction[], specs: PredictingHeadSpec[], headerOf: (p: Prediction) => string, append = false): Promise<void> {
@@ -185,6 +182,12 @@ async function writeHdf5(path: string, preds: Prediction[], specs: PredictingHea
   } finally {
     h5call(path, 'closing', () => file.close());
   }
+}
+
+async function makeOutputFolder(out: string, dir: string): Promise<void> {
+  await makeDirs(dir).catch((e: Error) => {
+    throw new IOError(`cannot create the folder for ${out}: ${e.message}`, { file: out }, { cause: e });
+  });
 }
 
 export async function runPredict(cmd: PredictCommand): Promise<number> {
@@ -209,7 +212,9 @@ export async function runPredict(cmd: PredictCommand): Promise<number> {
   if (!h5 && existsSync(out) && !statSync(out).isDirectory()) throw new IOError(`${out} is a file; -o takes a folder (or a file ending in .h5)`, { file: out });
 
   let preds: Prediction[];
-  let emb: EmbeddingsOut | null = null;
+  /** OUT.partial holds the embeddings already (--per-residue / --per-protein). */
+  let withEmbeddings = false;
+  const partial = `${out}.partial`;
   const headers = new Map<string, string>();
   const sequences = new Map<string, string>();
   if (cmd.embeddings) {
@@ -242,26 +247,33 @@ export async function runPredict(cmd: PredictCommand): Promise<number> {
     try {
       for (const f of found) await model.addHead(f.spec.name, new DirectoryFiles(f.dir));
       progress.note(`model ${cmd.model}: ${model.summary}; heads ${specs.map((s) => s.name).join(', ')}`);
-      // One run: the heads' outputs and, when asked, the embeddings (as `model.predict()` plus `embed()`).
-      const embs = await model.embed(records.map((r) => ({ id: r.id, sequence: r.sequence })), { outputs: [...embKinds, ...predictionKeys(specs)], maxResidues: cmd.maxResidues, maxBatch: cmd.maxBatch });
-      preds = embs.map((e) => toPrediction(e, specs));
+      // One run: the heads' outputs and, when asked, the embeddings, written batch by batch.
+      let writer: Awaited<ReturnType<typeof embeddingsWriter>> | null = null;
       if (embKinds.length) {
-        for (const e of embs) {
-          const bad = embKinds.find((k) => e.outputs[k].data.some((v) => !Number.isFinite(v)));
-          if (bad) throw new NumericalError(`record "${e.id}": the ${bad} embedding holds NaN or Inf (weights holding NaN/Inf, or values beyond float range); nothing written`, { record: e.id, output: bad });
+        await makeOutputFolder(out, dirname(out));
+        writer = await embeddingsWriter(partial, embKinds, {
+          ...(await modelProvenance(cmd.model!, modelDir)),
+          prott5_outputs: embKinds.join(','),
+          prott5_dtype: 'float32',
+          prott5_input: basename(cmd.input!),
+          prott5_input_sha256: recordsDigest(records),
+          prott5_heads: specs.map((s) => s.name).join(','),
+        });
+      }
+      try {
+        preds = new Array(records.length);
+        const inputs = records.map((r) => ({ id: r.id, sequence: r.sequence }));
+        for await (const batch of model.embedBatches(inputs, { outputs: [...embKinds, ...predictionKeys(specs)], maxResidues: cmd.maxResidues, maxBatch: cmd.maxBatch })) {
+          for (const e of batch) preds[e.index] = toPrediction(e, specs);
+          writer?.batch(batch, (id) => headers.get(id) ?? id);
         }
-        emb = {
-          kinds: embKinds,
-          attributes: {
-            ...(await modelProvenance(cmd.model!, modelDir)),
-            prott5_outputs: embKinds.join(','),
-            prott5_dtype: 'float32',
-            prott5_input: basename(cmd.input!),
-            prott5_input_sha256: recordsDigest(records),
-            prott5_heads: specs.map((s) => s.name).join(','),
-          },
-          tensors: new Map(embs.map((e) => [e.id!, Object.fromEntries(embKinds.map((k) => [k, e.outputs[k]]))])),
-        };
+        writer?.close();
+        writer = null;
+        withEmbeddings = embKinds.length > 0;
+      } catch (e) {
+        try { writer?.close(); } catch { /* already failing */ }
+        if (embKinds.length) await rm(partial, { force: true }).catch(() => undefined);
+        throw e;
       }
     } finally {
       model.dispose();
@@ -269,21 +281,16 @@ export async function runPredict(cmd: PredictCommand): Promise<number> {
   }
 
   const idOf = (p: Prediction) => p.id ?? String(p.index);
-  await makeDirs(h5 ? dirname(out) : out).catch((e: Error) => {
-    throw new IOError(`cannot create the folder for ${out}: ${e.message}`, { file: out }, { cause: e });
-  });
+  await makeOutputFolder(out, h5 ? dirname(out) : out);
   if (h5) {
-    const partial = `${out}.partial`;
     try {
-      const headerOf = (p: Prediction) => headers.get(idOf(p)) ?? idOf(p);
-      if (emb) await writeEmbeddings(partial, emb, preds, headerOf);
-      await writeHdf5(partial, preds, specs, headerOf, emb !== null);
+      await writeHdf5(partial, preds, specs, (p) => headers.get(idOf(p)) ?? idOf(p), withEmbeddings);
       await rename(partial, out);
     } catch (e) {
       await rm(partial, { force: true }).catch(() => undefined);
       throw e instanceof IOError ? e : new IOError(`cannot write ${out}: ${(e as Error).message}`, { file: out }, { cause: e });
     }
-    progress.note(`wrote ${preds.length} records × ${specs.length} head(s)${emb ? ` and their ${emb.kinds.join(', ')} embeddings` : ''} to ${out}`);
+    progress.note(`wrote ${preds.length} records × ${specs.length} head(s)${withEmbeddings ? ` and their ${embKinds.join(', ')} embeddings` : ''} to ${out}`);
     return EXIT.OK;
   }
   const files = folderFiles(preds, specs, idOf);
