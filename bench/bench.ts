@@ -24,6 +24,7 @@ import { tokenize } from '../src/tokenizers/prott5.js';
 import { matmul } from '../kernels/matmul.js';
 import { loadTfjs, medianMs, tfjsLayer, tfjsMatmulMs } from './peers.js';
 import { benchFamilyKernels, benchFamilyLayers } from './family-layers.js';
+import { benchHeadKernels } from './head-kernels.js';
 import copySrc from './copy.wgsl';
 import peakSrc from './peak.wgsl';
 
@@ -285,6 +286,9 @@ export async function runBench(options: BenchOptions): Promise<void> {
   results.family_kernels = await benchFamilyKernels(rt, ceil, quick, log);
   const familyLayers = await benchFamilyLayers(rt, ceil, quick, quick ? undefined : tuner, log);
   results.family_layers = Object.fromEntries(Object.entries(familyLayers).flatMap(([k, r]) => [[`${k}_ms`, r.ms], [`${k}_floor_ms`, r.floor_ms], [`${k}_tokens`, r.tokens]]));
+
+  // ---- the prediction heads' conv1d (ProtT5-sec's shapes) ----
+  results.head_kernels = await benchHeadKernels(rt, ceil, quick, log);
 
   // ---- peers: tfjs-backend-webgpu on the same adapter, same shapes, f32 on both sides ----
   {

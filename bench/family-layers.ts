@@ -113,7 +113,7 @@ export async function benchFamilyLayers(
 }
 
 /** Median of `reps` timed runs after one warm-up (which compiles). */
-async function medianMs(rt: Runtime, reps: number, record: () => Promise<void>): Promise<number> {
+export async function medianMs(rt: Runtime, reps: number, record: () => Promise<void>): Promise<number> {
   await rt.time(record);
   const ms: number[] = [];
   for (let r = 0; r < reps; r++) {

@@ -4,13 +4,13 @@
 // - end to end on the demo model (d_model 128) with small head checkpoints made here for it,
 //   every head at once: the FASTA run and `--embeddings` on `prott5 embed --per-residue`'s file
 //   agree, the files hold every record, the strings decode the probabilities.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { main } from '../src/cli/main.js';
-import { Hdf5EmbeddingWriter, loadH5 } from '../src/cli/hdf5.js';
+import { Hdf5EmbeddingWriter, loadH5, readHdf5Embeddings, readHdf5RootAttributes } from '../src/cli/hdf5.js';
 import { predictingHead } from '../src/embed/predict.js';
 import { probabilitiesRef } from '../kernels/softmax.ref.js';
 import { headDir, headFixture } from './head-fixtures.js';
@@ -29,9 +29,11 @@ async function readPredictions(path: string): Promise<(key: string) => Read> {
   const f = new lib.File(path, 'r');
   const out = new Map<string, Read>();
   for (const head of f.keys()) {
-    const hg = f.get(head) as InstanceType<typeof lib.Group>;
+    const hg = f.get(head);
+    if (!(hg instanceof lib.Group)) continue; // embeddings at the root (predict --per-residue)
     for (const o of hg.keys()) {
-      const og = hg.get(o) as InstanceType<typeof lib.Group>;
+      const og = hg.get(o);
+      if (!(og instanceof lib.Group)) continue; // an embeddings group (per_residue/)
       for (const id of og.keys()) {
         const ds = og.get(id) as InstanceType<typeof lib.Dataset>;
         const labels = ds.get_attribute('labels', true) as unknown;
@@ -126,6 +128,18 @@ test('predict --embeddings on each head fixture\'s inputs gives the fixture outp
   const rs = await readPredictions(sethOut);
   for (const i of CASES) expectClose(`seth ${i}`, rs(`seth/zscore/case${i}`).data, (await headFixture('seth')).get(`zscore_residues_only.${i}`).data, 1e-5);
 
+  // The upstream text files: bindPredict's own .bindPredict_out text, SETH's Cs scores.
+  const up = join(tmp, 'pfolder-upstream');
+  assert.is(await main(['predict', '--embeddings', join(tmp, 'bindembed21dl-in.h5'), '--heads', headDir('bindembed21dl', 'trained_models'), '-o', up, '-q']), 0);
+  assert.is(await main(['predict', '--embeddings', sethIn, '--heads', `seth=${headDir('seth')}`, '-o', up, '-q']), 0);
+  for (const i of CASES) assert.is(readFileSync(join(up, 'bindembed21dl', `case${i}.bindPredict_out`), 'utf8'), be.c(i).bindPredict_out_RI, `case${i}.bindPredict_out`);
+  const cs = readFileSync(join(up, 'seth_Cs.txt'), 'utf8').trim().split('\n');
+  assert.is(cs.length, 2 * CASES.length);
+  for (const [j, i] of CASES.entries()) {
+    assert.is(cs[2 * j], `>case${i} fixture`);
+    expectClose(`seth_Cs case${i}`, Float32Array.from(cs[2 * j + 1].split(',').map(Number)), (await headFixture('seth')).get(`zscore_residues_only.${i}`).data, 1e-5);
+  }
+
   // The same into a folder: FASTA-like files per per-residue output, a TSV per per-protein head.
   const dir = join(tmp, 'pfolder');
   assert.is(await main(['predict', '--embeddings', join(tmp, 'secstruct-in.h5'), '--heads', `${headDir('secstruct')},${headDir('subcell')}`, '-o', dir, '-q']), 0);
@@ -153,6 +167,20 @@ test('predict: bad --heads folders and arguments are usage errors', async () => 
     said = '';
     assert.is(await main(['predict', '--heads', headDir('secstruct'), '-o', join(tmp, 'o.h5'), '-q']), 2);
     assert.ok(said.includes('--embeddings'), said);
+    // --per-residue: into an HDF5 output, from a FASTA; a record named like a head's group is refused before any GPU work.
+    const model = join(repoRoot(), 'examples', 'demo-model');
+    const clash = join(tmp, 'clash.fasta');
+    writeFileSync(clash, '>p1\nMKV\n>secstruct\nMKVL\n');
+    said = '';
+    assert.is(await main(['predict', clash, '--model', model, '--heads', headDir('secstruct'), '--per-residue', '-o', join(tmp, 'o-dir'), '-q']), 2);
+    assert.ok(said.includes('-o OUT.h5'), said);
+    said = '';
+    assert.is(await main(['predict', '--embeddings', join(tmp, 'x.h5'), '--heads', headDir('secstruct'), '--per-residue', '-o', join(tmp, 'o.h5'), '-q']), 2);
+    assert.ok(said.includes('FASTA input'), said);
+    said = '';
+    assert.is(await main(['predict', clash, '--model', model, '--heads', headDir('secstruct'), '--per-residue', '-o', join(tmp, 'o.h5'), '-q']), 3);
+    assert.ok(said.includes('"secstruct"') && said.includes('line 3'), said);
+    assert.ok(!existsSync(join(tmp, 'o.h5')) && !existsSync(join(tmp, 'o.h5.partial')));
   } finally {
     process.stderr.write = stderr;
   }
@@ -165,11 +193,33 @@ test('predict end to end on the demo model: FASTA → every head; the same from 
   const fasta = join(repoRoot(), 'examples', 'sample.fasta');
   const dirs = demoHeads(join(tmp, 'demo-heads'));
   const out = join(tmp, 'demo.h5'), emb = join(tmp, 'demo-emb.h5'), out2 = join(tmp, 'demo-from-emb.h5'), folder = join(tmp, 'demo-out');
+  const both = join(tmp, 'demo-both.h5');
   assert.is(await main(['predict', fasta, '--model', model, '--heads', dirs.join(','), '-o', out, '-q']), 0);
-  assert.is(await main(['embed', fasta, '--model', model, '--per-residue', '-o', emb, '-q']), 0);
+  assert.is(await main(['embed', fasta, '--model', model, '--per-residue', '--per-protein', '-o', emb, '-q']), 0);
+  // The embeddings too, in one file: those of embed, laid out as embed lays them out.
+  assert.is(await main(['predict', fasta, '--model', model, '--heads', dirs.join(','), '--per-residue', '--per-protein', '-o', both, '-q']), 0);
+  assert.ok(!existsSync(`${both}.partial`));
   assert.is(await main(['predict', '--embeddings', emb, '--heads', dirs.join(','), '-o', out2, '-q']), 0);
   assert.is(await main(['predict', '--embeddings', emb, '--heads', dirs.join(','), '-o', folder, '-q']), 0);
   const a = await readPredictions(out), b = await readPredictions(out2);
+  const c = await readPredictions(both);
+  const embedded = await readHdf5Embeddings(emb), combined = await readHdf5Embeddings(both);
+  const embKeys = [...embedded.keys()].sort();
+  assert.ok(embKeys.length >= 4 && embKeys.every((k) => k.startsWith('per_residue/') || k.startsWith('per_protein/')), embKeys.join());
+  assert.equal([...combined.keys()].filter((k) => !k.includes('/') || k.startsWith('per_')).sort(), embKeys);
+  for (const k of embKeys) {
+    const x = embedded.get(k)!, y = combined.get(k)!;
+    assert.equal(y.shape, x.shape, k);
+    assert.equal(y.attrs, x.attrs, `${k} attributes`);
+    assert.ok(y.data.every((v, j) => v === x.data[j]), `${k}: the same values as embed wrote`);
+  }
+  const [ra, rb] = [await readHdf5RootAttributes(emb), await readHdf5RootAttributes(both)];
+  for (const key of ['prott5_model', 'prott5_weights_sha256', 'prott5_config_sha256', 'prott5_outputs', 'prott5_dtype', 'prott5_input', 'prott5_input_sha256']) assert.is(rb[key], ra[key], key);
+  assert.equal(String(rb.prott5_heads).split(',').sort(), ['bindembed21dl', 'la', 'prostt5-3di', 'prott5cons', 'secstruct', 'seth', 'subcell', 'tmbed']);
+  // merge reads it as embed's output; predict --embeddings reads its per-residue group.
+  const merged = join(tmp, 'demo-merged.h5');
+  assert.is(await main(['merge', '-o', merged, both, '-q']), 0);
+  assert.equal([...(await readHdf5Embeddings(merged)).keys()].sort(), embKeys);
   const ids = readFileSync(fasta, 'utf8').split('\n').filter((l) => l.startsWith('>')).map((l) => l.slice(1).trim().split(/\s/)[0].replace(/[/.]/g, '_'));
   assert.ok(ids.length >= 2);
   for (const name of ['secstruct', 'subcell', 'la', 'tmbed', 'seth', 'bindembed21dl', 'prott5cons', 'prostt5-3di']) {
@@ -178,6 +228,9 @@ test('predict end to end on the demo model: FASTA → every head; the same from 
       const fastaFile = p.kind.per === 'residue' ? readFileSync(join(folder, `${name}_${p.name}.fasta`), 'utf8') : '';
       for (const id of ids) {
         const x = a(`${name}/${p.name}/${id}`), y = b(`${name}/${p.name}/${id}`);
+        const z = c(`${name}/${p.name}/${id}`);
+        assert.ok(z.data.length === x.data.length && z.data.every((v, j) => v === x.data[j]), `${name}/${p.name}/${id}: the same values with the embeddings as alone`);
+        assert.is(z.prediction, x.prediction);
         assert.ok(x.data.every(Number.isFinite), `${name}/${p.name}/${id} finite`);
         assert.is(x.prediction, p.decode(x.data, x.shape[0]), `${name}/${p.name}/${id}: the prediction decodes the probabilities`);
         assert.equal(x.labels, [...p.labels]);

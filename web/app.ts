@@ -12,7 +12,7 @@ import {
 import { drawHeatmap, drawScatter, pca2 } from './plots.js';
 import { encodeHdf5Embeddings } from './hdf5-download.js';
 import { renderHubModels } from './hub-models.js';
-import { headKeys, loadHeads, renderTracks, type LoadedHead } from './heads.js';
+import { headDatasets, headKeys, loadHeads, renderTracks, type LoadedHead } from './heads.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -370,25 +370,20 @@ function download(): void {
     if (r.perResidue) tensors.push({ name: `per_residue/${r.id}`, dtype: 'F32', shape: [r.length, r.perProtein.length], data: r.perResidue });
   }
   // Heads' outputs as prott5 predict names them in HDF5: <head>/<output>/<id>.
-  for (const h of state.heads) {
-    for (const p of h.spec.predictions) {
-      for (const r of state.results) {
-        const t = r.heads[p.kind.key];
-        if (t) tensors.push({ name: `${h.spec.name}/${p.name}/${r.id}`, dtype: 'F32', shape: t.shape, data: t.data });
-      }
-    }
+  for (const r of state.results) {
+    for (const h of headDatasets(state.heads, r)) tensors.push({ name: `${h.head}/${h.output}/${r.id}`, dtype: 'F32', shape: h.shape, data: h.data });
   }
   saveFile(encodeSafetensors(tensors, provenance()), 'embeddings.safetensors', 'application/octet-stream');
 }
 
-/** HDF5 in the ProtTrans layout, as `prott5 embed -o embeddings.h5` writes it. */
+/** HDF5 in the ProtTrans layout, as `prott5 embed -o embeddings.h5` writes it; the heads' outputs as `prott5 predict --per-residue --per-protein -o x.h5` adds them. */
 async function downloadHdf5(): Promise<void> {
   if (!state.results.length) throw new UsageError('nothing to download yet: run the embedding first');
   const status = $('download-status');
   status.textContent = 'writing HDF5 (the first time loads the HDF5 library, about 4 MB)…';
   try {
     const bytes = await encodeHdf5Embeddings(
-      state.results.map((r) => ({ id: r.id, header: r.header, length: r.length, perProtein: r.perProtein, perResidue: r.perResidue })),
+      state.results.map((r) => ({ id: r.id, header: r.header, length: r.length, perProtein: r.perProtein, perResidue: r.perResidue, heads: headDatasets(state.heads, r) })),
       { prott5_model: state.modelLabel, random_weights: String(state.modelIsDemo), created: new Date().toISOString() },
     );
     saveFile(bytes, 'embeddings.h5', 'application/x-hdf5');

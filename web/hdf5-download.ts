@@ -8,6 +8,7 @@ import {
   ORIGINAL_ID_ATTRIBUTE, findDatasetNameClash, hdf5DatasetPath, hdf5Group, orderKinds, safeDatasetName, summarizeHdf5Error,
 } from '../src/embed/hdf5-layout.js';
 import { outputKind, outputShape } from '../src/embed/outputs.js';
+import { checkHeadNames, writeHeadDatasets, type HeadDataset } from '../src/embed/hdf5-heads.js';
 
 type H5Lib = (typeof import('h5wasm'))['default'];
 
@@ -19,6 +20,8 @@ export interface Hdf5Record {
   length: number;
   perProtein?: Float32Array;
   perResidue?: Float32Array;
+  /** Prediction heads' outputs, written as `prott5 predict -o OUT.h5` does: `/<head>/<output>/<id>`. */
+  heads?: ReadonlyArray<Omit<HeadDataset, 'id' | 'header'>>;
 }
 
 /**
@@ -61,6 +64,7 @@ let serial = 0;
  * (`[d]` per protein, `[L, d]` per residue) named safeDatasetName(id), with `original_id`; in
  * groups `per_residue/` and `per_protein/` when both kinds are present. `attributes` go on the
  * root group as strings, with `prott5_outputs` (the kinds, as the CLI writes it). Two ids that become the same dataset name are a SequenceError.
+ * Heads' outputs go in `/<head>/<output>/<id>` (src/embed/hdf5-heads.ts, as `prott5 predict`).
  */
 export async function encodeHdf5Embeddings(records: readonly Hdf5Record[], attributes: Record<string, string> = {}): Promise<Uint8Array> {
   if (records.length === 0) throw new UsageError('nothing to write: no records');
@@ -76,7 +80,9 @@ export async function encodeHdf5Embeddings(records: readonly Hdf5Record[], attri
       { record: clash.second, other: clash.first, dataset: clash.name },
     );
   }
-  const bytes = records.reduce((a, r) => a + kinds.reduce((b, k) => b + r[k]!.byteLength, 0), 0);
+  const heads = records.flatMap((r) => (r.heads ?? []).map((h) => ({ ...h, id: r.id, header: r.header })));
+  if (kinds.length === 1 && heads.length) checkHeadNames(records.map((r) => r.id), [...new Set(heads.map((h) => h.head))]);
+  const bytes = records.reduce((a, r) => a + kinds.reduce((b, k) => b + r[k]!.byteLength, 0), 0) + heads.reduce((a, h) => a + h.data.byteLength, 0);
   if (bytes > MAX_HDF5_DOWNLOAD_BYTES) {
     throw new UsageError(
       `the embeddings are ${(bytes / 2 ** 20).toFixed(0)} MB; the in-page HDF5 writer (WebAssembly, 2 GiB heap) takes up to ${MAX_HDF5_DOWNLOAD_BYTES / 2 ** 20} MB. ` +
@@ -112,6 +118,9 @@ export async function encodeHdf5Embeddings(records: readonly Hdf5Record[], attri
           call(`writing attribute ${ORIGINAL_ID_ATTRIBUTE} of ${full}`, () => ds.create_attribute(ORIGINAL_ID_ATTRIBUTE, r.header));
         }
       }
+      // By head, then output, then record (the CLI's order).
+      const order = [...new Set(heads.map((h) => `${h.head}/${h.output}`))];
+      writeHeadDatasets(file, order.flatMap((k) => heads.filter((h) => `${h.head}/${h.output}` === k)), call);
     } finally {
       call('closing the file', () => file.close());
     }

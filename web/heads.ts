@@ -34,6 +34,14 @@ export async function loadHeads(model: ProtT5Model, urls: string[]): Promise<Loa
 /** Output kind keys to ask embed() for. */
 export const headKeys = (heads: LoadedHead[]): string[] => heads.flatMap((h) => h.spec.predictions.map((p) => p.kind.key));
 
+/** One protein's head outputs for the HDF5 download (`/<head>/<output>/<id>`, as prott5 predict writes them). */
+export function headDatasets(heads: LoadedHead[], r: { length: number; heads: Record<string, { data: Float32Array; shape: number[] }> }) {
+  return heads.flatMap((h) => h.spec.predictions.filter((p) => r.heads[p.kind.key]).map((p) => {
+    const t = r.heads[p.kind.key];
+    return { head: h.spec.name, output: p.name, data: t.data, shape: t.shape, labels: p.labels, prediction: p.decode(t.data, r.length) };
+  }));
+}
+
 /** The tracks and bar charts of one protein into `el`. */
 export function renderTracks(el: HTMLElement, heads: LoadedHead[], sequence: string, outputs: Record<string, { data: Float32Array }>): void {
   el.innerHTML = '';

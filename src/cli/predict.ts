@@ -1,18 +1,22 @@
 // prott5 predict: prediction heads on a FASTA file's embeddings (the model run here) or on
 // per-residue embeddings computed before (--embeddings IN.h5). Writes what the upstreams write
-// (one FASTA-like file per per-residue output, one TSV per per-protein head) into a folder, or
-// everything into one HDF5 file (/<head>/<output>/<id>, attributes labels and prediction).
-// Every file is written as <file>.partial and renamed when all are complete.
+// (one FASTA-like file per per-residue output, one TSV per per-protein head, and the upstream
+// tools' own text files: src/cli/predict-text.ts) into a folder, or everything into one HDF5
+// file (/<head>/<output>/<id>, attributes labels and prediction), with --per-residue /
+// --per-protein also the embeddings, as `prott5 embed` writes them. Every file is written as
+// <file>.partial and renamed when all are complete.
 import { existsSync, statSync } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, extname, join, resolve } from 'node:path';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { IOError, UsageError } from '../errors.js';
+import { IOError, NumericalError, SequenceError, UsageError } from '../errors.js';
 import { createNodeRuntime } from '../gpu/node-gpu.js';
 import { makeDirs } from '../gpu/node-dirs.js';
 import { PROTTRANS_LIMITS } from '../embed/batching.js';
-import { idFromOriginalId, ORIGINAL_ID_ATTRIBUTE, safeDatasetName } from '../embed/hdf5-layout.js';
-import { predictFromEmbeddings, predictingHead, type EmbeddingRecord, type Prediction } from '../embed/predict.js';
+import { hdf5DatasetPath, hdf5Group, idFromOriginalId, ORIGINAL_ID_ATTRIBUTE, safeDatasetName } from '../embed/hdf5-layout.js';
+import { orderKinds, PER_PROTEIN, PER_RESIDUE } from '../embed/outputs.js';
+import { writeHeadDatasets, type HeadDataset } from '../embed/hdf5-heads.js';
+import { predictFromEmbeddings, predictingHead, predictionKeys, toPrediction, type EmbeddingRecord, type Prediction, type PredictionTensor } from '../embed/predict.js';
 import { isPredicting, type PredictingHeadSpec } from '../heads/prediction.js';
 import { registeredHeads } from '../heads/registry.js';
 import type { Head } from '../heads/head.js';
@@ -21,8 +25,10 @@ import { resolveModel } from '../../weights/hub.js';
 import { DirectoryFiles } from '../../weights/node-files.js';
 import { checkDatasetNames, readRecords } from './embed.js';
 import { EXIT } from './exit-codes.js';
-import { h5call, loadH5, readHdf5Embeddings } from './hdf5.js';
+import { h5call, Hdf5EmbeddingWriter, loadH5, readHdf5Embeddings } from './hdf5.js';
 import { downloadProgressLine, Progress } from './progress.js';
+import { modelProvenance, recordsDigest } from './provenance.js';
+import { upstreamFiles } from './predict-text.js';
 
 function headsHelp(): string {
   return registeredHeads().filter(isPredicting).map((h) => `  ${h.name.padEnd(14)}${h.description}\n  ${''.padEnd(14)}files: ${h.files.join(', ')}`).join('\n');
@@ -44,16 +50,24 @@ Output:
   OUT (a folder)  per per-residue output <head>_<output>.fasta: ">id" and one letter per residue
                   (DSSP3 HEC, DSSP8, disorder -X, TMbed B b H h S . (format 0), 3Di, conservation
                   0-8, SETH disorder 0/1, binding M/N/S or -); per per-protein head <head>.tsv:
-                  id, each output's class, then its probabilities.
+                  id, each output's class, then its probabilities. And the upstream tools' own
+                  files: bindembed21dl/<id>.bindPredict_out (bindPredict, RI variant),
+                  seth_Cs.txt (SETH -f Cs), seth_caid.txt (SETH's CAID table; FASTA input),
+                  prostt5-3di_output_probabilities.csv (ProstT5's id,reliability).
   OUT.h5          /<head>/<output>/<id> float32 datasets ([L, C] per residue, [C] per protein;
                   <id> as in the embeddings' files), attributes "labels" (class names),
-                  "prediction" (the decoded string or class) and "original_id".
+                  "prediction" (the decoded string or class) and "original_id". With
+                  --per-residue / --per-protein the same file also holds the embeddings
+                  exactly as "prott5 embed" with those options writes them (datasets, groups,
+                  attributes, the root's provenance; "prott5 merge" and --embeddings read it).
 
 Options:
   -o, --output OUT        a folder, or a file ending in .h5 (required)
   -m, --model DIR|ID      model folder or hub id (with a FASTA input)
       --heads DIR[,DIR]   head checkpoint folders (repeatable)
       --embeddings IN.h5  per-residue embeddings instead of a FASTA file and a model
+      --per-residue       also write the [L, d_model] embeddings into OUT.h5 (FASTA input)
+      --per-protein       also write the [d_model] mean embeddings into OUT.h5 (FASTA input)
       --max-residues N    most padded tokens in a batch (default ${PROTTRANS_LIMITS.maxResidues})
       --max-batch N       most sequences in a batch (default ${PROTTRANS_LIMITS.maxBatch})
       --strict            model weights holding NaN or Inf are an error (exit 4)
@@ -89,6 +103,9 @@ export interface PredictCommand {
   maxBatch: number;
   strict: boolean;
   quiet: boolean;
+  /** Also write these embeddings into OUT.h5 (FASTA input only). */
+  perResidue?: boolean;
+  perProtein?: boolean;
 }
 
 /** Per-residue datasets of an embeddings file: at the root, or in its per_residue group. */
@@ -131,29 +148,46 @@ function folderFiles(preds: Prediction[], specs: PredictingHeadSpec[], idOf: (p:
   return files;
 }
 
-async function writeHdf5(path: string, preds: Prediction[], specs: PredictingHeadSpec[], headerOf: (p: Prediction) => string): Promise<void> {
-  const lib = await loadH5();
-  const file = h5call(path, 'creating the HDF5 file', () => new lib.File(path, 'w'));
-  try {
-    for (const h of specs) {
-      const hg = h5call(path, `creating group ${h.name}`, () => file.create_group(h.name));
-      for (const p of h.predictions) {
-        const og = h5call(path, `creating group ${h.name}/${p.name}`, () => hg.create_group(p.name));
-        for (const r of preds) {
-          const o = r.heads[h.name][p.name];
-          const name = safeDatasetName(r.id ?? String(r.index));
-          const ds = h5call(path, `writing ${h.name}/${p.name}/${name}`, () => og.create_dataset({ name, data: o.probs.data, shape: [...o.probs.shape] }));
-          h5call(path, `writing attributes of ${h.name}/${p.name}/${name}`, () => {
-            ds.create_attribute('labels', [...o.labels]);
-            ds.create_attribute('prediction', o.prediction);
-            ds.create_attribute(ORIGINAL_ID_ATTRIBUTE, headerOf(r));
-          });
-        }
+/**
+ * Opens OUT.partial for the embeddings (the root attributes `prott5 embed` writes) and returns
+ * a per-batch writer: each batch's datasets as `embed` lays them out (groups only when both
+ * kinds), flushed, then marked complete; so a proteome's embeddings never wait in memory.
+ */
+async function embeddingsWriter(path: string, kinds: readonly string[], attributes: Record<string, string>) {
+  const h5 = await Hdf5EmbeddingWriter.create(path, { attributes });
+  return {
+    batch(batch: ReadonlyArray<{ id?: string; index: number; outputs: Record<string, PredictionTensor> }>, headerOf: (id: string) => string): void {
+      for (const e of batch) {
+        const id = e.id ?? String(e.index);
+        const bad = kinds.find((k) => e.outputs[k].data.some((v) => !Number.isFinite(v)));
+        if (bad) throw new NumericalError(`record "${id}": the ${bad} embedding holds NaN or Inf (weights holding NaN/Inf, or values beyond float range); nothing written`, { record: id, output: bad });
+        for (const k of kinds) h5.write(id, headerOf(id), e.outputs[k].data, e.outputs[k].shape, hdf5Group(k, kinds));
       }
-    }
+      h5.flush();
+      h5.markComplete(batch.flatMap((e) => kinds.map((k) => hdf5DatasetPath(e.id ?? String(e.index), k, kinds))));
+    },
+    close: () => h5.close(),
+  };
+}
+
+async function writeHdf5(path: string, preds: Prediction[], specs: PredictingHeadSpec[], headerOf: (p: Prediction) => string, append = false): Promise<void> {
+  const lib = await loadH5();
+  const file = h5call(path, append ? 'opening the HDF5 file' : 'creating the HDF5 file', () => new lib.File(path, append ? 'a' : 'w'));
+  try {
+    const items: HeadDataset[] = specs.flatMap((h) => h.predictions.flatMap((p) => preds.map((r) => {
+      const o = r.heads[h.name][p.name];
+      return { head: h.name, output: p.name, id: r.id ?? String(r.index), header: headerOf(r), data: o.probs.data, shape: o.probs.shape, labels: o.labels, prediction: o.prediction };
+    })));
+    writeHeadDatasets(file, items, (what, fn) => h5call(path, what, fn));
   } finally {
     h5call(path, 'closing', () => file.close());
   }
+}
+
+async function makeOutputFolder(out: string, dir: string): Promise<void> {
+  await makeDirs(dir).catch((e: Error) => {
+    throw new IOError(`cannot create the folder for ${out}: ${e.message}`, { file: out }, { cause: e });
+  });
 }
 
 export async function runPredict(cmd: PredictCommand): Promise<number> {
@@ -171,11 +205,18 @@ export async function runPredict(cmd: PredictCommand): Promise<number> {
   const out = resolve(cmd.output);
   const ext = extname(out).toLowerCase();
   const h5 = ext === '.h5' || ext === '.hdf5';
+  const embKinds = orderKinds([...(cmd.perResidue ? [PER_RESIDUE.key] : []), ...(cmd.perProtein ? [PER_PROTEIN.key] : [])]);
+  if (embKinds.length && !h5) throw new UsageError('--per-residue / --per-protein write the embeddings into the HDF5 output: give -o OUT.h5');
+  if (embKinds.length && cmd.embeddings) throw new UsageError(`--per-residue / --per-protein need a FASTA input and --model (the embeddings are already in ${cmd.embeddings})`);
   if (h5 && existsSync(out) && statSync(out).isDirectory()) throw new IOError(`${out} is a directory; give -o a file name ending in .h5, or a folder`, { file: out });
   if (!h5 && existsSync(out) && !statSync(out).isDirectory()) throw new IOError(`${out} is a file; -o takes a folder (or a file ending in .h5)`, { file: out });
 
   let preds: Prediction[];
+  /** OUT.partial holds the embeddings already (--per-residue / --per-protein). */
+  let withEmbeddings = false;
+  const partial = `${out}.partial`;
   const headers = new Map<string, string>();
+  const sequences = new Map<string, string>();
   if (cmd.embeddings) {
     const { records, D } = await readEmbeddings(cmd.embeddings);
     for (const r of records) headers.set(r.id, r.header);
@@ -192,38 +233,73 @@ export async function runPredict(cmd: PredictCommand): Promise<number> {
   } else {
     const records = await readRecords(cmd.input!);
     if (h5) checkDatasetNames(records, cmd.input!);
-    for (const r of records) headers.set(r.id, r.header);
+    // One kind of embedding sits at the file's root, beside the heads' groups.
+    const taken = embKinds.length === 1 ? records.find((r) => specs.some((s) => s.name === safeDatasetName(r.id))) : undefined;
+    if (taken) {
+      throw new SequenceError(`${cmd.input}: record "${taken.id}" (line ${taken.line}) would be an embedding dataset named like the head ${safeDatasetName(taken.id)}'s group; rename it, or add --per-protein (the embeddings then go in groups)`, { file: cmd.input, record: taken.id, line: taken.line });
+    }
+    for (const r of records) {
+      headers.set(r.id, r.header);
+      sequences.set(r.id, r.sequence);
+    }
     const modelDir = await resolveModel(cmd.model!, { onProgress: cmd.quiet ? undefined : downloadProgressLine(process.stderr) });
     const model = await loadProtT5(modelDir, { quietDrivers: true, strict: cmd.strict, onWarning: (m) => process.stderr.write(`prott5: warning: ${m}\n`) });
     try {
       for (const f of found) await model.addHead(f.spec.name, new DirectoryFiles(f.dir));
       progress.note(`model ${cmd.model}: ${model.summary}; heads ${specs.map((s) => s.name).join(', ')}`);
-      preds = await model.predict(records.map((r) => ({ id: r.id, sequence: r.sequence })), { maxResidues: cmd.maxResidues, maxBatch: cmd.maxBatch });
+      // One run: the heads' outputs and, when asked, the embeddings, written batch by batch.
+      let writer: Awaited<ReturnType<typeof embeddingsWriter>> | null = null;
+      if (embKinds.length) {
+        await makeOutputFolder(out, dirname(out));
+        writer = await embeddingsWriter(partial, embKinds, {
+          ...(await modelProvenance(cmd.model!, modelDir)),
+          prott5_outputs: embKinds.join(','),
+          prott5_dtype: 'float32',
+          prott5_input: basename(cmd.input!),
+          prott5_input_sha256: recordsDigest(records),
+          prott5_heads: specs.map((s) => s.name).join(','),
+        });
+      }
+      try {
+        preds = new Array(records.length);
+        const inputs = records.map((r) => ({ id: r.id, sequence: r.sequence }));
+        for await (const batch of model.embedBatches(inputs, { outputs: [...embKinds, ...predictionKeys(specs)], maxResidues: cmd.maxResidues, maxBatch: cmd.maxBatch })) {
+          for (const e of batch) preds[e.index] = toPrediction(e, specs);
+          writer?.batch(batch, (id) => headers.get(id) ?? id);
+        }
+        writer?.close();
+        writer = null;
+        withEmbeddings = embKinds.length > 0;
+      } catch (e) {
+        try { writer?.close(); } catch { /* already failing */ }
+        if (embKinds.length) await rm(partial, { force: true }).catch(() => undefined);
+        throw e;
+      }
     } finally {
       model.dispose();
     }
   }
 
   const idOf = (p: Prediction) => p.id ?? String(p.index);
-  await makeDirs(h5 ? dirname(out) : out).catch((e: Error) => {
-    throw new IOError(`cannot create the folder for ${out}: ${e.message}`, { file: out }, { cause: e });
-  });
+  await makeOutputFolder(out, h5 ? dirname(out) : out);
   if (h5) {
-    const partial = `${out}.partial`;
     try {
-      await writeHdf5(partial, preds, specs, (p) => headers.get(idOf(p)) ?? idOf(p));
+      await writeHdf5(partial, preds, specs, (p) => headers.get(idOf(p)) ?? idOf(p), withEmbeddings);
       await rename(partial, out);
     } catch (e) {
       await rm(partial, { force: true }).catch(() => undefined);
       throw e instanceof IOError ? e : new IOError(`cannot write ${out}: ${(e as Error).message}`, { file: out }, { cause: e });
     }
-    progress.note(`wrote ${preds.length} records × ${specs.length} head(s) to ${out}`);
+    progress.note(`wrote ${preds.length} records × ${specs.length} head(s)${withEmbeddings ? ` and their ${embKinds.join(', ')} embeddings` : ''} to ${out}`);
     return EXIT.OK;
   }
   const files = folderFiles(preds, specs, idOf);
+  const headerOf = (p: Prediction) => headers.get(idOf(p)) ?? idOf(p);
+  for (const [name, text] of upstreamFiles(preds, new Set(specs.map((s) => s.name)), idOf, headerOf, sequences.size ? (p) => sequences.get(idOf(p))! : undefined)) files.set(name, text);
   const written: string[] = [];
   try {
     for (const [name, text] of files) {
+      if (name.includes('/')) await mkdir(join(out, dirname(name)), { recursive: true });
       await writeFile(join(out, `${name}.partial`), text);
       written.push(name);
     }
@@ -248,6 +324,8 @@ export async function predictCommand(args: string[]): Promise<number> {
       embeddings: { type: 'string' },
       'max-residues': { type: 'string' },
       'max-batch': { type: 'string' },
+      'per-residue': { type: 'boolean', default: false },
+      'per-protein': { type: 'boolean', default: false },
       strict: { type: 'boolean', default: false },
       quiet: { type: 'boolean', short: 'q', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -275,5 +353,7 @@ export async function predictCommand(args: string[]): Promise<number> {
     maxBatch: int('max-batch', values['max-batch'], PROTTRANS_LIMITS.maxBatch),
     strict: values.strict!,
     quiet: values.quiet!,
+    perResidue: values['per-residue'],
+    perProtein: values['per-protein'],
   });
 }

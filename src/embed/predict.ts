@@ -25,6 +25,8 @@ export interface OutputPrediction {
   probs: PredictionTensor;
   /** One letter per residue (DSSP, TMbed, 3Di, ...) or the class of a per-protein output. */
   prediction: string;
+  /** The ensemble members' logits, where the head declares them (bindEmbed21DL: its 5 models), in member order. */
+  members?: PredictionTensor[];
 }
 
 export interface Prediction {
@@ -45,11 +47,16 @@ export function predictingHead(name: string): PredictingHeadSpec {
 
 /** Output kind keys the heads' predictions need. */
 export function predictionKeys(heads: readonly PredictingHeadSpec[]): string[] {
-  return heads.flatMap((h) => h.predictions.map((p) => p.kind.key));
+  return heads.flatMap((h) => h.predictions.flatMap((p) => outputKinds(p).map((k) => k.key)));
 }
 
-function decodeOne(p: HeadOutput, t: PredictionTensor, length: number): OutputPrediction {
-  return { output: p.name, per: p.kind.per === 'protein' ? 'protein' : 'residue', labels: p.labels, probs: t, prediction: p.decode(t.data, length) };
+/** The kinds an output reads back: its probabilities, then its ensemble members' logits. */
+const outputKinds = (p: HeadOutput) => [p.kind, ...(p.members ?? [])];
+
+function decodeOne(p: HeadOutput, t: PredictionTensor, length: number, members?: PredictionTensor[]): OutputPrediction {
+  const out: OutputPrediction = { output: p.name, per: p.kind.per === 'protein' ? 'protein' : 'residue', labels: p.labels, probs: t, prediction: p.decode(t.data, length) };
+  if (members) out.members = members;
+  return out;
 }
 
 /** A record's predictions from its outputs by kind key (an embed run's `Embedding.outputs`). */
@@ -58,9 +65,12 @@ export function toPrediction(e: { index: number; id?: string; length: number; ou
   for (const h of heads) {
     out.heads[h.name] = {};
     for (const p of h.predictions) {
-      const t = e.outputs[p.kind.key];
-      if (!t) throw new UsageError(`record ${e.id ?? e.index}: no output ${p.kind.key} for head ${h.name}`, { head: h.name });
-      out.heads[h.name][p.name] = decodeOne(p, t, e.length);
+      const [t, ...members] = outputKinds(p).map((k) => {
+        const v = e.outputs[k.key];
+        if (!v) throw new UsageError(`record ${e.id ?? e.index}: no output ${k.key} for head ${h.name}`, { head: h.name });
+        return v;
+      });
+      out.heads[h.name][p.name] = decodeOne(p, t, e.length, p.members ? members : undefined);
     }
   }
   return out;
@@ -111,10 +121,10 @@ export async function predictFromEmbeddings(rt: Runtime, heads: ReadonlyArray<{ 
       for (const { spec, head } of heads) {
         const produced = await head.run(hidden, rows);
         try {
-          for (const p of spec.predictions) {
-            const t = produced.get(p.kind.key);
-            if (!t) throw new UsageError(`head "${spec.name}" did not produce its output "${p.kind.key}"`, { head: spec.name });
-            read.set(p.kind.key, await rt.read(t));
+          for (const k of spec.predictions.flatMap(outputKinds)) {
+            const t = produced.get(k.key);
+            if (!t) throw new UsageError(`head "${spec.name}" did not produce its output "${k.key}"`, { head: spec.name });
+            read.set(k.key, await rt.read(t));
           }
         } finally {
           for (const t of produced.values()) t.release();
@@ -127,9 +137,9 @@ export async function predictFromEmbeddings(rt: Runtime, heads: ReadonlyArray<{ 
       const rec = records[r];
       const outputs: Record<string, PredictionTensor> = {};
       for (const { spec } of heads) {
-        for (const p of spec.predictions) {
-          const w = p.kind.width(D), all = read.get(p.kind.key)!;
-          outputs[p.kind.key] = p.kind.per === 'protein'
+        for (const k of spec.predictions.flatMap(outputKinds)) {
+          const w = k.width(D), all = read.get(k.key)!;
+          outputs[k.key] = k.per === 'protein'
             ? { data: all.slice(b * w, (b + 1) * w), shape: [w] }
             : { data: all.slice(b * L * w, (b * L + rec.length) * w), shape: [rec.length, w] };
         }

@@ -15,6 +15,11 @@ export interface HeadOutput {
   readonly labels: readonly string[];
   /** The prediction from the probabilities read back: one letter per residue, or the class name. */
   decode(probs: Float32Array, length: number): string;
+  /**
+   * Kinds read back with it (API only, not in files): an ensemble's members' logits, for
+   * upstream text formats that round each member (bindPredict's `.bindPredict_out`).
+   */
+  readonly members?: readonly OutputKind[];
 }
 
 export interface PredictingHeadSpec extends HeadSpec {

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { startServer, type StaticServer } from '../../web/serve.mjs';
 import { loadProtT5, parseFasta, type ProtT5Model } from '../../src/node.js';
-import { Hdf5EmbeddingWriter, readHdf5Embeddings, readHdf5RootAttributes } from '../../src/cli/hdf5.js';
+import { Hdf5EmbeddingWriter, loadH5, readHdf5Embeddings, readHdf5RootAttributes } from '../../src/cli/hdf5.js';
+import { predictingHead } from '../../src/embed/predict.js';
 import { hdf5Group, safeDatasetName } from '../../src/embed/hdf5-layout.js';
 import { SequenceError, UsageError } from '../../src/errors.js';
 import { encodeHdf5Embeddings, MAX_HDF5_DOWNLOAD_BYTES, type Hdf5Record } from '../../web/hdf5-download.js';
@@ -156,6 +157,15 @@ test('HDF5 download (web/hdf5-download.ts, h5wasm in memory) writes the same fil
     } catch (e) {
       assert.instance(e, SequenceError);
       assert.match((e as Error).message, /"a\.1" and "a_1" both become HDF5 dataset "a_1"/);
+    }
+    // Heads' outputs beside one kind at the root: a record named like a head's group is refused.
+    const head = { head: 'secstruct', output: 'dssp3', data: new Float32Array(3), shape: [1, 3], labels: ['H', 'E', 'C'], prediction: 'H' };
+    try {
+      await encodeHdf5Embeddings([{ ...one('secstruct'), heads: [head] }, { ...one('b'), heads: [head] }]);
+      assert.unreachable('a record named like a head must be refused');
+    } catch (e) {
+      assert.instance(e, SequenceError);
+      assert.match((e as Error).message, /"secstruct".*head secstruct/);
     }
     try {
       await encodeHdf5Embeddings([{ ...one('big'), perProtein: { length: 1, byteLength: MAX_HDF5_DOWNLOAD_BYTES + 4 } as unknown as Float32Array }]);
@@ -553,6 +563,39 @@ if (!setupError) {
           assert.ok(t, `download has secstruct/dssp3/${r.id}`);
           assert.equal([...t!.shape], [r.sequence.length, 3]);
           assert.ok(relFrobenius(toFloat32(t!.dtype, await t!.read()), preds[i].heads.secstruct.dssp3.probs.data) < 1e-5);
+        }
+        // The HDF5 download, made in the page: the embeddings plus /<head>/<output>/<id> as prott5 predict writes them.
+        const [h5download] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.click('#download-h5')]);
+        const h5dir = mkdtempSync(join(tmpdir(), 'prott5-heads-h5-'));
+        try {
+          const h5path = join(h5dir, 'embeddings.h5');
+          await h5download.saveAs(h5path);
+          const embs = await readHdf5Embeddings(h5path);
+          for (const r of records) assert.ok([...embs.keys()].some((k) => k.endsWith(safeDatasetName(r.id))), `the HDF5 download has ${r.id}'s embedding`);
+          const lib = await loadH5();
+          const f = new lib.File(h5path, 'r');
+          try {
+            for (const [i, r] of records.entries()) {
+              for (const h of heads) {
+                for (const p of predictingHead(h).predictions) {
+                  const key = `${h}/${p.name}/${safeDatasetName(r.id)}`, want = preds[i].heads[h][p.name];
+                  const ds = f.get(key);
+                  assert.ok(ds instanceof lib.Dataset, `the HDF5 download has ${key}`);
+                  assert.equal(ds.shape, want.probs.shape, `${key} shape`);
+                  assert.equal(ds.shape, p.kind.per === 'protein' ? [p.labels.length] : [r.sequence.length, p.labels.length], `${key} shape`);
+                  assert.ok(relFrobenius(Float32Array.from(ds.value as Float32Array), want.probs.data) < 1e-5, `${key} values`);
+                  assert.is(ds.get_attribute('prediction', true), want.prediction, `${key} prediction`);
+                  const labels = ds.get_attribute('labels', true) as unknown;
+                  assert.equal(Array.isArray(labels) ? labels : [labels], [...p.labels], `${key} labels`);
+                  assert.is(ds.get_attribute('original_id', true), r.header, `${key} original_id`);
+                }
+              }
+            }
+          } finally {
+            f.close();
+          }
+        } finally {
+          rmSync(h5dir, { recursive: true, force: true });
         }
       } finally {
         model.dispose();

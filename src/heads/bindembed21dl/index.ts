@@ -19,16 +19,26 @@ const CHANNELS = [
   { name: 'small', letter: 'S', what: 'small molecule' },
 ];
 
+const MODELS = BINDEMBED_FILES.length;
+
+/** Model m's (1-based) logits of a channel: API only (bindPredict's text rounds each model). */
+const memberKey = (m: number, channel: string) => `${NAME}.model${m}.${channel}.logits`;
+
 const predictions: HeadOutput[] = CHANNELS.map((c) => ({
   name: c.name,
   kind: headKind(NAME, c.name, 'residue', 1, `[L, 1] ${c.what} binding probability (mean of 5 models)`),
   labels: [c.name],
   decode: (p, length) => Array.from(p.subarray(0, length), (v) => (v >= 0.5 ? c.letter : '-')).join(''),
+  members: Array.from({ length: MODELS }, (_, m) => ({
+    ...headKind(NAME, `model${m + 1}.${c.name}.logits`, 'residue', 1, `[L, 1] model ${m + 1}'s ${c.what} binding logit`),
+    group: `${NAME}_model${m + 1}_${c.name}_logits`,
+    cli: false,
+  })),
 }));
 
 export const bindembed21dlHead: PredictingHeadSpec = {
   name: NAME,
-  outputs: predictions.map((p) => p.kind),
+  outputs: predictions.flatMap((p) => [p.kind, ...p.members!]),
   predictions,
   files: BINDEMBED_FILES,
   description: 'binding residues: metal, nucleic acids, small molecules (bindEmbed21DL, 5 models)',
@@ -60,7 +70,7 @@ export const bindembed21dlHead: PredictingHeadSpec = {
             for (const [c, conv] of out.entries()) {
               const logits = await applyConv(s, conv, f, r, `bindembed21dl.model${m + 1}.${CHANNELS[c].name}.logits`);
               await probabilities(rt, logits, ens[c], { mode: 'sigmoid', accumulate: m > 0, scale: 1 / models.length });
-              result.set(`${NAME}.model${m + 1}.${CHANNELS[c].name}.logits`, logits);
+              result.set(memberKey(m + 1, CHANNELS[c].name), logits);
             }
           }
           return result;
