@@ -108,7 +108,7 @@ export interface AttentionArgs {
   lengths: Tensor; // [B] u32: valid tokens per sequence (keys at or beyond are masked)
   out: Tensor; // [B, L, H * DK] f32
   heads: number;
-  /** Factor on q·k: 1 (T5, the default), 1/sqrt(d_head) (BERT, ESM). */
+  /** Factor on the score: 1 (T5, the default), 1/sqrt(d_head) (BERT, ESM, XLNet: on both its terms). */
   scale?: number;
   tile?: AttentionTile;
 }

@@ -10,7 +10,7 @@ struct Params {
   L: u32,  // padded sequence length (tokens)
   H: u32,  // heads
   R: u32,  // T5: relative_attention_max_distance (the bias table has 2R+1 columns per head); XLNet: k_r's row of relative position 0 (2R+1 rows, R >= L-1)
-  scale: f32,  // factor on q·k (T5: 1; BERT, ESM: 1/sqrt(d_head))
+  scale: f32,  // factor on the score (T5: 1; BERT, ESM, XLNet: 1/sqrt(d_head))
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
