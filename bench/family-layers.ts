@@ -1,6 +1,7 @@
 // The kernels the BERT-style families and ESM-2 add, at ESM-2-650M shapes; and one BERT-shaped
-// (ProtBert: hidden 1024, 16 heads, intermediate 4096) and one ESM-2-650M-shaped (hidden 1280,
-// 20 heads, intermediate 5120, rotary) encoder layer with random f16 weights, end to end through
+// (ProtBert: hidden 1024, 16 heads, intermediate 4096), one ESM-2-650M-shaped (hidden 1280,
+// 20 heads, intermediate 5120, rotary) and one ProtXLNet-shaped (d_model 1024, 16 heads, d_inner
+// 4096, relative attention) encoder layer with random f16 weights, end to end through
 // each family's own encoder (embeddings, the layer, the final norm), beside bench.ts's
 // ProtT5-XL-shaped layer. Prints time, tokens/s and the napkin floor (the larger of FLOPs / the
 // measured arithmetic ceiling and weight bytes / the copy ceiling).
@@ -15,6 +16,8 @@ import { bert } from '../src/models/bert/index.js';
 import type { EsmConfig } from '../src/models/esm/config.js';
 import { esm } from '../src/models/esm/index.js';
 import type { Checkpoint, Family } from '../src/models/family.js';
+import type { XLNetConfig } from '../src/models/xlnet/config.js';
+import { xlnet } from '../src/models/xlnet/index.js';
 import type { TensorEntry } from '../weights/tensor-entry.js';
 
 /** ProtBert's layer (Rostlab/prot_bert config: 30 layers of this). */
@@ -28,6 +31,9 @@ export const ESM2_650M_LAYER: EsmConfig = {
   vocab_size: 33, hidden_size: 1280, num_hidden_layers: 1, num_attention_heads: 20, intermediate_size: 5120, layer_norm_eps: 1e-5,
   token_dropout: true, mask_token_id: 32, rope_theta: 10000,
 };
+
+/** ProtXLNet's layer (Rostlab/prot_xlnet: 30 layers of this, as ProtTrans describes it). */
+export const XLNET_LAYER: XLNetConfig = { vocab_size: 37, d_model: 1024, n_layer: 1, n_head: 16, d_head: 64, d_inner: 4096, layer_norm_eps: 1e-12, clamp_len: -1 };
 
 /** Random f16 weights of a family's schema: small values, LayerNorm weights 1, biases and norm biases 0.01-ish. */
 function randomCheckpoint<C>(family: Family<C>, config: C): Checkpoint<C> {
@@ -83,7 +89,7 @@ async function timeLayer<C>(rt: Runtime, family: Family<C>, config: C, lengths: 
 }
 
 /**
- * The two layers. `tuner`: kernel variants by measurement (the bench's store); undefined:
+ * The three layers. `tuner`: kernel variants by measurement (the bench's store); undefined:
  * the kernels' defaults (--quick: tuning new shapes on a CPU driver takes minutes).
  */
 export async function benchFamilyLayers(
@@ -91,18 +97,22 @@ export async function benchFamilyLayers(
 ): Promise<Record<string, FamilyLayerResult>> {
   const lengths = quick ? [42, 25] : [102, 62]; // residues + 2 specials each
   const out: Record<string, FamilyLayerResult> = {};
-  const shapes: Array<[string, string, Family<any>, any, { D: number; I: number; layers: number }]> = [
+  const L = Math.max(...lengths);
+  const shapes: Array<[string, string, Family<any>, any, { D: number; I: number; layers: number; extraFlops?: number }]> = [
     ['bert', 'BERT-shaped (ProtBert: hidden 1024, 16 heads, intermediate 4096)', bert, BERT_LAYER, { D: 1024, I: 4096, layers: 30 }],
     ['esm2_650m', 'ESM-2-650M-shaped (hidden 1280, 20 heads, intermediate 5120, rotary)', esm, ESM2_650M_LAYER, { D: 1280, I: 5120, layers: 33 }],
+    // XLNet adds the r projection of 2L − 1 sinusoid rows and the position term (q + r_r_bias)·k_r (2·L²·D per sequence).
+    ['xlnet', 'ProtXLNet-shaped (d_model 1024, 16 heads, d_inner 4096, relative attention)', xlnet, XLNET_LAYER,
+      { D: 1024, I: 4096, layers: 30, extraFlops: 2 * (2 * L - 1) * 1024 * 1024 + lengths.reduce((x, n) => x + 2 * n * n * 1024, 0) }],
   ];
-  log(`## BERT-shaped and ESM-2-650M-shaped encoder layers (1 layer, random f16 weights, ${tuner ? 'tuned' : 'default'} kernel variants), batch of ${lengths.join(' + ')} tokens\n`);
+  log(`## BERT-shaped, ESM-2-650M-shaped and ProtXLNet-shaped encoder layers (1 layer, random f16 weights, ${tuner ? 'tuned' : 'default'} kernel variants), batch of ${lengths.join(' + ')} tokens\n`);
   log('| layer | ms | tokens/s per layer | residues/s, whole model | floor ms | % of floor |');
   log('| --- | --- | --- | --- | --- | --- |');
   for (const [key, title, family, config, d] of shapes) {
     const { ms, tokens } = await timeLayer(rt, family, config, lengths, tuner);
     // Per token: q, k, v, dense (4·D²), intermediate and output (2·D·I), two FLOPs each; attention 4·L·D.
-    const flops = tokens * 2 * (4 * d.D * d.D + 2 * d.D * d.I) + lengths.reduce((x, n) => x + 4 * n * n * d.D, 0);
-    const weightBytes = 2 * (4 * d.D * d.D + 2 * d.D * d.I);
+    const flops = tokens * 2 * (4 * d.D * d.D + 2 * d.D * d.I) + lengths.reduce((x, n) => x + 4 * n * n * d.D, 0) + (d.extraFlops ?? 0);
+    const weightBytes = 2 * ((d.extraFlops ? 5 : 4) * d.D * d.D + 2 * d.D * d.I);
     const floor = Math.max(flops / ceil.gflops / 1e6, weightBytes / ceil.gbps / 1e6);
     const tps = (tokens / ms) * 1000;
     log(`| ${title} | ${ms.toFixed(0)} | ${tps.toFixed(1)} | ${(tps / d.layers).toFixed(2)} (${d.layers} layers) | ${floor.toFixed(0)} | ${((100 * floor) / ms).toFixed(0)}% |`);

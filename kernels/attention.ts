@@ -1,5 +1,6 @@
-// Fused attention with key mask — T5's (relative-position bias, unscaled) or BERT/ESM's (scaled
-// by 1/sqrt(d_head), no bias) — wrapper for shaders/attention.wgsl (loop family) and
+// Fused attention with key mask — T5's (relative-position bias, unscaled), BERT/ESM's (scaled
+// by 1/sqrt(d_head), no bias) or XLNet's (content and position terms over a projected sinusoid
+// table, scaled) — wrapper for shaders/attention.wgsl (loop family) and
 // attention_unrolled.wgsl; and the op's tuning: its candidates and the problem the tuner checks
 // and times them on.
 import source from '../shaders/attention.wgsl';
@@ -15,10 +16,12 @@ import { guard, guardDtype } from './guard.js';
 import { fill, packParams, pipelineFor, unroll, variantName, variants, wgslCodes } from './template.js';
 
 /**
- * Values of the SCORE_BIAS override constant (SCORE_BIAS_NONE, SCORE_BIAS_RELATIVE in WGSL):
- * what is added to each scaled score. A new score term: a line here, a branch in both shaders.
+ * Values of the SCORE_BIAS override constant (SCORE_BIAS_NONE, SCORE_BIAS_RELATIVE,
+ * SCORE_BIAS_XLNET in WGSL): what enters each score besides scale · q·k. A new score term: a
+ * line here, a branch in both shaders. `xlnet`: the score is
+ * scale · ((q_i + r_w_bias)·k_j + (q_i + r_r_bias)·k_r[R + i − j]) (XLNet's relative attention).
  */
-export const ATTENTION_BIAS_CODE = { none: 0, relative: 1 } as const;
+export const ATTENTION_BIAS_CODE = { none: 0, relative: 1, xlnet: 2 } as const;
 export type AttentionBias = keyof typeof ATTENTION_BIAS_CODE;
 
 const SCORE_BIASES = wgslCodes('SCORE_BIAS', ATTENTION_BIAS_CODE);
@@ -83,24 +86,37 @@ const variant = variants('attention', (v: AttentionVariant) => ({
   requires: attentionRequires(v.dk, v),
 }));
 
+/**
+ * XLNet's position term (attn_type "bi"): k_r is the sinusoid table of relative positions
+ * −R..R projected by the layer's `r` weight, row R + p for relative position p = query − key
+ * (R ≥ L − 1); biases holds r_w_bias (added to q for the content term) then r_r_bias (added to q
+ * for the position term). Read by row inside the kernel: no L × L matrix.
+ */
+export interface XLNetPositions {
+  kr: Tensor; // [2R + 1, H * DK] f32
+  biases: Tensor; // [2, H * DK] f32: r_w_bias, r_r_bias
+}
+
 export interface AttentionArgs {
   q: Tensor; // [B, L, H * DK] f32
   k: Tensor; // [B, L, H * DK] f32
   v: Tensor; // [B, L, H * DK] f32
   /** [H, 2R + 1] f32: T5's bias for relative position rel = key - query at column rel + R; absent: no bias. */
   bias?: Tensor;
+  /** XLNet's content and position terms (not with `bias`). */
+  xlnet?: XLNetPositions;
   lengths: Tensor; // [B] u32: valid tokens per sequence (keys at or beyond are masked)
   out: Tensor; // [B, L, H * DK] f32
   heads: number;
-  /** Factor on q·k: 1 (T5, the default), 1/sqrt(d_head) (BERT, ESM). */
+  /** Factor on the score: 1 (T5, the default), 1/sqrt(d_head) (BERT, ESM, XLNet: on both its terms). */
   scale?: number;
   tile?: AttentionTile;
 }
 
 export async function attention(rt: Runtime, a: AttentionArgs): Promise<void> {
-  const { q, k, v, bias, lengths, out, heads: H } = a;
+  const { q, k, v, bias, xlnet, lengths, out, heads: H } = a;
   const tile = attentionTileFor(a.q.shape[2] / a.heads, a.tile ?? defaultAttentionTile(rt.adapter.kind));
-  for (const t of [q, k, v, out, ...(bias ? [bias] : [])]) guardDtype('attention', t, ['f32']);
+  for (const t of [q, k, v, out, ...(bias ? [bias] : []), ...(xlnet ? [xlnet.kr, xlnet.biases] : [])]) guardDtype('attention', t, ['f32']);
   guardDtype('attention', lengths, ['u32']);
   guard('attention', q.shape.length === 3, 'q must be [B, L, H*DK]', q);
   const [B, L, HD] = q.shape;
@@ -108,14 +124,25 @@ export async function attention(rt: Runtime, a: AttentionArgs): Promise<void> {
   const DK = HD / H;
   for (const t of [k, v, out]) guard('attention', t.shape.join() === q.shape.join(), 'q, k, v and out must have one shape', q, t);
   if (bias) guard('attention', bias.shape.length === 2 && bias.shape[0] === H && bias.shape[1] % 2 === 1, 'bias must be [H, 2R+1]', bias);
+  guard('attention', !(bias && xlnet), 'a T5 bias table and XLNet positions do not go together', bias ?? q);
+  let R = bias ? (bias.shape[1] - 1) / 2 : 0;
+  if (xlnet) {
+    const { kr, biases } = xlnet;
+    guard('attention', kr.shape.length === 2 && kr.shape[0] % 2 === 1 && kr.shape[1] === HD, `k_r must be [2R+1, ${HD}]`, kr);
+    R = (kr.shape[0] - 1) / 2;
+    guard('attention', R >= L - 1, `k_r's ${kr.shape[0]} rows must cover relative positions ±${L - 1} (2L − 1 rows at least)`, kr, q);
+    guard('attention', biases.numel === 2 * HD, `the XLNet biases must be [2, ${HD}] (r_w_bias, r_r_bias)`, biases);
+  }
   guard('attention', lengths.numel === B, `lengths must be [${B}]`, lengths);
   const scale = a.scale ?? 1;
   guard('attention', Number.isFinite(scale) && scale > 0, `scale must be a positive number, got ${scale}`, q);
-  const R = bias ? (bias.shape[1] - 1) / 2 : 0;
   if (B * L === 0) return;
-  const pipeline = await pipelineFor(rt, variant(variantOf(DK, tile, bias ? 'relative' : 'none')), q);
-  // With no bias, q's buffer stands in for the table (read-only, never read).
-  rt.dispatch(pipeline, packParams(tile.family === 'loop' ? source : sourceUnrolled, { B, L, H, R, scale }), [q.buffer, k.buffer, v.buffer, (bias ?? q).buffer, lengths.buffer, out.buffer], [
+  const mode: AttentionBias = xlnet ? 'xlnet' : bias ? 'relative' : 'none';
+  const pipeline = await pipelineFor(rt, variant(variantOf(DK, tile, mode)), q);
+  // Bindings a mode does not read hold q's buffer (read-only, never read): the bias table
+  // (binding 4: T5's table, XLNet's two biases) and k_r (binding 7).
+  const table = xlnet ? xlnet.biases : bias ?? q;
+  rt.dispatch(pipeline, packParams(tile.family === 'loop' ? source : sourceUnrolled, { B, L, H, R, scale }), [q.buffer, k.buffer, v.buffer, table.buffer, lengths.buffer, out.buffer, (xlnet?.kr ?? q).buffer], [
     Math.ceil(L / tile.tq),
     H,
     B,

@@ -1,11 +1,11 @@
 // Fused attention against the float64 reference: batches with padding, odd lengths, several
-// head sizes and tile shapes, relative positions beyond max_distance, and one 4,096-token
-// sequence that must not allocate anything of L×L size.
+// head sizes and tile shapes, relative positions beyond max_distance, XLNet's position term, and
+// 4,096-token sequences (T5's mode, XLNet's) that must not allocate anything of L×L size.
 // test-on: every-cpu-adapter
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { attention, type AttentionTile } from '../kernels/attention.js';
-import { attentionRef } from '../kernels/attention.ref.js';
+import { attentionRef, attentionXLNetRef } from '../kernels/attention.ref.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import { expectClose, randomArray, rng } from './helpers.js';
 import { runtime } from './gpu.js';
@@ -131,6 +131,75 @@ test('attention on one 4,096-token sequence (2 heads, d_kv 128) matches and allo
   assert.ok(made.length > 0, 'the allocation record saw the test buffers');
   const largest = Math.max(...made.map((a) => a.bytes));
   console.log(`  L=${L}: ${made.length} buffers, largest ${(largest / 2 ** 20).toFixed(1)} MiB; an L×L f32 matrix would be ${(L * L * 4) / 2 ** 20} MiB`);
+  for (const a of made) assert.ok(a.bytes < L * L, `buffer "${a.label}" of ${a.bytes} bytes is L×L-sized`);
+});
+
+/**
+ * XLNet mode: score = scale · ((q + r_w_bias)·k + (q + r_r_bias)·k_r[R + i − j]), k_r with 2R+1
+ * rows (R ≥ L − 1), padded keys masked; the rows of `rows` (all if omitted) against the reference.
+ */
+async function checkXLNet(rt: Runtime, B: number, L: number, H: number, DK: number, R: number, lengths: number[], seed: number, tile?: AttentionTile, rows?: number[]) {
+  const HD = H * DK, n = B * L * HD, scale = 1 / Math.sqrt(DK);
+  // Amplitudes keep each term O(1) after the scale: the softmax neither uniform nor one-hot.
+  const qv = randomArray(n, seed, 1), kv = randomArray(n, seed + 1, 1), vv = randomArray(n, seed + 2);
+  const krv = randomArray((2 * R + 1) * HD, seed + 3, 1), bv = randomArray(2 * HD, seed + 4, 0.5);
+  const shape = [B, L, HD];
+  const q = rt.upload(qv, shape, 'f32', 'q'), k = rt.upload(kv, shape, 'f32', 'k'), v = rt.upload(vv, shape, 'f32', 'v');
+  const kr = rt.upload(krv, [2 * R + 1, HD], 'f32', 'k_r'), biases = rt.upload(bv, [2, HD], 'f32', 'r_biases');
+  const len = rt.upload(Uint32Array.from(lengths), [B], 'u32', 'lengths');
+  const out = rt.empty(shape, 'f32', 'out');
+  await attention(rt, { q, k, v, xlnet: { kr, biases }, lengths: len, out, heads: H, scale, tile });
+  const got = await rt.read(out);
+  const rowList = rows ?? Array.from({ length: L }, (_, i) => i);
+  const want = attentionXLNetRef(qv, kv, vv, krv, bv, lengths, B, L, H, DK, R, scale, rowList);
+  const picked = new Float32Array(want.length);
+  for (let b = 0; b < B; b++) {
+    rowList.forEach((i, ri) => picked.set(got.subarray((b * L + i) * HD, (b * L + i + 1) * HD), (b * rowList.length + ri) * HD));
+  }
+  worst = Math.max(worst, expectClose(`xlnet attention B=${B} L=${L} H=${H} DK=${DK} R=${R}${tile ? ` ${JSON.stringify(tile)}` : ''}`, picked, want, TOL));
+  for (const t of [q, k, v, kr, biases, len, out]) t.release();
+}
+
+// XLNet mode on both families, odd head sizes (the loop family), tiles that do not divide L,
+// padded batches and a k_r table wider than 2L − 1.
+for (const [B, L, H, DK, extra, tile] of [
+  [1, 1, 1, 16, 0, undefined], [3, 37, 2, 16, 0, undefined], [2, 65, 2, 17, 0, undefined],
+  [2, 70, 2, 32, 0, { family: 'unrolled', tq: 16, tk: 5 }], [2, 70, 3, 8, 0, { family: 'loop', tq: 16, tk: 5 }], [1, 50, 1, 8, 7, undefined],
+] as Array<[number, number, number, number, number, AttentionTile | undefined]>) {
+  test(`attention, XLNet position term, B=${B} L=${L} H=${H} DK=${DK} R=${L - 1 + extra} ${tile ? JSON.stringify(tile) : 'default tile'}`, async () => {
+    const r = rng(L * 13 + DK);
+    const lengths = Array.from({ length: B }, (_, b) => (b === 0 ? L : 1 + Math.floor(r() * L)));
+    await checkXLNet(await runtime(), B, L, H, DK, Math.max(0, L - 1 + extra), lengths, (seed += 10), tile);
+  });
+}
+
+test('attention, XLNet mode: a k_r table too short for L is refused naming it', async () => {
+  const rt = await runtime();
+  const shape = [1, 9, 16];
+  const t = rt.empty(shape, 'f32', 'q'), kr = rt.empty([15, 16], 'f32', 'k_r'), biases = rt.empty([2, 16], 'f32', 'b'), len = rt.upload(Uint32Array.of(9), [1], 'u32', 'len');
+  try {
+    await attention(rt, { q: t, k: t, v: t, xlnet: { kr, biases }, lengths: len, out: t, heads: 1 });
+    assert.unreachable('should throw');
+  } catch (e) {
+    assert.match((e as Error).message, /k_r's 15 rows must cover relative positions ±8/);
+  } finally {
+    for (const x of [t, kr, biases, len]) x.release();
+  }
+});
+
+test('attention on one 4,096-token sequence with the XLNet position term (2 heads, d_kv 16) matches and allocates nothing L×L', async () => {
+  const rt = await runtime();
+  const L = 4096, H = 2, DK = 16;
+  rt.pool.trim(); // no free buffer left to reuse: every buffer the test uses is allocated, and recorded
+  const before = rt.pool.allocations.length;
+  const r = rng(4097);
+  const rows = [0, 1, 2, 15, 16, 17, 2047, 2048, 4094, 4095];
+  while (rows.length < 24) rows.push(Math.floor(r() * L));
+  await checkXLNet(rt, 1, L, H, DK, L - 1, [L], 8192, undefined, rows);
+  const made = rt.pool.allocations.slice(before);
+  assert.ok(made.some((a) => a.label === 'k_r'), 'the allocation record saw k_r');
+  const largest = Math.max(...made.map((a) => a.bytes));
+  console.log(`  XLNet L=${L}: ${made.length} buffers, largest ${(largest / 2 ** 20).toFixed(1)} MiB; an L×L f32 matrix would be ${(L * L * 4) / 2 ** 20} MiB`);
   for (const a of made) assert.ok(a.bytes < L * L, `buffer "${a.label}" of ${a.bytes} bytes is L×L-sized`);
 });
 

@@ -1,4 +1,4 @@
-// The BERT-style families and ESM-2 against transformers' own model classes: the fixtures of
+// The BERT-style families, ESM-2 and ProtXLNet against transformers' own model classes: the fixtures of
 // the project's families fixtures (random weights in the hub layouts; float64 references), copied
 // into test/fixtures/families. For each folder: the token ids read from its own tokenizer file
 // equal cases.json's input_ids (the <mask> case of ESM-2 included); every case alone and all
@@ -6,7 +6,7 @@
 // Frobenius per sequence (f32 compute against float64).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadProtT5, SequenceError, type Embedding, type EmbeddingModel } from '../src/node.js';
@@ -32,7 +32,13 @@ interface Case {
   residue_count: number;
   masked_rows?: number[];
 }
-const CASES: Record<string, { cases: Case[]; config: Record<string, unknown> }> = JSON.parse(readFileSync(join(DIR, 'cases-bert-esm.json'), 'utf8')).families;
+interface FamilyCases {
+  cases: Case[];
+  config: Record<string, unknown>;
+  batched_check?: Record<string, { max_rel_frobenius: number; padding: string }>;
+}
+const readCases = (file: string): Record<string, FamilyCases> => JSON.parse(readFileSync(join(DIR, file), 'utf8')).families;
+const CASES: Record<string, FamilyCases> = { ...readCases('cases-bert-esm.json'), ...readCases('cases-xlnet.json') };
 
 const FOLDERS: Array<{ folder: string; family: string; fixture: string; dtype: 'F32' | 'F16'; name: string }> = [
   { folder: 'protbert', fixture: 'protbert', dtype: 'F32', family: 'bert', name: 'ProtBert' },
@@ -41,19 +47,24 @@ const FOLDERS: Array<{ folder: string; family: string; fixture: string; dtype: '
   { folder: 'protalbert', fixture: 'protalbert', dtype: 'F32', family: 'albert', name: 'ProtAlbert' },
   { folder: 'esm2', fixture: 'esm2', dtype: 'F32', family: 'esm', name: 'ESM-2' },
   { folder: 'esm2-f16', fixture: 'esm2', dtype: 'F16', family: 'esm', name: 'ESM-2 f16' },
+  // XLNet pads on the left; the batch runs each sequence at its row's start (the same numbers:
+  // see the ProtXLNet test below and docs/ARCHITECTURE.md).
+  { folder: 'protxlnet', fixture: 'protxlnet', dtype: 'F32', family: 'xlnet', name: 'ProtXLNet' },
 ];
 
 let expectedCache: Map<string, Float32Array> | null = null;
 async function expected(key: string): Promise<Float32Array> {
   if (!expectedCache) {
-    const src = await FileSource.open(join(DIR, 'expected-bert-esm.safetensors'));
-    const st = await readSafetensors(src);
     expectedCache = new Map();
-    for (const t of st.tensors) expectedCache.set(t.name, toFloat32(t.dtype, await t.read()));
-    await src.close();
+    for (const file of ['expected-bert-esm.safetensors', 'expected-xlnet.safetensors']) {
+      const src = await FileSource.open(join(DIR, file));
+      const st = await readSafetensors(src);
+      for (const t of st.tensors) expectedCache.set(t.name, toFloat32(t.dtype, await t.read()));
+      await src.close();
+    }
   }
   const v = expectedCache.get(key);
-  if (!v) throw new Error(`expected-bert-esm.safetensors has no ${key}`);
+  if (!v) throw new Error(`the expected-*.safetensors have no ${key}`);
   return v;
 }
 
@@ -137,6 +148,28 @@ test('ALBERT uploads its one shared layer once: the load reads 23 tensors for 3 
   }
 });
 
+test('ProtXLNet: left padding is what HF batched; the batch here equals each sequence alone, so it equals HF left-padded', async () => {
+  // The fixture's batched_check is HF's own left-padded batch (attention_mask) against the
+  // single runs the references come from: float64 round-off. The batched test above matches those
+  // references within 1e-4, so the public result equals HF's left-padded one.
+  const check = CASES.protxlnet.batched_check!.F32;
+  assert.is(check.padding, 'left');
+  assert.ok(check.max_rel_frobenius < 1e-12, `HF left-padded vs alone: ${check.max_rel_frobenius}`);
+  const rt = await runtime();
+  const model = await loadProtT5(join(DIR, 'protxlnet'), { runtime: rt, autotune: false });
+  try {
+    assert.is(model.tokenizer.padSide, 'left');
+    assert.is(model.tokenizer.padId, 5, '<pad> from spiece.model');
+    // Residues are the sequence's first rows: <sep> and <cls> come after them.
+    const [e] = await model.embed(['MKXU'], { perResidue: true, lastHiddenState: true });
+    assert.equal(e.perResidue!.shape, [4, 64]);
+    assert.equal(e.lastHiddenState!.shape, [6, 64]);
+    assert.equal(e.perResidue!.data, e.lastHiddenState!.data.slice(0, 4 * 64));
+  } finally {
+    model.dispose();
+  }
+});
+
 const root = mkdtempSync(join(tmpdir(), 'prott5-families-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
 
@@ -171,12 +204,18 @@ async function loadError(dir: string): Promise<Error> {
 test('config errors: an unknown model_type lists the known ones; unsupported activations and positions are named', async () => {
   let e = await loadError(edited('protbert', (c) => (c.model_type = 'roberta')));
   assert.instance(e, ConfigError);
-  assert.match(e.message, /model_type is "roberta", this engine runs .*t5.*bert.*electra.*albert.*esm/);
+  assert.match(e.message, /model_type is "roberta", this engine runs .*t5.*bert.*electra.*albert.*esm.*xlnet/);
   e = await loadError(edited('protbert', (c) => (c.hidden_act = 'relu')));
   assert.instance(e, ConfigError);
   assert.match(e.message, /"hidden_act" "relu" is not supported/);
   e = await loadError(edited('esm2', (c) => (c.position_embedding_type = 'absolute')));
   assert.match(e.message, /"position_embedding_type" "absolute" is not supported \(ESM-2 uses "rotary"/);
+  e = await loadError(edited('protxlnet', (c) => (c.attn_type = 'uni')));
+  assert.match(e.message, /"attn_type" "uni" is not supported/);
+  e = await loadError(edited('protxlnet', (c) => (c.bi_data = true)));
+  assert.match(e.message, /"bi_data" true .* is not supported/);
+  e = await loadError(edited('protxlnet', (c) => (c.d_head = 8)));
+  assert.match(e.message, /"d_head" 8 must be "d_model" \/ "n_head" = 16/);
   e = await loadError(edited('esm2', (c) => (c.num_attention_heads = 5)));
   assert.match(e.message, /"hidden_size" 64 is not a multiple of "num_attention_heads" 5/);
   // ProtAlbert's published config.json has no model_type: architectures pick the family.
@@ -204,12 +243,15 @@ test('a sequence longer than the position table is a SequenceError naming the re
 // bf16 values as f32). The BF16 model must equal the F32 model on the same values (the weight
 // dtype only changes how the kernels unpack them), and both stay near the F32 reference
 // (bf16 keeps 8 bits of mantissa: ~1e-2).
-for (const folder of ['esm2']) {
+// protxlnet: its q, k, v, r are transposed at upload, here 2-byte elements.
+for (const folder of ['esm2', 'protxlnet']) {
   test(`${folder} as BF16 (convert --dtype bf16): equals F32 on the same values, near the reference`, async () => {
     const rt = await runtime();
     const bf = join(root, `${folder}-bf16`), back = join(root, `${folder}-bf16-f32`);
     for (const d of [bf, back]) mkdirSync(d);
-    for (const name of ['vocab.txt', 'tokenizer_config.json']) for (const d of [bf, back]) copyFileSync(join(DIR, folder, name), join(d, name));
+    for (const name of ['vocab.txt', 'spiece.model', 'tokenizer_config.json']) {
+      if (existsSync(join(DIR, folder, name))) for (const d of [bf, back]) copyFileSync(join(DIR, folder, name), join(d, name));
+    }
     await convertWeights({ input: join(DIR, folder), output: bf, dtype: 'BF16' });
     await convertWeights({ input: bf, output: back, dtype: 'F32' });
     const cases = CASES[folder].cases.filter((c) => c.residue_count < 200); // the long case adds time, not coverage
@@ -255,6 +297,7 @@ test('prott5 info --model prints the family, dims, parameter count and weight dt
   try {
     assert.is(await main(['info', '--model', join(DIR, 'esm2-f16')]), 0);
     assert.is(await main(['info', '--model', join(DIR, 'protalbert'), '--json']), 0);
+    assert.is(await main(['info', '--model', join(DIR, 'protxlnet'), '--json']), 0);
   } finally {
     console.log = log;
   }
@@ -268,6 +311,12 @@ test('prott5 info --model prints the family, dims, parameter count and weight dt
   const albert = JSON.parse(lines[1]);
   assert.is(albert.family, 'albert');
   assert.equal(albert.dtypes, { F32: 23 });
+  const xl = JSON.parse(lines[2]);
+  assert.is(xl.family, 'xlnet');
+  assert.match(xl.summary, /^2 layers, d_model 64, 4 heads, d_inner 128, relative positions \(bi\)$/);
+  // Per layer: q k v o r (64·4·16 each), r_w_bias and r_r_bias (4·16 each), two norms, layer_1 and layer_2 with biases.
+  assert.is(xl.parameters, 30 * 64 + 2 * (5 * 64 * 64 + 2 * 64 + 4 * 64 + 128 * 64 + 128 + 64 * 128 + 64));
+  assert.equal(xl.inputs, ['aa']);
 });
 
 test.after(() => console.log(worst.join('\n')));

@@ -5,7 +5,7 @@
 // matches a float64 reference computed here.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/cli/main.js';
@@ -13,7 +13,8 @@ import { readHdf5Embeddings } from '../src/cli/hdf5.js';
 import { ConfigError, loadProtT5, registerFamily, registerHead, SequenceError, UsageError } from '../src/node.js';
 import { DirectoryFiles } from '../weights/node-files.js';
 import { encodeSafetensors } from '../weights/safetensors.js';
-import { toy, toyRef, TOY_VOCAB } from './toy/family/index.js';
+import { toy, toyRef, TOY_VOCAB, type ToyConfig } from './toy/family/index.js';
+import type { Family } from '../src/models/family.js';
 import { toyHead, TOY_HEAD_FILE } from './toy/head/index.js';
 import { runtime } from './gpu.js';
 import { expectClose, randomArray } from './helpers.js';
@@ -155,6 +156,35 @@ test('an unknown model_type names the families that are registered', async () =>
   } catch (e) {
     assert.instance(e, ConfigError);
     assert.match((e as Error).message, /model_type is "gpt2", this engine runs t5, (\w+, )*toy$/);
+  }
+});
+
+test('a tokenizer that pads on the left needs a shift-invariant family (XLNet): otherwise a UsageError', async () => {
+  // The toy under its own model_type, its tokenizer saying "left"; the batching pads on the right.
+  const leftPadding = (name: string, shiftInvariant: boolean): Family<ToyConfig> => ({
+    ...toy, name, modelTypes: [name], shiftInvariant,
+    tokenizer: async (files, c) => {
+      const t = await toy.tokenizer(files, c);
+      return { encode: (s, n, m) => t.encode(s, n, m), modes: t.modes, padId: t.padId, padSide: 'left' };
+    },
+  });
+  const { model } = folders();
+  for (const [name, invariant] of [['toy-left', false], ['toy-left-invariant', true]] as const) {
+    registerFamily(leftPadding(name, invariant));
+    const dir = join(root, name);
+    mkdirSync(dir, { recursive: true });
+    for (const f of ['vocab.txt', 'model.safetensors']) copyFileSync(join(model, f), join(dir, f));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: name, hidden_size: D, vocab_size: V, eps: 1e-6 }));
+    const load = loadProtT5(new DirectoryFiles(dir), { runtime: await runtime(), autotune: false });
+    if (!invariant) {
+      await load.then(
+        (m) => (m.dispose(), assert.unreachable('a left-padding family that is not shift-invariant loaded')),
+        (e) => {
+          assert.instance(e, UsageError);
+          assert.match((e as Error).message, /toy-left: left padding is not supported by the batching/);
+        },
+      );
+    } else (await load).dispose();
   }
 });
 

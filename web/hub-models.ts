@@ -21,6 +21,7 @@ export const HUB_MODELS: readonly HubModel[] = [
   { repo: 'Rostlab/prot_bert_bfd', name: 'ProtBert-BFD', family: 'bert', size: '1.7 GB' },
   { repo: 'Rostlab/prot_electra_discriminator_bfd', name: 'ProtElectra (discriminator)', family: 'electra', size: '1.7 GB' },
   { repo: 'Rostlab/prot_albert', name: 'ProtAlbert', family: 'albert', size: '0.9 GB' },
+  { repo: 'Rostlab/prot_xlnet', name: 'ProtXLNet', family: 'xlnet', size: '1.6 GB' },
 ];
 
 export const hubUrl = (repo: string): string => `https://huggingface.co/${repo}/resolve/main/`;

@@ -170,7 +170,8 @@ export class EmbeddingModel {
   static async fromCheckpoint(rt: Runtime, ckpt: Checkpoint<unknown>, ownsRuntime: boolean, options: LoadOptions = {}, files: ModelFiles = NO_FILES): Promise<EmbeddingModel> {
     try {
       const tokenizer = await ckpt.family.tokenizer(files, ckpt.config);
-      if (tokenizer.padSide !== 'right') throw new UsageError(`${ckpt.family.name}: left padding is not supported by the batching yet`);
+      // The batching pads on the right; a left-padding tokenizer's family must give the same numbers so (Family.shiftInvariant).
+      if (tokenizer.padSide !== 'right' && !ckpt.family.shiftInvariant) throw new UsageError(`${ckpt.family.name}: left padding is not supported by the batching`);
       const onProgress = options.onProgress;
       const signal = options.signal;
       signal?.throwIfAborted();
@@ -381,7 +382,7 @@ export class EmbeddingModel {
     const B = batch.length;
     const L = Math.max(...batch.map((i) => toks[i].ids.length));
     const D = this.hiddenSize;
-    const flat = new Uint32Array(B * L).fill(this.tokenizer.padId); // right padding
+    const flat = new Uint32Array(B * L).fill(this.tokenizer.padId); // right padding (a left-padding family is shift-invariant: the same numbers)
     const rows: BatchRows = { B, L, tokens: new Uint32Array(B), residueStart: new Uint32Array(B), residueCount: new Uint32Array(B) };
     batch.forEach((i, b) => {
       flat.set(toks[i].ids, b * L);

@@ -182,6 +182,12 @@ export interface Family<C = unknown> {
   /** "3 layers, d_model 64": a line for logs and the demo page. */
   summary(config: C): string;
   hiddenSize(config: C): number;
+  /**
+   * A sequence's outputs do not depend on where in its padded batch row it sits (positions enter
+   * only as differences i − j and padded keys are masked: XLNet). A tokenizer that pads on the
+   * left is then run with each sequence at the start of its row, as the others are: the same numbers.
+   */
+  readonly shiftInvariant?: boolean;
   /** Which published checkpoint this is ('ProstT5', 'Ankh base', ...), from the config and the folder's name or hub id. */
   variant?(config: C, name: string): { name: string; note?: string };
   /** The tokenizer from the folder's own files and the family's recipe. */

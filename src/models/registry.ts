@@ -8,8 +8,9 @@ import { bert } from './bert/index.js';
 import { electra } from './electra/index.js';
 import { esm } from './esm/index.js';
 import { t5 } from './t5/index.js';
+import { xlnet } from './xlnet/index.js';
 
-const families: Family<any>[] = [t5, bert, electra, albert, esm];
+const families: Family<any>[] = [t5, bert, electra, albert, esm, xlnet];
 
 /** The family a config.json without `model_type` or `architectures` is read as (ProtT5 folders made by hand). */
 const DEFAULT_FAMILY = t5;

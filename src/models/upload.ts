@@ -75,10 +75,11 @@ export class WeightUploader {
     this.ctx.onProgress?.({ phase: 'upload', tensor: name, loaded: ++this.count, total: this.ckpt.tensors.size, bytes: this.bytes });
   }
 
-  /** A weight on the GPU in its stored dtype. */
-  async tensor(name: string): Promise<Tensor> {
+  /** A weight on the GPU in its stored dtype; `asMatrix`: as [shape[0], the product of the rest] (XLNet's o). */
+  async tensor(name: string, asMatrix = false): Promise<Tensor> {
     const { entry, data } = await this.read(name);
-    const t = this.rt.upload(data, entry.shape, GPU_DTYPE[entry.dtype], name);
+    const shape = asMatrix ? [entry.shape[0], entry.shape.slice(1).reduce((a, b) => a * b, 1)] : entry.shape;
+    const t = this.rt.upload(data, shape, GPU_DTYPE[entry.dtype], name);
     this.loaded.push(t);
     this.dtypes.add(t.dtype);
     this.done(name, data.byteLength);
@@ -130,6 +131,29 @@ export class WeightUploader {
     this.dtypes.add(dtype);
     this.done(name, data.byteLength);
     return out;
+  }
+
+  /**
+   * A weight stored input-first, [K, ...rest] (XLNet's q, k, v, r: [d_model, n_head, d_head]), on
+   * the GPU as [N, K] with N the product of the rest: the matmul's [out, in] layout, transposed on
+   * the host in the stored dtype.
+   */
+  async transposed(name: string): Promise<Tensor> {
+    const { entry, data } = await this.read(name);
+    const K = entry.shape[0], N = entry.shape.slice(1).reduce((a, b) => a * b, 1);
+    const es = data.byteLength / (N * K);
+    // A copy is aligned for the typed-array view (the read may be a view at any offset).
+    const src = data.byteOffset % es === 0 ? data : data.slice();
+    const out = new Uint8Array(data.byteLength);
+    const [from, to] = es === 4
+      ? [new Uint32Array(src.buffer, src.byteOffset, N * K), new Uint32Array(out.buffer)]
+      : [new Uint16Array(src.buffer, src.byteOffset, N * K), new Uint16Array(out.buffer)];
+    for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) to[n * K + k] = from[k * N + n];
+    const t = this.rt.upload(out, [N, K], GPU_DTYPE[entry.dtype], name);
+    this.loaded.push(t);
+    this.dtypes.add(t.dtype);
+    this.done(name, data.byteLength);
+    return t;
   }
 
   /** A weight's values on the CPU (for tables computed on the host), with its shape. */
