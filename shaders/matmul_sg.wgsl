@@ -1,13 +1,18 @@
 // y = x · Wᵀ (+ epilogue), the subgroup-broadcast family for devices that run a workgroup's
 // invocations as SIMD lanes (llvmpipe). Lanes run along N: each owns TN columns of y, and all
-// lanes of a workgroup share the same TM rows. On llvmpipe every load whose address depends on
-// a loop variable is one scalar load per lane, so a row of x read by every lane would be read
-// eight times; instead lane l loads x[m, k0 + l] once and the eight values of a K step of 8
-// reach every lane through subgroupBroadcast (a register shuffle). Each accumulator takes the
-// step's eight products in one fma chain (a masked loop pays a blend per variable update).
-// Needs K % 8 == 0 (the wrapper falls back to k4dot otherwise) and a subgroup size of 8 or more
-// (lanes 0..7 hold a step's x). x binds as f32 elements and W as 16-byte words; Params
-// and epilogues from matmul_io.wgsl; lines ending in `//@for` are unrolled by kernels/template.ts.
+// lanes of a workgroup share the same TM rows. What llvmpipe (Mesa 25.0, read from its
+// GALLIVM_DEBUG=asm output) does with the older families: every load whose address depends on
+// a loop variable, storage or workgroup memory alike, is one bounds-checked scalar load per
+// lane (a branch each), even where every lane reads the same word; and every variable update
+// in a loop is blended with the lane mask. So a row of x read by every lane costs eight loads
+// per element; here lane l loads x[m, k0 + l] once and the eight values of a K step of 8 reach
+// every lane through subgroupBroadcast (a register shuffle), and each accumulator takes the
+// step's eight products in one fma chain (one blend per eight). The weights stay per-lane loads,
+// one 16-byte load per lane and step (f16, bf16; two for f32), used by TM rows each.
+// Needs K % 8 == 0 (the wrapper falls back to k4 otherwise) and subgroups of 8 lanes or more
+// (lanes 0..7 hold a step's x; the requirement is checked against the adapter's
+// subgroupMinSize). x binds as f32 elements and W as 16-byte words; Params and epilogues from
+// matmul_io.wgsl; lines ending in `//@for` are unrolled by kernels/template.ts.
 //   {{TM}}, {{TN}}: rows and columns of y per invocation.
 //   {{WG_X}}: invocations per workgroup (along N); {{WG_Y}} must be 1.
 enable subgroups;
