@@ -1,7 +1,9 @@
 // node build/bench/matmul-lab.js (PROTT5_ADAPTER=llvmpipe to force one) [--tiles JSON] [--m 128] [--dtype f16|f32] [--shapes 4096x1024,...] [--reps 5]
 // A matmul variant lab: for each tile, the first call's wall time (the pipeline compile: run
 // with MESA_SHADER_CACHE_DISABLE=true for a cold figure), a check against the float64
-// reference on an odd 37×53×K slice (K of the first shape), and the median and best GPU time at M × N × K with GFLOP/s, the variants interleaved round by round.
+// reference on an odd 37×53×K slice (K of the first shape), and the median and best GPU time
+// at M × N × K with GFLOP/s, the variants interleaved round by round, between the bench's
+// ceiling kernels run before and after.
 import { parseArgs } from 'node:util';
 import { MATMUL_CANDIDATES, matmul, matmulTileFor, matmulVariantName, type MatmulTile } from '../kernels/matmul.js';
 import { matmulRef } from '../kernels/matmul.ref.js';
@@ -33,7 +35,8 @@ const compiled: Array<{ tile0: MatmulTile; compileS: number; err: number }> = []
 for (const tile0 of tiles) {
   const [cm, cn] = [37, 53];
   let compileS = 0, err = 0;
-  for (const K of [...new Set(shapes.map(([, k]) => k))].slice(0, 1)) {
+  {
+    const K = shapes[0][1];
     const tile = matmulTileFor(K, tile0);
     const xs = randomArray(cm * K, 1), wb = fromFloat32(fileDtype, randomArray(cn * K, 2));
     const want = matmulRef(xs, toFloat32(fileDtype, wb), cm, cn, K);
