@@ -1,5 +1,5 @@
 // y = x · Wᵀ (+ epilogue) — wrapper for the matmul families: shaders/matmul.wgsl (k1),
-// matmul_k4.wgsl (k4), matmul_k4dot.wgsl (k4dot), matmul_k8dot.wgsl (k8dot), matmul_smem.wgsl (smem),
+// matmul_k4.wgsl (k4), matmul_k4dot.wgsl (k4dot), matmul_k8dot.wgsl (k8dot), matmul_smem.wgsl (smem), matmul_sg.wgsl (sg),
 // each with shaders/matmul_io.wgsl (Params, y, the epilogues) filled in at its MATMUL_IO placeholder;
 // and the op's tuning: its candidates and the problem the tuner checks and times them on.
 import matmulIo from '../shaders/matmul_io.wgsl';
@@ -8,16 +8,17 @@ import sourceK4 from '../shaders/matmul_k4.wgsl';
 import sourceK4dot from '../shaders/matmul_k4dot.wgsl';
 import sourceK8dot from '../shaders/matmul_k8dot.wgsl';
 import sourceSmem from '../shaders/matmul_smem.wgsl';
+import sourceSg from '../shaders/matmul_sg.wgsl';
 import { fromFloat32, toFloat32, type DType } from '../src/gpu/dtype.js';
 import { randomArray } from '../src/gpu/numeric.js';
-import type { Requirements } from '../src/gpu/requires.js';
+import { unmet, type Requirements } from '../src/gpu/requires.js';
 import type { AdapterKind } from '../src/gpu/env.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import type { Tensor, TensorDType } from '../src/gpu/tensor.js';
 import type { Autotuner, TuneProblem, TuneResult } from '../src/gpu/tuner.js';
 import { guard, guardDtype, KernelArgumentError } from './guard.js';
 import { matmulRef } from './matmul.ref.js';
-import { LOAD_W, LOAD_W4, fill, packParams, pipelineFor, unroll, variantName, variants, weightDtypeConstant, wgslCodes } from './template.js';
+import { LOAD_W, LOAD_W4, W_DTYPE_CODE, fill, packParams, pipelineFor, unroll, variantName, variants, weightDtypeConstant, wgslCodes } from './template.js';
 
 /**
  * Values of the EPILOGUE override constant; matmul_io.wgsl compares with EPILOGUE_NONE,
@@ -30,6 +31,7 @@ export type Epilogue = keyof typeof EPILOGUE_CODE;
 export const BIAS_EPILOGUES: ReadonlySet<Epilogue> = new Set<Epilogue>(['bias', 'bias_gelu', 'bias_add']);
 
 const MATMUL_IO = fill(matmulIo, { EPILOGUES: wgslCodes('EPILOGUE', EPILOGUE_CODE) });
+const W_DTYPES = wgslCodes('W', W_DTYPE_CODE);
 
 export interface MatmulTile {
   /**
@@ -37,8 +39,11 @@ export interface MatmulTile {
    * vec4 accumulators. 'k4dot': as k4 with one scalar accumulator per output (a dot product per
    * step). 'k8dot': K % 8 == 0, as k4dot with two steps chained per accumulator update.
    * 'smem': any shape, x and W tiles staged in workgroup memory (for real GPUs).
+   * 'sg': K % 8 == 0, subgroups of 8 or more lanes; one row of invocations (wgY 1) along N
+   * shares tm rows of x, each x value loaded by one lane and passed to the others by
+   * subgroupBroadcast (for SIMD-lane devices: llvmpipe).
    */
-  family: 'k1' | 'k4' | 'k4dot' | 'k8dot' | 'smem';
+  family: 'k1' | 'k4' | 'k4dot' | 'k8dot' | 'smem' | 'sg';
   /** Rows and columns of y per invocation (registers), invocations per workgroup in x (columns) and y (rows). */
   tm: number;
   tn: number;
@@ -54,19 +59,20 @@ export interface MatmulVariant extends MatmulTile {
   epilogue: Epilogue;
 }
 
-const SOURCES: Record<MatmulTile['family'], string> = { k1: source, k4: sourceK4, k4dot: sourceK4dot, k8dot: sourceK8dot, smem: sourceSmem };
+const SOURCES: Record<MatmulTile['family'], string> = { k1: source, k4: sourceK4, k4dot: sourceK4dot, k8dot: sourceK8dot, smem: sourceSmem, sg: sourceSg };
 
 /** Every WGSL text a matmul variant can use (the tuner's cache key hashes them). */
-export const MATMUL_SOURCES: readonly string[] = [MATMUL_IO, LOAD_W, LOAD_W4, ...Object.values(SOURCES)];
+export const MATMUL_SOURCES: readonly string[] = [MATMUL_IO, W_DTYPES, LOAD_W, LOAD_W4, ...Object.values(SOURCES)];
 
 /** Bytes of workgroup memory a tile needs (the smem family's two staged tiles; 0 for the others). */
 export function matmulWorkgroupBytes(t: MatmulTile): number {
   return t.family === 'smem' ? (t.wgY * t.tm + t.wgX * t.tn) * (t.kt ?? 0) * 4 : 0;
 }
 
-/** What a tile needs of the device: its workgroup geometry and memory (no optional feature yet). */
+/** What a tile needs of the device: its workgroup geometry and memory; sg also subgroups of at least 8 lanes. */
 export function matmulRequires(t: MatmulTile): Requirements {
-  return { workgroupSize: [t.wgX, t.wgY], workgroupBytes: matmulWorkgroupBytes(t) };
+  const base = { workgroupSize: [t.wgX, t.wgY], workgroupBytes: matmulWorkgroupBytes(t) };
+  return t.family === 'sg' ? { ...base, features: ['subgroups'], subgroupMinSize: 8 } : base;
 }
 
 /**
@@ -78,15 +84,29 @@ export const DEFAULT_MATMUL_TILE: MatmulTile = { family: 'k4', tm: 8, tn: 8, wgX
 
 /**
  * llvmpipe compiles large unrolled tiles through LLVM slowly (measured at 64×1024×1024 f16, fresh
- * shader cache: k8dot/k4dot 32×16 66–75 s, k4dot 16×16 24 s, k4 8×8 4 s, k4 4×4 0.9 s) while
- * k4 4×4 runs as fast as any but the 32×16 ones (5.4 GFLOP/s): its default, and its candidates
- * are the ones that compile in seconds.
+ * shader cache: k8dot/k4dot 32×16 66–75 s, k4dot 16×16 24 s, k4 8×8 4 s, k4 4×4 0.9 s), and
+ * k4 4×4 runs as fast as any but the 32×16 ones: its tile where the sg family cannot run
+ * (no subgroups of 8, or K % 8 != 0).
  */
-export const LLVMPIPE_MATMUL_TILE: MatmulTile = { family: 'k4', tm: 4, tn: 4, wgX: 8, wgY: 8 };
+export const LLVMPIPE_FALLBACK_TILE: MatmulTile = { family: 'k4', tm: 4, tn: 4, wgX: 8, wgY: 8 };
+
+/**
+ * llvmpipe's default: the sg family with 8 rows × 3 columns per invocation and 32 invocations
+ * along N compiles in about 2.4 s (no shader cache) and ran the f16 ProtT5-XL shapes 2-3× as
+ * fast as k4 4×4 in interleaved runs at M = 128 (measured with bench/matmul-lab.ts; why, in
+ * shaders/matmul_sg.wgsl).
+ */
+export const LLVMPIPE_MATMUL_TILE: MatmulTile = { family: 'sg', tm: 8, tn: 3, wgX: 32, wgY: 1 };
 
 /** The matmul variant to use untuned on a device of this kind. */
 export function defaultMatmulTile(kind: AdapterKind | undefined): MatmulTile {
   return kind === 'llvmpipe' ? LLVMPIPE_MATMUL_TILE : DEFAULT_MATMUL_TILE;
+}
+
+/** The untuned tile for this runtime: its kind's default, or k4 4×4 where that default needs what the device lacks (an llvmpipe without subgroups of 8). */
+export function defaultMatmulTileOn(rt: Pick<Runtime, 'adapter' | 'limits'>): MatmulTile {
+  const t = defaultMatmulTile(rt.adapter.kind);
+  return unmet(matmulRequires(t), rt) === null ? t : LLVMPIPE_FALLBACK_TILE;
 }
 
 /**
@@ -96,6 +116,7 @@ export function defaultMatmulTile(kind: AdapterKind | undefined): MatmulTile {
  * that take many seconds to compile and spill on every k).
  */
 export function matmulTileFor(K: number, tile: MatmulTile): MatmulTile {
+  if (tile.family === 'sg' && K % 8 !== 0) tile = LLVMPIPE_FALLBACK_TILE;
   if (tile.family === 'k8dot' && K % 8 !== 0) tile = { ...tile, family: 'k4dot' };
   if (K % 4 === 0) return tile;
   if (tile.family === 'k4') return { ...tile, family: 'k1' };
@@ -130,6 +151,10 @@ export function matmulWgsl(t: MatmulTile): string {
       if (!(Number.isInteger(t.kt) && t.kt! > 0)) throw new KernelArgumentError(`matmul: the smem family needs a tile K (kt), got ${t.kt}`, { op: 'matmul' });
       filled = fill(sourceSmem, { LOAD_W, ...dims, KT: t.kt! });
       break;
+    case 'sg':
+      if (t.wgY !== 1) throw new KernelArgumentError(`matmul: the sg family runs one row of invocations (wgY 1), got wgY ${t.wgY}`, { op: 'matmul' });
+      filled = fill(sourceSg, { W_DTYPES, ...dims });
+      break;
   }
   return unroll(filled, { TM: t.tm, TN: t.tn });
 }
@@ -160,7 +185,7 @@ export interface MatmulArgs {
 export async function matmul(rt: Runtime, a: MatmulArgs): Promise<void> {
   const { x, w, y } = a;
   const epilogue = a.epilogue ?? 'none';
-  const tile = matmulTileFor(a.w.shape[1], a.tile ?? defaultMatmulTile(rt.adapter.kind));
+  const tile = matmulTileFor(a.w.shape[1], a.tile ?? defaultMatmulTileOn(rt));
   guardDtype('matmul', x, ['f32']);
   guardDtype('matmul', y, ['f32']);
   guardDtype('matmul', w, ['f32', 'f16', 'bf16']);
@@ -202,8 +227,16 @@ export async function matmul(rt: Runtime, a: MatmulArgs): Promise<void> {
  * to compile (per dtype × epilogue, in every process), so they are left out. smem and the
  * small k4 tiles are for real GPUs; k1 is what runs when K % 4 != 0. The tuner runs 64 rows:
  * a 32-row tile in 2 rows of invocations keeps them all busy there (in 4, half would idle).
+ * The sg tiles come first: where a device has subgroups of 8 or more (llvmpipe, GPUs) they are
+ * llvmpipe's fastest (16×3 a little ahead of the 8×3 default at M = 128, which wastes fewer
+ * rows on short batches); elsewhere the tuner skips them as unmet.
  */
 export const MATMUL_CANDIDATES: readonly MatmulTile[] = [
+  { family: 'sg', tm: 16, tn: 3, wgX: 32, wgY: 1 },
+  { family: 'sg', tm: 8, tn: 3, wgX: 32, wgY: 1 },
+  { family: 'sg', tm: 16, tn: 4, wgX: 16, wgY: 1 },
+  { family: 'sg', tm: 8, tn: 4, wgX: 32, wgY: 1 },
+  { family: 'sg', tm: 16, tn: 2, wgX: 64, wgY: 1 },
   { family: 'k8dot', tm: 32, tn: 16, wgX: 8, wgY: 2 },
   { family: 'k4dot', tm: 32, tn: 16, wgX: 8, wgY: 2 },
   { family: 'k4dot', tm: 16, tn: 16, wgX: 4, wgY: 8 },

@@ -2,7 +2,9 @@
 // test-on: every-cpu-adapter
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BIAS_EPILOGUES, EPILOGUE_CODE, MATMUL_CANDIDATES, matmul, matmulTileFor, matmulVariantName, matmulWgsl, type Epilogue, type MatmulTile } from '../kernels/matmul.js';
+import { BIAS_EPILOGUES, EPILOGUE_CODE, LLVMPIPE_FALLBACK_TILE, LLVMPIPE_MATMUL_TILE, MATMUL_CANDIDATES, defaultMatmulTileOn, matmul, matmulRequires, matmulTileFor, matmulVariantName, matmulWgsl, type Epilogue, type MatmulTile } from '../kernels/matmul.js';
+import { unmet } from '../src/gpu/requires.js';
+import type { Runtime } from '../src/gpu/runtime.js';
 import { W_DTYPE_CODE } from '../kernels/template.js';
 import { erfRef, matmulRef } from '../kernels/matmul.ref.js';
 import { expectClose, randomArray } from './helpers.js';
@@ -24,9 +26,19 @@ const SHAPES: Array<[number, number, number]> = [
 let worst = 0;
 let seed = 1;
 
+/**
+ * Whether this runtime can run the tile: the sg family needs subgroups of 8 or more lanes
+ * (llvmpipe has them; where a driver lacks them, the file's other pass still runs them). The
+ * default (no tile) always runs.
+ */
+function runs(rt: Runtime, tile?: MatmulTile): boolean {
+  return tile === undefined || unmet(matmulRequires(tile), rt) === null;
+}
+
 /** One matmul on seeded random data against the float64 reference (y starts random, for 'add'; a random bias for the bias epilogues). */
 async function check(what: string, M: number, N: number, K: number, dtype: TensorDType, epilogue: Epilogue, tile?: MatmulTile): Promise<void> {
   const rt = await runtime();
+  if (!runs(rt, tile)) return;
   const xv = randomArray(M * K, seed++);
   const w = asWeights(randomArray(N * K, seed++), dtype);
   const y0 = randomArray(M * N, seed++);
@@ -70,6 +82,11 @@ const FAMILY_TILES: Array<{ tile: MatmulTile; shapes: Array<[number, number, num
     tile: { family: 'k8dot', tm: 8, tn: 16, wgX: 8, wgY: 8 },
     shapes: [[1, 1, 8], [1, 3, 16], [3, 17, 64], [17, 65, 24], [65, 200, 40], [200, 17, 64], [33, 1, 200], [129, 131, 24]],
   },
+  // sg (K % 8 == 0): rows past a tm block, columns past a workgroup's 8·3 and one lane's 3.
+  {
+    tile: { family: 'sg', tm: 4, tn: 3, wgX: 8, wgY: 1 },
+    shapes: [[1, 1, 8], [3, 17, 64], [65, 200, 40], [9, 131, 24]],
+  },
 ];
 for (const { tile, shapes } of FAMILY_TILES) {
   for (const dtype of WEIGHT_DTYPES) {
@@ -94,6 +111,7 @@ for (const [tile, dtype, [M, N, K]] of GATE_RUNS) {
   const name = tile ? matmulVariantName(dtype, 'gate_gelu', tile) : `matmul ${dtype} gate_gelu`;
   test(`${name} M=${M} N=${N} K=${K}`, async () => {
     const rt = await runtime();
+    if (!runs(rt, tile)) return;
     const xv = randomArray(M * K, seed++);
     const w = asWeights(randomArray(N * K, seed++), dtype);
     const g = randomArray(M * N, seed++).map((v) => v * 24);
@@ -161,11 +179,13 @@ const TILES: MatmulTile[] = [
   { family: 'k8dot', tm: 3, tn: 5, wgX: 4, wgY: 8 },
   { family: 'smem', tm: 1, tn: 1, wgX: 8, wgY: 8, kt: 4 },
   { family: 'smem', tm: 8, tn: 4, wgX: 4, wgY: 8, kt: 32 },
+  { family: 'sg', tm: 3, tn: 5, wgX: 16, wgY: 1 },
 ];
 for (const tile of TILES) {
   // K = 40 so that the k4 and k8 families run (41 would fall back to k1, 36 k8dot to k4dot).
   test(`matmul tile ${JSON.stringify(tile)} on 37×53×40 bf16`, async () => {
     const rt = await runtime();
+    if (!runs(rt, tile)) return;
     const [M, N, K] = [37, 53, 40];
     const xv = randomArray(M * K, 900), w = asWeights(randomArray(N * K, 901), 'bf16');
     const x = rt.upload(xv, [M, K], 'f32', 'x'), wt = rt.upload(w.bytes, [N, K], 'bf16', 'w'), y = rt.empty([M, N], 'f32', 'y');
@@ -285,6 +305,21 @@ test('K % 8 != 0 sends k8dot to k4dot; an odd K sends k4 and k4dot tiles to k1 (
   assert.is(matmulTileFor(29, smem), smem);
 });
 
+test('sg: K % 8 != 0 runs k4 4×4 (k1 for an odd K); it needs subgroups of 8, and the untuned llvmpipe tile falls back where they are missing', () => {
+  const sg: MatmulTile = { family: 'sg', tm: 8, tn: 2, wgX: 64, wgY: 1 };
+  assert.is(matmulTileFor(40, sg), sg);
+  assert.equal(matmulTileFor(36, sg), LLVMPIPE_FALLBACK_TILE);
+  assert.equal(matmulTileFor(35, sg), { ...LLVMPIPE_FALLBACK_TILE, family: 'k1' });
+  const limits = { maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupStorageSize: 16384, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupSizeY: 256, maxComputeWorkgroupSizeZ: 64 };
+  const caps = (features: string[], subgroupMinSize?: number) => ({ limits, adapter: { kind: 'llvmpipe' as const, features, subgroupMinSize } });
+  assert.is(unmet(matmulRequires(sg), caps(['subgroups'], 8)), null);
+  assert.match(unmet(matmulRequires(sg), caps(['subgroups'], 4)) ?? '', /subgroups of at least 8 lanes; the device's smallest is 4/);
+  assert.match(unmet(matmulRequires(sg), caps([], 8)) ?? '', /subgroups/);
+  assert.equal(defaultMatmulTileOn(caps(['subgroups'], 8) as unknown as Runtime), LLVMPIPE_MATMUL_TILE);
+  assert.equal(defaultMatmulTileOn(caps(['subgroups'], 4) as unknown as Runtime), LLVMPIPE_FALLBACK_TILE);
+  assert.throws(() => matmulWgsl({ ...sg, wgY: 2 }), /wgY 1/);
+});
+
 test('generated smem WGSL: tile sizes filled in, name built from them', () => {
   const tile: MatmulTile = { family: 'smem', tm: 2, tn: 3, wgX: 8, wgY: 4, kt: 16 };
   const src = matmulWgsl(tile).replace(/\/\/.*$/gm, '');
@@ -310,8 +345,8 @@ test('variant names: every field of the variant, kt only where the family reads 
 });
 
 test('epilogue and weight dtype codes are declared in the WGSL from the TS tables, and compared by name', () => {
-  for (const family of ['k1', 'k4', 'k4dot', 'k8dot', 'smem'] as const) {
-    const src = matmulWgsl({ family, tm: 2, tn: 2, wgX: 8, wgY: 8, kt: 8 });
+  for (const family of ['k1', 'k4', 'k4dot', 'k8dot', 'smem', 'sg'] as const) {
+    const src = matmulWgsl({ family, tm: 2, tn: 2, wgX: 8, wgY: family === 'sg' ? 1 : 8, kt: 8 });
     for (const [e, code] of Object.entries(EPILOGUE_CODE)) assert.ok(src.includes(`const EPILOGUE_${e.toUpperCase()} = ${code}u;`), `${family}: EPILOGUE_${e}`);
     for (const [d, code] of Object.entries(W_DTYPE_CODE)) assert.ok(src.includes(`const W_${d.toUpperCase()} = ${code}u;`), `${family}: W_${d}`);
     const body = src.replace(/\/\/.*$/gm, '');

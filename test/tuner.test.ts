@@ -44,10 +44,10 @@ const GPU: Limits = {
   maxComputeWorkgroupSizeX: 1024, maxComputeWorkgroupSizeY: 1024, maxComputeWorkgroupSizeZ: 64,
 };
 
-function fakeDevice(limits: Limits, o: { features?: string[]; description?: string; sync?: () => Promise<void> } = {}): TuneDevice {
+function fakeDevice(limits: Limits, o: { features?: string[]; subgroupMinSize?: number; description?: string; sync?: () => Promise<void> } = {}): TuneDevice {
   return {
     limits,
-    adapter: { backend: 'fake', vendor: 'test', architecture: 'none', device: '', description: o.description ?? 'fake adapter', features: o.features ?? [] },
+    adapter: { backend: 'fake', vendor: 'test', architecture: 'none', device: '', description: o.description ?? 'fake adapter', features: o.features ?? [], subgroupMinSize: o.subgroupMinSize },
     sync: o.sync ?? (async () => undefined),
   };
 }
@@ -132,15 +132,21 @@ test('candidates are filtered by the device limits: SwiftShader (256 invocations
   assert.is(unmet({ features: ['shader-f16'] }, fakeDevice(GPU, { features: ['shader-f16'] })), null);
 });
 
-test('the default candidates all run within the limits the runtime asks for, on SwiftShader and a GPU', () => {
+test('the default candidates all run within the limits the runtime asks for, on SwiftShader and a GPU (sg where subgroups of 8 exist)', () => {
   for (const limits of [SWIFTSHADER_32K, GPU]) {
-    for (const c of MATMUL_CANDIDATES) assert.is(unmet(matmulRequires(c), fakeDevice(limits)), null, JSON.stringify(c));
+    for (const c of MATMUL_CANDIDATES) assert.is(unmet(matmulRequires(c), fakeDevice(limits, { features: ['subgroups'], subgroupMinSize: 8 })), null, JSON.stringify(c));
+    // Without subgroups only the sg tiles are out, each saying why.
+    for (const c of MATMUL_CANDIDATES) {
+      const why = unmet(matmulRequires(c), fakeDevice(limits));
+      if (c.family === 'sg') assert.match(why ?? '', /subgroups/, JSON.stringify(c));
+      else assert.is(why, null, JSON.stringify(c));
+    }
     for (const dk of [32, 64, 128]) for (const c of ATTENTION_CANDIDATES) assert.is(unmet(attentionRequires(dk, c), fakeDevice(limits)), null, `dk ${dk} ${JSON.stringify(c)}`);
   }
   // A device left at the 16 KiB default: the loop tile staging 16 keys of d_kv 128 (2 × 8 KiB and
   // the length word) does not fit, and is the only one.
   const dev16 = fakeDevice(SWIFTSHADER_16K);
-  assert.equal(MATMUL_CANDIDATES.filter((c) => unmet(matmulRequires(c), dev16)), []);
+  assert.equal(MATMUL_CANDIDATES.filter((c) => unmet(matmulRequires(c), fakeDevice(SWIFTSHADER_16K, { features: ['subgroups'], subgroupMinSize: 8 }))), []);
   assert.equal(ATTENTION_CANDIDATES.filter((c) => unmet(attentionRequires(128, c), dev16)), [{ family: 'loop', tq: 32, tk: 16 }]);
 });
 

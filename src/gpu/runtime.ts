@@ -32,6 +32,8 @@ export interface AdapterSummary {
   description: string;
   isFallbackAdapter: boolean;
   features: string[];
+  /** The adapter's smallest subgroup size, where it says (GPUAdapterInfo.subgroupMinSize). */
+  subgroupMinSize?: number;
   backend: string;
   /** A GPU or which CPU driver, and why it was chosen (Node's adapter plan; in a browser, from the description). */
   kind: AdapterKind;
@@ -370,6 +372,7 @@ export async function createRuntime(adapter: GPUAdapter, backend: string, option
     description: info?.description ?? '',
     isFallbackAdapter: Boolean((info as { isFallbackAdapter?: boolean })?.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter),
     features: [...device.features],
+    ...(typeof (info as { subgroupMinSize?: number })?.subgroupMinSize === 'number' ? { subgroupMinSize: (info as { subgroupMinSize: number }).subgroupMinSize } : {}),
     backend,
     kind: choice?.kind ?? softwareDriver({ architecture: info?.architecture ?? '', description: info?.description ?? '', backend }) ?? 'hardware',
     reason: choice?.reason ?? 'the browser\'s adapter',

@@ -1,0 +1,70 @@
+// y = x · Wᵀ (+ epilogue), the subgroup-broadcast family for devices that run a workgroup's
+// invocations as SIMD lanes (llvmpipe). Lanes run along N: each owns TN columns of y, and all
+// lanes of a workgroup share the same TM rows. What llvmpipe (Mesa 25.0, read from its
+// GALLIVM_DEBUG=asm output) does with the older families: every load whose address depends on
+// a loop variable, storage or workgroup memory alike, is one bounds-checked scalar load per
+// lane (a branch each), even where every lane reads the same word; and every variable update
+// in a loop is blended with the lane mask. So a row of x read by every lane costs eight loads
+// per element; here lane l loads x[m, k0 + l] once and the eight values of a K step of 8 reach
+// every lane through subgroupBroadcast (a register shuffle), and each accumulator takes the
+// step's eight products in one fma chain (one blend per eight). The weights stay per-lane loads,
+// one 16-byte load per lane and step (f16, bf16; two for f32), used by TM rows each.
+// Needs K % 8 == 0 (the wrapper falls back to k4 otherwise) and subgroups of 8 lanes or more
+// (lanes 0..7 hold a step's x; the requirement is checked against the adapter's
+// subgroupMinSize). x binds as f32 elements and W as 16-byte words; Params and epilogues from
+// matmul_io.wgsl; lines ending in `//@for` are unrolled by kernels/template.ts.
+//   {{TM}}, {{TN}}: rows and columns of y per invocation.
+//   {{WG_X}}: invocations per workgroup (along N); {{WG_Y}} must be 1.
+enable subgroups;
+
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<vec4<u32>>;
+
+{{MATMUL_IO}}
+
+{{W_DTYPES}}
+override W_DTYPE: u32;
+
+// Weights i..i+7 (i a multiple of 8) in the stored dtype: one 16-byte load for f16 and bf16, two for f32.
+fn load_w8(i: u32, lo: ptr<function, vec4<f32>>, hi: ptr<function, vec4<f32>>) {
+  if (W_DTYPE == W_F32) {
+    *lo = bitcast<vec4<f32>>(w[i >> 2u]);
+    *hi = bitcast<vec4<f32>>(w[(i >> 2u) + 1u]);
+    return;
+  }
+  let u = w[i >> 3u];
+  if (W_DTYPE == W_F16) {
+    *lo = vec4<f32>(unpack2x16float(u.x), unpack2x16float(u.y));
+    *hi = vec4<f32>(unpack2x16float(u.z), unpack2x16float(u.w));
+    return;
+  }
+  *lo = bitcast<vec4<f32>>(vec4<u32>(u.x << 16u, u.x & 0xffff0000u, u.y << 16u, u.y & 0xffff0000u));
+  *hi = bitcast<vec4<f32>>(vec4<u32>(u.z << 16u, u.z & 0xffff0000u, u.w << 16u, u.w & 0xffff0000u));
+}
+
+@compute @workgroup_size({{WG_X}}, {{WG_Y}})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(subgroup_invocation_id) sl: u32) {
+  let m0 = wid.y * {{TM}}u;
+  let n0 = (wid.x * {{WG_X}}u + lid.x) * {{TN}}u;
+  let lane = sl & 7u;
+  // Row starts in elements, clamped so loads stay in bounds; store() drops the clamped duplicates.
+  let xr{i} = p.x_offset + min(m0 + {i}u, p.M - 1u) * p.K + lane;  //@for i<TM
+  let wr{j} = p.w_offset + min(n0 + {j}u, p.N - 1u) * p.K;  //@for j<TN
+  var acc{i}_{j} = 0.0;  //@for i<TM j<TN
+  for (var k = 0u; k < p.K; k += 8u) {
+    let xv{i} = x[xr{i} + k];  //@for i<TM
+    var b{j}: vec4<f32>;  //@for j<TN
+    var d{j}: vec4<f32>;  //@for j<TN
+    load_w8(wr{j} + k, &b{j}, &d{j});  //@for j<TN
+    let a{i}_0 = subgroupBroadcast(xv{i}, 0u);  //@for i<TM
+    let a{i}_1 = subgroupBroadcast(xv{i}, 1u);  //@for i<TM
+    let a{i}_2 = subgroupBroadcast(xv{i}, 2u);  //@for i<TM
+    let a{i}_3 = subgroupBroadcast(xv{i}, 3u);  //@for i<TM
+    let a{i}_4 = subgroupBroadcast(xv{i}, 4u);  //@for i<TM
+    let a{i}_5 = subgroupBroadcast(xv{i}, 5u);  //@for i<TM
+    let a{i}_6 = subgroupBroadcast(xv{i}, 6u);  //@for i<TM
+    let a{i}_7 = subgroupBroadcast(xv{i}, 7u);  //@for i<TM
+    acc{i}_{j} = fma(a{i}_7, d{j}.w, fma(a{i}_6, d{j}.z, fma(a{i}_5, d{j}.y, fma(a{i}_4, d{j}.x, fma(a{i}_3, b{j}.w, fma(a{i}_2, b{j}.z, fma(a{i}_1, b{j}.y, fma(a{i}_0, b{j}.x, acc{i}_{j}))))))));  //@for i<TM j<TN
+  }
+  store(m0 + {i}u, n0 + {j}u, acc{i}_{j});  //@for i<TM j<TN
+}
