@@ -237,6 +237,8 @@ export function matmulProblem(rt: Runtime, N: number, K: number, dtype: TensorDT
     name: (t) => matmulVariantName(dtype, 'none', t),
     requires: matmulRequires,
     launches: (t) => Math.ceil(rows / (t.tm * t.wgY)) * Math.ceil(N / (t.tn * t.wgX)),
+    flops: 2 * rows * N * K,
+    fallback: defaultMatmulTile(rt.adapter?.kind),
     // f32 sums of K products of |x·w| < 1 against float64: ~sqrt(K)·2^-24 relative (under 1e-5 at
     // K = 16384); 1e-4 leaves room for each family's summation order, and any indexing or
     // unpacking mistake is O(1).

@@ -9,6 +9,7 @@ import { FileTuneStore } from '../gpu/node-tune-store.js';
 import { PROTTRANS_LIMITS } from '../embed/batching.js';
 import { CONVERT_HELP, convertCommand } from './convert.js';
 import { predictCommand } from './predict.js';
+import { TUNE_HELP, tuneCommand } from './tune.js';
 import { printPlan, runEmbed } from './embed.js';
 import { MERGE_HELP, mergeCommand } from './merge.js';
 import { parseShard } from '../embed/shard.js';
@@ -28,6 +29,7 @@ Commands:
   convert   convert weights (PyTorch .bin, a model folder) to safetensors
   info      show the GPU adapter, its features and limits (--model X: a model's family, variant, dims, parameters)
   bench     benchmark the kernels and a ProtT5-XL-shaped layer on this GPU
+  tune      measure a model's kernel variants on this adapter ahead of time (--reset: forget them)
 
 Run "prott5 <command> --help" for a command's options.
 Exit codes: 0 ok, 1 internal error, 2 bad command line, 3 bad sequence/FASTA, 4 bad model
@@ -73,6 +75,7 @@ Options:
   -h, --help             this help`,
   convert: CONVERT_HELP,
   merge: MERGE_HELP,
+  tune: TUNE_HELP,
   bench: `Usage: prott5 bench [--quick] [--json FILE] [--md FILE]
 
 Measures this adapter's arithmetic and copy ceilings, then times every matmul and attention
@@ -227,6 +230,8 @@ export async function main(argv: string[]): Promise<number> {
         return await info(rest);
       case 'bench':
         return await bench(rest);
+      case 'tune':
+        return await tuneCommand(rest);
       case undefined:
       case '-h':
       case '--help':
