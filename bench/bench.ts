@@ -23,7 +23,7 @@ import { benchFamilyKernels, benchFamilyLayers } from './family-layers.js';
 import copySrc from './copy.wgsl';
 import peakSrc from './peak.wgsl';
 
-async function median(rt: Runtime, reps: number, record: () => Promise<void>): Promise<number> {
+export async function median(rt: Runtime, reps: number, record: () => Promise<void>): Promise<number> {
   await rt.time(record); // warm-up: compiles pipelines
   const ms: number[] = [];
   for (let r = 0; r < reps; r++) {
@@ -34,18 +34,20 @@ async function median(rt: Runtime, reps: number, record: () => Promise<void>): P
   return ms[Math.floor(ms.length / 2)];
 }
 
-/** The peak kernel with `depth` nested fma per chain update (bench/peak.wgsl). */
-function peakWgsl(depth: number): string {
+/** The peak kernel with `depth` nested fma per chain update (bench/peak.wgsl); `f16`: in vec4<f16> (needs shader-f16). */
+export function peakWgsl(depth: number, f16 = false): string {
   const chains = [...Array(8).keys()].flatMap((i) => [`a${i}`, `b${i}`]);
   const update = (v: string) => {
     let e = v;
     for (let d = 0; d < depth; d++) e = `fma(${e}, m, c)`;
     return `    ${v} = ${e};`;
   };
-  return fill(peakSrc, { DEPTH: depth, UPDATES: chains.map(update).join('\n') });
+  const text = fill(peakSrc, { DEPTH: depth, UPDATES: chains.map(update).join('\n') });
+  if (!f16) return text;
+  return `enable f16;\n${text.replaceAll('vec4<f32>(p.seed + f32(gid.x))', 'vec4<f16>(f16(p.seed + f32(gid.x)))').replaceAll('vec4<f32>', 'vec4<f16>').replace('out[gid.x] = r.x + r.y + r.z + r.w;', 'out[gid.x] = f32(r.x + r.y + r.z + r.w);')}`;
 }
 
-interface Ceilings {
+export interface Ceilings {
   /** GFLOP/s with one fma per variable update (the issue's ceiling kernel), and with four. */
   gflops1: number;
   gflops4: number;
@@ -54,7 +56,7 @@ interface Ceilings {
   gbps: number;
 }
 
-async function ceilings(rt: Runtime): Promise<Ceilings> {
+export async function ceilings(rt: Runtime): Promise<Ceilings> {
   const wgs = 256, flopsPerTrip = 16 * 4 * 2; // 16 vec4 chains per invocation
   const out = rt.empty([wgs * 64], 'f32', 'peak_out');
   const g: number[] = [];
@@ -292,7 +294,8 @@ async function runOneAdapter(options: BenchOptions): Promise<void> {
     log(`## the XL-shaped layer beside its peers: ${tokens} tokens, f32 weights, wall clock with readback\n`);
     const layer = await peerLayer(tokens);
     const D = XL_LAYER.d_model;
-    const model = await ProtT5Model.fromCheckpoint(rt, layer.ckpt, false, { tuneStore });
+    // --quick: the defaults (tuning the f32 XL shapes takes minutes on a CPU driver).
+    const model = await ProtT5Model.fromCheckpoint(rt, layer.ckpt, false, quick ? { autotune: false } : { tuneStore });
     const reps = quick ? 1 : 3;
     let e: Float32Array = new Float32Array(0);
     const oursMs = await medianMs(reps, async () => {

@@ -10,6 +10,9 @@ import { tokenize } from '../src/tokenizers/prott5.js';
 import { fromFloat32, toFloat32 } from '../src/gpu/dtype.js';
 import type { TensorEntry } from '../weights/tensor-entry.js';
 import type { LayerWeights } from './peers.js';
+import { attentionRef } from '../kernels/attention.ref.js';
+import { matmulRef } from '../kernels/matmul.ref.js';
+import { rmsnormRef } from '../kernels/rmsnorm.ref.js';
 
 function randomEntry(name: string, shape: number[], seed: number, dtype: 'F16' | 'F32'): TensorEntry {
   return {
@@ -83,4 +86,18 @@ export async function peerLayer(tokens: number): Promise<PeerLayer> {
     biasTable: relativeBiasTable(await get(`${p}0.SelfAttention.relative_attention_bias.weight`), XL_LAYER.relative_attention_num_buckets, XL_LAYER.num_heads, R),
   };
   return { ckpt, seq, tokens, weights, h0, finalNorm: await get('encoder.final_layer_norm.weight') };
+}
+
+/**
+ * The layer (and the encoder's final norm) in float64 from the kernels' references, over one
+ * sequence h0 [L, d_model]: what ours must agree with (bench:gpu checks a short sequence).
+ */
+export function t5LayerRef(w: LayerWeights, h0: Float32Array, L: number, finalNorm: Float32Array, eps = 1e-6): Float64Array {
+  const D = w.d_model, F = w.d_ff, inner = w.heads * w.d_kv;
+  const x = rmsnormRef(h0, w.ln0, L, D, eps);
+  const q = matmulRef(x, w.q, L, inner, D), k = matmulRef(x, w.k, L, inner, D), v = matmulRef(x, w.v, L, inner, D);
+  const a = attentionRef(q, k, v, w.biasTable, [L], 1, L, w.heads, w.d_kv, w.R);
+  const h1 = matmulRef(a, w.o, L, D, inner, 'add', h0);
+  const f = matmulRef(rmsnormRef(h1, w.ln1, L, D, eps), w.wi, L, F, D, 'relu');
+  return rmsnormRef(matmulRef(f, w.wo, L, D, F, 'add', h1), finalNorm, L, D, eps);
 }

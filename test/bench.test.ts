@@ -6,6 +6,9 @@ import * as assert from 'uvu/assert';
 import { benchJsonProblems, buildBenchJson, formatBenchJson, GOALS, residuesPerSecond, verdicts, type AdapterFigures, type Peers } from '../bench/summary.js';
 import { xlLayerFlops } from '../bench/layer-inputs.js';
 import { torchEnv } from '../bench/torch-peer.js';
+import { humanLikeLengths, randomProtein, seededRandom } from '../bench/gpu.js';
+import { peakWgsl } from '../bench/bench.js';
+import { runtime } from './gpu.js';
 
 const fig = (kind: AdapterFigures['kind'], o: Partial<AdapterFigures> = {}): AdapterFigures => ({
   name: `${kind} adapter`, kind, ceiling_gflops: 40, matmul_gflops: 20, attention_gflops: 10, attention_L: 512,
@@ -75,6 +78,23 @@ test('residues/s and the layer\'s FLOPs', () => {
 test('PyTorch is timed without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE; the rest of the environment is kept', () => {
   const env = torchEnv({ OPENBLAS_CORETYPE: 'haswell', OPENBLAS_L2_SIZE: '512', PATH: '/bin', OMP_NUM_THREADS: '2' });
   assert.equal(env, { PATH: '/bin', OMP_NUM_THREADS: '2' });
+});
+
+test('bench:gpu pieces: the synthetic proteome is seeded and human-like (median ~415, mean ~550, 30..max); the f16 peak kernel compiles where shader-f16 exists', async () => {
+  const a = humanLikeLengths(4000, 1), b = humanLikeLengths(4000, 1);
+  assert.equal(a, b, 'the same lengths for the same seed');
+  assert.not.equal(humanLikeLengths(50, 2), a.slice(0, 50));
+  const sorted = [...a].sort((x, y) => x - y), mean = a.reduce((x, y) => x + y, 0) / a.length;
+  assert.ok(sorted[2000] > 380 && sorted[2000] < 450, `median ${sorted[2000]}`);
+  assert.ok(mean > 480 && mean < 620, `mean ${mean}`);
+  assert.ok(sorted[0] >= 30 && sorted.at(-1)! <= 5000 && humanLikeLengths(500, 3, 600).every((l) => l <= 600));
+  const seq = randomProtein(300, seededRandom(5));
+  assert.match(seq, /^[ACDEFGHIKLMNPQRSTVWY]{300}$/);
+  const text = peakWgsl(4, true);
+  assert.ok(text.startsWith('enable f16;') && !text.includes('vec4<f32>'), text.slice(0, 400));
+  const rt = await runtime();
+  if (rt.device.features.has('shader-f16')) await rt.pipeline('peak_f16', text);
+  await rt.pipeline('peak_f32', peakWgsl(4, false));
 });
 
 test.run();

@@ -212,6 +212,8 @@ export class EmbeddingModel {
     try {
       const n = 8;
       const tok: Tokenized = { ids: new Uint32Array(n).fill(this.tokenizer.padId), residueStart: 0, residueCount: n };
+      // First a pass that only starts every pipeline it meets, so they compile concurrently; then the real batch.
+      await rt.precompile(() => this.runBatch([0], [tok], [PER_PROTEIN], signal ? { signal } : undefined));
       await this.runBatch([0], [tok], [PER_PROTEIN], signal ? { signal } : undefined);
     } finally {
       rt.onCompile = previous;
