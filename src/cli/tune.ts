@@ -13,8 +13,8 @@ export const TUNE_HELP = `Usage: prott5 tune --model DIR|OWNER/NAME [--all-shape
 
 Measures the kernel variants for a model's shapes on this adapter and stores the fastest
 (<cache>/autotune.json, with the time each ran in), as the first load would; later loads read
-them. Shapes too small to be worth measuring (the demo model's) use the defaults unless
---all-shapes. A stored choice that later runs over twice as slow as recorded is measured again.
+them. Shapes too small to be worth measuring (the demo model's) use the variants that
+compile fastest unless --all-shapes. A stored choice that later runs over twice as slow as recorded is measured again.
 
 Options:
   -m, --model DIR|ID   the model whose shapes to tune
@@ -75,7 +75,7 @@ export async function tuneCommand(args: string[]): Promise<number> {
     const choices = Object.entries(await cachedChoices(rt, store));
     console.log(`${model.summary}\nadapter ${rt.adapter.description || rt.adapter.kind}: ${choices.length} stored choice${choices.length === 1 ? '' : 's'} in ${store.path}`);
     for (const [k, v] of choices) console.log(`  ${k.padEnd(40)}${JSON.stringify(v)}`);
-    if (!choices.length) console.log('  none: every shape is under the size rule (defaults used); --all-shapes tunes them');
+    if (!choices.length) console.log('  none: every shape is under the size rule (the fastest-compiling variants are used); --all-shapes tunes them');
   } finally {
     await model.dispose();
   }
