@@ -67,6 +67,9 @@ export function randomProtein(len: number, rnd: () => number): string {
 
 class WrongResult extends Error {}
 
+/** GFLOP/s as printed: two decimals under 10 (CPU drivers), whole numbers above. */
+const gf = (g: number) => g.toFixed(g < 10 ? 2 : 0);
+
 async function peakGflops(rt: Runtime, f16: boolean): Promise<number> {
   const wgs = 1024, flopsPerTrip = 16 * 4 * 2, depth = 4, iters = 1024;
   const out = rt.empty([wgs * 64], 'f32', 'peak_out');
@@ -102,7 +105,7 @@ export async function runGpuBench(argv: string[]): Promise<number> {
   try {
     const c32 = onGpu ? await peakGflops(rt, false) : (await ceilings(rt)).gflops;
     const c16 = f16 ? await peakGflops(rt, true) : null;
-    console.log(`ceiling: f32 ${c32.toFixed(0)} GFLOP/s${c16 !== null ? `, f16 ${c16.toFixed(0)} GFLOP/s` : ' (no shader-f16)'} (vec4 fma chains)  [${since()}]\n`);
+    console.log(`ceiling: f32 ${gf(c32)} GFLOP/s${c16 !== null ? `, f16 ${gf(c16)} GFLOP/s` : ' (no shader-f16)'} (vec4 fma chains)  [${since()}]\n`);
 
     // ---- matmul at ProtT5-XL shapes, f16 weights, f32 compute ----
     const M = onGpu ? 1024 : 64, reps = onGpu ? 10 : 1;
@@ -118,7 +121,7 @@ export async function runGpuBench(argv: string[]): Promise<number> {
       const ms = await median(rt, reps, () => matmul(rt, { x, w, y, tile }));
       for (const t of [x, w, y]) t.release();
       const g = (2 * M * N * K) / ms / 1e6;
-      console.log(`| ${N}×${K} | ${matmulVariantName('f16', 'none', tile).replace(/^matmul\(|\)$/g, '')} | ${ms.toFixed(2)} | ${g.toFixed(0)} | ${((100 * g) / c32).toFixed(0)}% |${c16 !== null ? ` ${((100 * g) / c16).toFixed(0)}% |` : ''}`);
+      console.log(`| ${N}×${K} | ${matmulVariantName('f16', 'none', tile).replace(/^matmul\(|\)$/g, '')} | ${ms.toFixed(2)} | ${gf(g)} | ${((100 * g) / c32).toFixed(0)}% |${c16 !== null ? ` ${((100 * g) / c16).toFixed(0)}% |` : ''}`);
     }
     console.log(`[${since()}]\n`);
 
@@ -134,7 +137,7 @@ export async function runGpuBench(argv: string[]): Promise<number> {
       const ms = await median(rt, reps, () => attention(rt, { q, k, v, bias, lengths, out, heads: H, tile }));
       for (const t of [q, k, v, out, bias, lengths]) t.release();
       const g = (4 * L * L * DK * H) / ms / 1e6;
-      console.log(`| L = ${L} | ${JSON.stringify(tile)} | ${ms.toFixed(2)} | ${g.toFixed(0)} | ${((100 * g) / c32).toFixed(0)}% |`);
+      console.log(`| L = ${L} | ${JSON.stringify(tile)} | ${ms.toFixed(2)} | ${gf(g)} | ${((100 * g) / c32).toFixed(0)}% |`);
     }
     console.log(`[${since()}]\n`);
 
