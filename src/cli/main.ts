@@ -76,7 +76,7 @@ Options:
   convert: CONVERT_HELP,
   merge: MERGE_HELP,
   tune: TUNE_HELP,
-  bench: `Usage: prott5 bench [--quick] [--full] [--adapters LIST] [--json FILE] [--md FILE]
+  bench: `Usage: prott5 bench [--quick] [--json FILE] [--md FILE] [--full] [--adapters LIST]
 
 Runs the bench on every adapter present (a GPU, llvmpipe, SwiftShader; a child process each):
 its arithmetic and copy ceilings, every matmul and attention variant (each checked against a
