@@ -1,8 +1,10 @@
-// npm run bench [-- --json FILE] [--md FILE] [--quick], or prott5 bench [same options]
-// (bench/main.ts and src/cli/main.ts parse BENCH_OPTIONS and call runBench).
-// Kernel and end-to-end benchmarks on this machine's adapter. Correctness first (each kernel
+// npm run bench [-- --quick] [--full] [--adapters LIST] [--json FILE] [--md FILE], or prott5 bench
+// [same options] (bench/main.ts and src/cli/main.ts parse BENCH_OPTIONS and call runBench, which
+// runs bench/suite.ts: this file once per adapter, in a child process with --one-adapter).
+// Kernel and end-to-end benchmarks on this process's adapter. Correctness first (each kernel
 // variant is checked by the autotuner against the float64 reference), then median time,
-// GFLOP/s or GB/s, and the napkin-math floor from the adapter's measured ceilings.
+// GFLOP/s or GB/s, and the napkin-math floor from the adapter's measured ceilings; then the
+// XL-shaped layer beside tfjs on the same adapter, compared with PyTorch's output (--reference).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { attention, tuneAttention, type AttentionTile } from '../kernels/attention.js';
