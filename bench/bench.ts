@@ -1,9 +1,11 @@
-// npm run bench [-- --json FILE] [--md FILE] [--quick], or prott5 bench [same options]
-// (bench/main.ts and src/cli/main.ts parse BENCH_OPTIONS and call runBench).
-// Kernel and end-to-end benchmarks on this machine's adapter. Correctness first (each kernel
+// npm run bench [-- --quick] [--full] [--adapters LIST] [--json FILE] [--md FILE], or prott5 bench
+// [same options] (bench/main.ts and src/cli/main.ts parse BENCH_OPTIONS and call runBench, which
+// runs bench/suite.ts: this file once per adapter, in a child process with --one-adapter).
+// Kernel and end-to-end benchmarks on this process's adapter. Correctness first (each kernel
 // variant is checked by the autotuner against the float64 reference), then median time,
-// GFLOP/s or GB/s, and the napkin-math floor from the adapter's measured ceilings.
-import { writeFileSync } from 'node:fs';
+// GFLOP/s or GB/s, and the napkin-math floor from the adapter's measured ceilings; then the
+// XL-shaped layer beside tfjs on the same adapter, compared with PyTorch's output (--reference).
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { attention, tuneAttention, type AttentionTile } from '../kernels/attention.js';
 import { MATMUL_CANDIDATES, matmulVariantName, tuneMatmul } from '../kernels/matmul.js';
@@ -13,22 +15,18 @@ import { createNodeRuntime } from '../src/gpu/node-gpu.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import type { T5Config } from '../src/models/t5/config.js';
 import { ProtT5Model } from '../src/embed/model.js';
-import type { Checkpoint } from '../src/models/family.js';
-import { t5 } from '../src/models/t5/index.js';
-import { encoderTensorShapes } from '../src/models/t5/schema.js';
-import { type TensorEntry } from '../weights/tensor-entry.js';
-import { fromFloat32, toFloat32 } from '../src/gpu/dtype.js';
 import { rmsnormRef } from '../kernels/rmsnorm.ref.js';
-import { relativeBiasTable } from '../src/models/t5/relative-bias.js';
-import { tokenize } from '../src/tokenizers/prott5.js';
 import { matmul } from '../kernels/matmul.js';
+import { relFrobenius } from '../src/gpu/numeric.js';
 import { loadTfjs, medianMs, tfjsLayer, tfjsMatmulMs } from './peers.js';
+import { peerLayer, randomCheckpoint, XL_LAYER, xlLayerFlops } from './layer-inputs.js';
+import type { AdapterFigures } from './summary.js';
 import { benchFamilyKernels, benchFamilyLayers } from './family-layers.js';
 import { benchHeadKernels } from './head-kernels.js';
 import copySrc from './copy.wgsl';
 import peakSrc from './peak.wgsl';
 
-async function median(rt: Runtime, reps: number, record: () => Promise<void>): Promise<number> {
+export async function median(rt: Runtime, reps: number, record: () => Promise<void>): Promise<number> {
   await rt.time(record); // warm-up: compiles pipelines
   const ms: number[] = [];
   for (let r = 0; r < reps; r++) {
@@ -39,15 +37,17 @@ async function median(rt: Runtime, reps: number, record: () => Promise<void>): P
   return ms[Math.floor(ms.length / 2)];
 }
 
-/** The peak kernel with `depth` nested fma per chain update (bench/peak.wgsl). */
-function peakWgsl(depth: number): string {
+/** The peak kernel with `depth` nested fma per chain update (bench/peak.wgsl); `f16`: in vec4<f16> (needs shader-f16). */
+export function peakWgsl(depth: number, f16 = false): string {
   const chains = [...Array(8).keys()].flatMap((i) => [`a${i}`, `b${i}`]);
   const update = (v: string) => {
     let e = v;
     for (let d = 0; d < depth; d++) e = `fma(${e}, m, c)`;
     return `    ${v} = ${e};`;
   };
-  return fill(peakSrc, { DEPTH: depth, UPDATES: chains.map(update).join('\n') });
+  const text = fill(peakSrc, { DEPTH: depth, UPDATES: chains.map(update).join('\n') });
+  if (!f16) return text;
+  return `enable f16;\n${text.replaceAll('vec4<f32>(p.seed + f32(gid.x))', 'vec4<f16>(f16(p.seed + f32(gid.x)))').replaceAll('vec4<f32>', 'vec4<f16>').replace('out[gid.x] = r.x + r.y + r.z + r.w;', 'out[gid.x] = f32(r.x + r.y + r.z + r.w);')}`;
 }
 
 export interface Ceilings {
@@ -76,36 +76,6 @@ export async function ceilings(rt: Runtime): Promise<Ceilings> {
   for (const t of [out, a, b]) t.release();
   return { gflops1: g[0], gflops4: g[1], gflops: Math.max(g[0], g[1]), gbps: (2 * n4 * 16) / copyMs / 1e6 };
 }
-
-function randomEntry(name: string, shape: number[], seed: number, dtype: 'F16' | 'F32'): TensorEntry {
-  return {
-    name,
-    dtype,
-    shape,
-    file: '<random>',
-    read: async () => {
-      const n = shape.reduce((x, y) => x * y, 1);
-      const out = new Uint16Array(n);
-      let s = seed >>> 0;
-      const norm = name.endsWith('layer_norm.weight');
-      for (let i = 0; i < n; i++) {
-        s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-        // f16 in ±[2^-8, 2^-6) (or 1.0 for norms): small, T5-like magnitudes.
-        out[i] = norm ? 0x3c00 : ((s >>> 31) << 15) | (0x1c00 + ((s >>> 12) & 0x7ff));
-      }
-      const bytes = new Uint8Array(out.buffer);
-      return dtype === 'F16' ? bytes : fromFloat32('F32', toFloat32('F16', bytes));
-    },
-  };
-}
-
-function randomCheckpoint(config: T5Config, dtype: 'F16' | 'F32' = 'F16'): Checkpoint<T5Config> {
-  let seed = 7;
-  const tensors = new Map([...encoderTensorShapes(config)].map(([n, s]) => [n, randomEntry(n, s, seed++, dtype)]));
-  return { family: t5, config, tensors, files: ['<random>'], close: async () => undefined };
-}
-
-const XL_LAYER: T5Config = { d_model: 1024, d_ff: 16384, d_kv: 128, num_heads: 32, num_layers: 1, vocab_size: 128, relative_attention_num_buckets: 32, relative_attention_max_distance: 128, layer_norm_epsilon: 1e-6 };
 
 /**
  * ProtT5-XXL's encoder layer (T5 11B's: d_model 1024, 128 heads of 128, d_ff 65536); `dModel`
@@ -158,30 +128,52 @@ async function xxlLayerBench(ceil: Ceilings, quick: boolean, dModel: number, log
 /** The bench's command-line options (node:util parseArgs), for `npm run bench` and `prott5 bench`. */
 export const BENCH_OPTIONS = {
   quick: { type: 'boolean', default: false },
+  full: { type: 'boolean', default: false },
   'xxl-only': { type: 'boolean', default: false },
   'xxl-d-model': { type: 'string' },
+  'one-adapter': { type: 'boolean', default: false },
+  adapters: { type: 'string' },
+  reference: { type: 'string' },
   json: { type: 'string' },
   md: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
 export interface BenchOptions {
-  /** Smaller shapes, fewer repetitions. */
+  /** Smaller shapes, fewer repetitions: a check that the bench runs, in minutes. */
   quick?: boolean;
-  /** Only the ceilings and the XXL-shaped layer. */
+  /** Also the f16 XL layer, the XXL-shaped layer, the BERT/ESM layers, tfjs's matmul and memory in L (on each adapter). */
+  full?: boolean;
+  /** Only the ceilings and the XXL-shaped layer (this process's adapter). */
   'xxl-only'?: boolean;
   /** d_model of the XXL-shaped layer (default 1024, ProtT5-XXL's). */
   'xxl-d-model'?: string;
+  /** Run on this process's adapter only (what the bench runs per adapter, in a child process each). */
+  'one-adapter'?: boolean;
+  /** The adapters to run on, comma-separated (hardware, llvmpipe, swiftshader); default every one present. */
+  adapters?: string;
+  /** With one-adapter: PyTorch's output of the peer layer (raw f32, after the final norm), to compare ours with. */
+  reference?: string;
   /** Also write the numbers as JSON / the markdown report to these files. */
   json?: string;
   md?: string;
 }
 
-/** Runs every benchmark, printing as it goes. */
+/** Tokens of the layer every peer runs (one sequence): the issue's 162 (a 161-residue protein); --quick 48. */
+export const peerTokens = (quick: boolean): number => (quick ? 48 : 162);
+
+/** Every adapter present (a child process each), PyTorch, the summary: bench/suite.ts; one adapter: runOneAdapter. */
 export async function runBench(options: BenchOptions): Promise<void> {
-  const quick = options.quick ?? false;
+  if (options['one-adapter'] || options['xxl-only']) return runOneAdapter(options);
+  const { runSuite } = await import('./suite.js');
+  return runSuite(options);
+}
+
+/** Runs every benchmark on this process's adapter, printing as it goes. */
+async function runOneAdapter(options: BenchOptions): Promise<void> {
+  const quick = options.quick ?? false, full = options.full ?? false;
   const jsonPath = options.json, mdPath = options.md;
-  const results: Record<string, Record<string, number | string | null>> = {};
+  const results: Record<string, Record<string, number | string | null> | AdapterFigures> = {};
   const lines: string[] = [];
   const log = (s: string) => {
     console.log(s);
@@ -213,8 +205,8 @@ export async function runBench(options: BenchOptions): Promise<void> {
   log('| shape (N×K) | variant | ms | GFLOP/s | floor ms | % of ceiling |');
   log('| --- | --- | --- | --- | --- | --- |');
   const tuneStore = new MemoryTuneStore();
-  const tuner = new Autotuner(rt, tuneStore, { rows: M, reps: quick ? 1 : 5 });
-  let bestMatmul = 0;
+  const tuner = new Autotuner(rt, tuneStore, { rows: M, reps: quick ? 1 : 5, minFlops: 0 });
+  let bestMatmul = 0, chosenFlops = 0, chosenMs = 0;
   for (const [N, K] of [[4096, 1024], [1024, 4096], ...(quick ? [] : [[16384, 1024]])] as Array<[number, number]>) {
     const tuned = await tuneMatmul(tuner, N, K, 'f16');
     const flops = 2 * M * N * K;
@@ -227,12 +219,19 @@ export async function runBench(options: BenchOptions): Promise<void> {
       }
       const g = flops / t.ms / 1e6;
       const chosen = t.variant === matmulVariantName('f16', 'none', tuned.choice);
-      if (chosen) bestMatmul = Math.max(bestMatmul, g);
+      if (chosen) {
+        bestMatmul = Math.max(bestMatmul, g);
+        chosenFlops += flops;
+        chosenMs += t.ms;
+      }
       log(`| ${N}×${K} | ${t.variant}${chosen ? ' (chosen)' : ''} | ${t.ms.toFixed(1)} | ${g.toFixed(2)} | ${floor.toFixed(1)} | ${((100 * g) / ceil.gflops).toFixed(0)}% |`);
     }
   }
-  results.matmul = { ours_gflops: bestMatmul, tfjs_gflops: null, candidates: MATMUL_CANDIDATES.length };
+  const matmulGflops = chosenMs > 0 ? chosenFlops / chosenMs / 1e6 : 0;
+  log(`\nchosen variants over these shapes: ${matmulGflops.toFixed(2)} GFLOP/s, ${((100 * matmulGflops) / ceil.gflops).toFixed(0)}% of the ceiling`);
+  results.matmul = { ours_gflops: bestMatmul, chosen_gflops: matmulGflops, tfjs_gflops: null, candidates: MATMUL_CANDIDATES.length };
   log('');
+  let attentionGflops = 0, attentionL = 0;
 
   // ---- attention ----
   {
@@ -251,11 +250,13 @@ export async function runBench(options: BenchOptions): Promise<void> {
     const flops = 4 * L * L * DK * H;
     log(`\nchosen ${JSON.stringify(tile)}: ${ms.toFixed(1)} ms, ${(flops / ms / 1e6).toFixed(2)} GFLOP/s, floor ${(flops / ceil.gflops / 1e6).toFixed(1)} ms\n`);
     results.attention = { L, ms, gflops: flops / ms / 1e6 };
+    attentionGflops = flops / ms / 1e6;
+    attentionL = L;
     for (const t of [q, k, v, out, bias, lengths]) t.release();
   }
 
   // ---- one ProtT5-XL-shaped encoder layer, end to end ----
-  {
+  if (full) {
     const lengths = quick ? [40, 23] : [100, 60];
     log(`## ProtT5-XL-shaped encoder layer (1 of 24, random f16 weights), batch of ${lengths.join(' + ')} residues\n`);
     rt.pool.trim();
@@ -279,89 +280,88 @@ export async function runBench(options: BenchOptions): Promise<void> {
     model.dispose();
   }
 
-  // ---- one ProtT5-XXL-shaped layer, the feed-forward within the default binding limit ----
-  results.xxl_layer = await xxlLayerBench(ceil, quick, xxlDModel, log);
+  if (full) {
+    // ---- one ProtT5-XXL-shaped layer, the feed-forward within the default binding limit ----
+    results.xxl_layer = await xxlLayerBench(ceil, quick, xxlDModel, log);
 
-  // ---- BERT-shaped and ESM-2-650M-shaped layers, beside the ProtT5 one ----
-  results.family_kernels = await benchFamilyKernels(rt, ceil, quick, log);
-  const familyLayers = await benchFamilyLayers(rt, ceil, quick, quick ? undefined : tuner, log);
-  results.family_layers = Object.fromEntries(Object.entries(familyLayers).flatMap(([k, r]) => [[`${k}_ms`, r.ms], [`${k}_floor_ms`, r.floor_ms], [`${k}_tokens`, r.tokens]]));
+    // ---- BERT-shaped and ESM-2-650M-shaped layers, beside the ProtT5 one ----
+    results.family_kernels = await benchFamilyKernels(rt, ceil, quick, log);
+    const familyLayers = await benchFamilyLayers(rt, ceil, quick, quick ? undefined : tuner, log);
+    results.family_layers = Object.fromEntries(Object.entries(familyLayers).flatMap(([k, r]) => [[`${k}_ms`, r.ms], [`${k}_floor_ms`, r.floor_ms], [`${k}_tokens`, r.tokens]]));
+  }
 
   // ---- the prediction heads' conv1d (ProtT5-sec's shapes) ----
   results.head_kernels = await benchHeadKernels(rt, ceil, quick, log);
 
-  // ---- peers: tfjs-backend-webgpu on the same adapter, same shapes, f32 on both sides ----
+  // ---- peers: the same XL-shaped layer and tokens (f32 weights) in ours, tfjs on this adapter, and PyTorch's output ----
+  let figures: AdapterFigures;
   {
-    log(`## peers: tfjs-backend-webgpu on the same adapter (f32 weights on both sides, wall clock with readback)\n`);
+    const tokens = peerTokens(quick);
+    log(`## the XL-shaped layer beside its peers: ${tokens} tokens, f32 weights, wall clock with readback\n`);
+    const layer = await peerLayer(tokens);
+    const D = XL_LAYER.d_model;
+    // --quick: the defaults (tuning the f32 XL shapes takes minutes on a CPU driver).
+    const model = await ProtT5Model.fromCheckpoint(rt, layer.ckpt, false, quick ? { autotune: false } : { tuneStore });
+    const reps = quick ? 1 : 3;
+    let e: Float32Array = new Float32Array(0);
+    const oursMs = await medianMs(reps, async () => {
+      const [r] = await model.embed([layer.seq], { lastHiddenState: true, perProtein: false });
+      e = r.lastHiddenState!.data;
+    });
+    await model.dispose();
+    let errTorch: number | null = null, errTfjs: number | null = null, tfjsMs: number | null = null;
+    if (options.reference) {
+      const bytes = readFileSync(options.reference);
+      errTorch = relFrobenius(e, new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)));
+    }
     const tf = await loadTfjs(log);
     if (tf) {
-      const [N, K] = [4096, 1024];
-      const tile = (await tuneMatmul(tuner, N, K, 'f32')).choice;
-      const x = rt.upload(new Float32Array(M * K).map((_, i) => Math.sin(i)), [M, K], 'f32', 'x');
-      const w = rt.upload(new Float32Array(N * K).map((_, i) => Math.cos(i) * 0.01), [N, K], 'f32', 'w');
-      const y = rt.empty([M, N], 'f32', 'y');
-      const reps = quick ? 1 : 3;
-      const ours = await medianMs(reps, async () => {
-        await matmul(rt, { x, w, y, tile });
-        await rt.read(y);
-      });
-      const theirs = await tfjsMatmulMs(tf, M, N, K, reps);
-      for (const t of [x, w, y]) t.release();
-      const g = (ms: number) => (2 * M * N * K) / ms / 1e6;
-      log('| matmul f32 ' + `${M}×${N}×${K}` + ' | ms | GFLOP/s |');
-      log('| --- | --- | --- |');
-      log(`| prott5-webgpu (${matmulVariantName('f32', 'none', tile)}) | ${ours.toFixed(1)} | ${g(ours).toFixed(2)} |`);
-      log(`| tfjs-backend-webgpu | ${theirs.toFixed(1)} | ${g(theirs).toFixed(2)} |`);
-      log(`\nours / tfjs speed: ${(theirs / ours).toFixed(2)}×\n`);
-      results.matmul.tfjs_gflops = g(theirs);
-      results.matmul.ours_f32_gflops = g(ours);
-
-      // One ProtT5-XL-shaped layer (+ embedding and final norm), the same f32 weights.
-      const L = quick ? 24 : 48;
-      const ckpt = randomCheckpoint(XL_LAYER, 'F32');
-      const get = async (n: string) => toFloat32('F32', await ckpt.tensors.get(n)!.read());
-      const p = 'encoder.block.0.layer.';
-      const seq = 'MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ'.repeat(4).slice(0, L - 1);
-      const ids = tokenize(seq);
-      const shared = await get('shared.weight');
-      const D = XL_LAYER.d_model;
-      const h0 = new Float32Array(L * D);
-      ids.forEach((id, t) => h0.set(shared.subarray(id * D, (id + 1) * D), t * D));
-      const lw = {
-        d_model: D, d_ff: XL_LAYER.d_ff, heads: XL_LAYER.num_heads, d_kv: XL_LAYER.d_kv, R: 128,
-        ln0: await get(`${p}0.layer_norm.weight`), q: await get(`${p}0.SelfAttention.q.weight`), k: await get(`${p}0.SelfAttention.k.weight`),
-        v: await get(`${p}0.SelfAttention.v.weight`), o: await get(`${p}0.SelfAttention.o.weight`), ln1: await get(`${p}1.layer_norm.weight`),
-        wi: await get(`${p}1.DenseReluDense.wi.weight`), wo: await get(`${p}1.DenseReluDense.wo.weight`),
-        biasTable: relativeBiasTable(await get(`${p}0.SelfAttention.relative_attention_bias.weight`), 32, XL_LAYER.num_heads, 128),
-      };
-      const tfl = await tfjsLayer(tf, lw, h0, L);
-      const tfOut = rmsnormRef(tfl.out, await get('encoder.final_layer_norm.weight'), L, D, 1e-6);
-      const model = await ProtT5Model.fromCheckpoint(rt, ckpt, false, { tuneStore });
-      await model.embed([seq], { lastHiddenState: true, perProtein: false });
-      const t0 = performance.now();
-      const [e] = await model.embed([seq], { lastHiddenState: true, perProtein: false });
-      const oursMs = performance.now() - t0;
-      model.dispose();
-      let num = 0, den = 0;
-      for (let i = 0; i < tfOut.length; i++) {
-        num += (e.lastHiddenState!.data[i] - tfOut[i]) ** 2;
-        den += tfOut[i] ** 2;
-      }
-      const err = Math.sqrt(num / den);
-      log(`| ProtT5-XL-shaped layer, ${L} tokens | ms |`);
-      log('| --- | --- |');
-      log(`| prott5-webgpu | ${oursMs.toFixed(0)} |`);
-      log(`| tfjs-backend-webgpu (tfjs ops, L×L scores) | ${tfl.ms.toFixed(0)} |`);
-      log(`\nours / tfjs speed: ${(tfl.ms / oursMs).toFixed(2)}×; outputs agree to relative error ${err.toExponential(2)}\n`);
-      results.layer.tfjs_ms = tfl.ms;
-      results.layer.ours_ms = oursMs;
-      results.layer.peer_tokens = L;
-      results.layer.rel_err_vs_tfjs = err;
+      const tfl = await tfjsLayer(tf, layer.weights, layer.h0, tokens);
+      tfjsMs = tfl.ms;
+      errTfjs = relFrobenius(e, rmsnormRef(tfl.out, layer.finalNorm, tokens, D, 1e-6));
     }
+    const g = (ms: number | null) => (ms === null ? '—' : ((xlLayerFlops(tokens) / ms) / 1e6).toFixed(2));
+    log(`| ProtT5-XL-shaped layer, ${tokens} tokens | ms | GFLOP/s | output vs ours (relative) |`);
+    log('| --- | --- | --- | --- |');
+    log(`| prott5-webgpu | ${oursMs.toFixed(0)} | ${g(oursMs)} | |`);
+    log(`| tfjs-backend-webgpu (tfjs ops, L×L scores) | ${tfjsMs === null ? 'not run' : tfjsMs.toFixed(0)} | ${g(tfjsMs)} | ${errTfjs === null ? '—' : errTfjs.toExponential(2)} |`);
+    log(`| PyTorch CPU (bench/torch_layer.py, timed by the bench's parent) | | | ${errTorch === null ? 'not given' : errTorch.toExponential(2)} |\n`);
+    results.layer = { ...(results.layer as Record<string, number | null> | undefined), ours_ms: oursMs, tfjs_ms: tfjsMs, peer_tokens: tokens, rel_err_vs_tfjs: errTfjs, rel_err_vs_pytorch: errTorch };
+    figures = {
+      name: a.description || a.kind, kind: a.kind, ceiling_gflops: ceil.gflops, matmul_gflops: matmulGflops, attention_gflops: attentionGflops, attention_L: attentionL,
+      layer_ms: oursMs, layer_tokens: tokens, tfjs_layer_ms: tfjsMs, rel_err_vs_pytorch: errTorch, rel_err_vs_tfjs: errTfjs,
+    };
+    results.summary = figures;
+  }
+
+  // ---- tfjs's matmul beside ours ----
+  const tf = full ? await loadTfjs(log) : null;
+  if (tf) {
+    log(`## tfjs-backend-webgpu's matmul on the same adapter (f32 weights on both sides, wall clock with readback)\n`);
+    const [N, K] = [4096, 1024];
+    const tile = (await tuneMatmul(tuner, N, K, 'f32')).choice;
+    const x = rt.upload(new Float32Array(M * K).map((_, i) => Math.sin(i)), [M, K], 'f32', 'x');
+    const w = rt.upload(new Float32Array(N * K).map((_, i) => Math.cos(i) * 0.01), [N, K], 'f32', 'w');
+    const y = rt.empty([M, N], 'f32', 'y');
+    const reps = quick ? 1 : 3;
+    const ours = await medianMs(reps, async () => {
+      await matmul(rt, { x, w, y, tile });
+      await rt.read(y);
+    });
+    const theirs = await tfjsMatmulMs(tf, M, N, K, reps);
+    for (const t of [x, w, y]) t.release();
+    const g = (ms: number) => (2 * M * N * K) / ms / 1e6;
+    log('| matmul f32 ' + `${M}×${N}×${K}` + ' | ms | GFLOP/s |');
+    log('| --- | --- | --- |');
+    log(`| prott5-webgpu (${matmulVariantName('f32', 'none', tile)}) | ${ours.toFixed(1)} | ${g(ours).toFixed(2)} |`);
+    log(`| tfjs-backend-webgpu | ${theirs.toFixed(1)} | ${g(theirs).toFixed(2)} |`);
+    log(`\nours / tfjs speed: ${(theirs / ours).toFixed(2)}×\n`);
+    (results.matmul as Record<string, number | null>).tfjs_gflops = g(theirs);
+    (results.matmul as Record<string, number | null>).ours_f32_gflops = g(ours);
   }
 
   // ---- memory: linear in L ----
-  {
+  if (full) {
     const narrow: T5Config = { d_model: 64, d_ff: 128, d_kv: 32, num_heads: 2, num_layers: 1, vocab_size: 128, relative_attention_num_buckets: 32, relative_attention_max_distance: 128, layer_norm_epsilon: 1e-6 };
     const L = quick ? 2048 : 8192;
     log(`## memory, one sequence of L and 2L (narrow model: d_model 64, 1 layer)\n`);

@@ -4,4 +4,4 @@ import { BENCH_OPTIONS, runBench } from './bench.js';
 
 await runBench(parseArgs({ args: process.argv.slice(2), options: BENCH_OPTIONS }).values);
 // Dawn keeps the event loop alive.
-process.exit(0);
+process.exit(process.exitCode ?? 0);

@@ -1,7 +1,7 @@
 // Peers for the bench, on the same adapter in the same process: tfjs-backend-webgpu doing
 // the same matmul and the same T5 encoder layer written in tfjs ops (a dev dependency used
-// only here). tfjs reads `navigator.gpu`; in Node we hand it a Dawn instance, which finds the
-// same adapter ours does (the Vulkan driver choice is in the process environment).
+// only here). tfjs reads `navigator.gpu`; in Node we hand it one whose requestAdapter gives a
+// Dawn adapter chosen as ours is (PROTT5_ADAPTER and the driver plan), so both run on one driver.
 type Tf = typeof import('@tensorflow/tfjs-core');
 type T2 = import('@tensorflow/tfjs-core').Tensor2D;
 type T1 = import('@tensorflow/tfjs-core').Tensor;
@@ -13,7 +13,8 @@ export function loadTfjs(log: (s: string) => void): Promise<Tf | null> {
     try {
       const g = globalThis as { navigator?: { gpu?: unknown } };
       if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true });
-      (g.navigator as { gpu?: unknown }).gpu ??= (await import('webgpu')).create([]);
+      const { requestNodeAdapter } = await import('../src/gpu/node-gpu.js');
+      (g.navigator as { gpu?: unknown }).gpu ??= { requestAdapter: () => requestNodeAdapter(), getPreferredCanvasFormat: () => 'rgba8unorm', wgslLanguageFeatures: new Set() };
       const tf = await import('@tensorflow/tfjs-core');
       await import('@tensorflow/tfjs-backend-webgpu');
       if (!(await tf.setBackend('webgpu'))) throw new Error('setBackend(webgpu) returned false');

@@ -177,6 +177,9 @@ export function attentionProblem(rt: Runtime, dk: number, heads: number, rows = 
     candidates: candidates.map((c) => attentionTileFor(dk, c)),
     name: (t) => attentionVariantName(dk, t),
     requires: (t) => attentionRequires(dk, t),
+    flops: 4 * rows * rows * dk * heads,
+    // Under the tuner's size rule: the variant that compiles fastest on every device (compiles dominate tiny models).
+    fallback: LLVMPIPE_ATTENTION_TILE,
     // f32 dot products of dk terms and an online softmax in f32 against float64: ~1e-6
     // relative; a masking, bias or index error is O(1).
     tolerance: { max: 1e-4, reason: 'f32 scores and online softmax vs float64; a masking or index error is O(1)' },

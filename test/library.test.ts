@@ -37,7 +37,7 @@ test('onProgress names every phase: upload per tensor, tuning per shape and cand
   const events: LoadProgress[] = [];
   let last = 0;
   const t0 = performance.now();
-  const model = await loadProtT5(F32, { runtime: rt, tuneStore: new MemoryTuneStore(), onProgress: (p) => ((last = performance.now()), events.push(p)) });
+  const model = await loadProtT5(F32, { runtime: rt, tuneStore: new MemoryTuneStore(), autotune: 'all', onProgress: (p) => ((last = performance.now()), events.push(p)) });
   const silentMs = performance.now() - last;
   try {
     const order = events.map((p) => p.phase).filter((p, i, a) => p !== a[i - 1]);
@@ -71,7 +71,7 @@ test('an abort mid-load (during upload, during tuning) rejects with the AbortErr
     const before = rt.pool.liveBytes;
     const ac = new AbortController();
     await rejects(
-      () => loadProtT5(F32, { runtime: rt, tuneStore: new MemoryTuneStore(), signal: ac.signal, onProgress: (p) => p.phase === at && p.loaded === 1 && ac.abort() }),
+      () => loadProtT5(F32, { runtime: rt, tuneStore: new MemoryTuneStore(), autotune: 'all', signal: ac.signal, onProgress: (p) => p.phase === at && p.loaded === 1 && ac.abort() }),
       aborted,
     );
     rt.flush(); // released buffers go back to the pool at the next flush

@@ -18,7 +18,7 @@ import { FileTuneStore } from '../src/gpu/node-tune-store.js';
 import { createNodeRuntime } from '../src/gpu/node-gpu.js';
 import { unmet } from '../src/gpu/requires.js';
 import type { Runtime } from '../src/gpu/runtime.js';
-import { Autotuner, MemoryTuneStore, cachedChoices, tuneKey, type TuneDevice, type TuneProblem } from '../src/gpu/tuner.js';
+import { Autotuner, MemoryTuneStore, RECHECK_FACTOR, TUNE_MIN_FLOPS, cachedChoices, resetChoices, tuneKey, type TuneDevice, type TuneProblem } from '../src/gpu/tuner.js';
 import { runtime } from './gpu.js';
 
 // ---- a child process for the concurrent-save test: this file run again with these variables ----
@@ -167,9 +167,10 @@ test('the fastest correct candidate wins; a slow one is cut after one run; wrong
   assert.is(by.wrong.ok, false);
   assert.match(by.broken.error ?? '', /failed to compile/);
   assert.ok(by.fast.ms < by.slowish.ms, JSON.stringify(res.timings));
-  // Warm-up plus 3 timed runs, except 'very slow': its warm-up is over 3× the best.
+  // Warm-up plus 3 timed rounds, except 'slowish' and 'very slow': after the first round their
+  // fastest run (of two) is over 3× the best median.
   const runs = (n: string) => f.log.filter((l) => l === `run ${n}`).length;
-  assert.equal([runs('slowish'), runs('fast'), runs('very slow'), runs('wrong')], [4, 4, 1, 0]);
+  assert.equal([runs('slowish'), runs('fast'), runs('very slow'), runs('wrong')], [2, 4, 2, 0]);
   assert.is(f.released(), 1, 'the test data is released once');
 });
 
@@ -292,6 +293,134 @@ test('a tuner re-reads the store before tuning: what another process saved meanw
   assert.ok(res.cached && checked(f.log).length === 0);
 });
 
+// ---- noise, stale choices, the size rule, reset (a fake clock: each run advances it) ---------
+
+/**
+ * A problem whose runs take `msOf(name, call)` on a fake clock (call: the index of the run among
+ * all runs, warm-ups included), and a tuner reading that clock.
+ */
+function clocked(names: string[], msOf: (name: string, call: number) => number, store = new MemoryTuneStore(), options: { reps?: number; minFlops?: number } = {}) {
+  let clock = 0, call = 0;
+  const runs: string[] = [];
+  const f = fakeProblem(names.map((name) => ({ name })));
+  const problem: TuneProblem<Fake> = {
+    ...f.problem,
+    prepare: async () => ({
+      ...(await f.problem.prepare()),
+      run: async (c) => {
+        runs.push(c.name);
+        clock += msOf(c.name, call++);
+      },
+    }),
+  };
+  const tuner = new Autotuner(fakeDevice(GPU), store, { now: () => clock, ...options });
+  return { problem, tuner, runs, checks: () => checked(f.log), store };
+}
+
+const CLEAN: Record<string, number> = { a: 10, b: 13, c: 20 };
+
+test('noise no longer than one round (any 3 runs in a row 10× slower) never changes the pick; without it the fastest wins', async () => {
+  const quiet = clocked(['c', 'b', 'a'], (n) => CLEAN[n]);
+  const res = await quiet.tuner.tune(quiet.problem);
+  assert.is(res.choice.name, 'a');
+  // 3 warm-ups, then 3 rounds of c b a: each candidate runs once per round, in one order.
+  assert.equal(quiet.runs, ['c', 'b', 'a', 'c', 'b', 'a', 'c', 'b', 'a', 'c', 'b', 'a']);
+  assert.equal(res.timings.map((t) => t.samples), [[20, 20, 20], [13, 13, 13], [10, 10, 10]]);
+  for (let start = 0; start + 3 <= quiet.runs.length; start++) {
+    const noisy = clocked(['c', 'b', 'a'], (n, call) => CLEAN[n] * (call >= start && call < start + 3 ? 10 : 1));
+    const r = await noisy.tuner.tune(noisy.problem);
+    assert.is(r.choice.name, 'a', `noise on runs ${start}..${start + 2}: ${JSON.stringify(r.timings)}`);
+    const a = r.timings.find((t) => t.variant === 'a')!;
+    assert.is(a.ms, 10, `a's median stays its clean time (noise on runs ${start}..${start + 2})`);
+  }
+  // One candidate's single run slowed 50×, in any round: its median is still its own.
+  for (let call = 3; call < 12; call++) {
+    const spike = clocked(['c', 'b', 'a'], (n, k) => CLEAN[n] * (k === call ? 50 : 1));
+    assert.is((await spike.tuner.tune(spike.problem)).choice.name, 'a', `a spike on run ${call}`);
+  }
+});
+
+test('the choice is stored with its median time; a cached choice running far slower than recorded is re-timed and tuned again', async () => {
+  const store = new MemoryTuneStore();
+  const first = clocked(['a', 'b'], (n) => CLEAN[n], store);
+  assert.is((await first.tuner.tune(first.problem)).choice.name, 'a');
+  const key = Object.keys(store.data)[0];
+  assert.equal(store.data[key], { choice: { name: 'a' }, ms: 10, rows: null });
+
+  // Same speed later: the re-time (a warm-up and one run) keeps it; nothing is checked.
+  const same = clocked(['a', 'b'], (n) => CLEAN[n], store);
+  const kept = await same.tuner.tune(same.problem);
+  assert.ok(kept.cached && kept.choice.name === 'a' && same.checks().length === 0);
+  assert.equal(kept.recheck, { recordedMs: 10, nowMs: 10, retuned: false });
+  assert.equal(same.runs, ['a', 'a']);
+
+  // One slow re-time run (noise) is not enough: two more, and their median is clean.
+  const blip = clocked(['a', 'b'], (n, call) => (call === 1 ? 100 : CLEAN[n]), store);
+  const stays = await blip.tuner.tune(blip.problem);
+  assert.ok(stays.cached && stays.choice.name === 'a', JSON.stringify(stays));
+  assert.equal(stays.recheck, { recordedMs: 10, nowMs: 10, retuned: false });
+  assert.equal(blip.runs, ['a', 'a', 'a', 'a']);
+
+  // 'a' now runs 5× slower (a driver update, a choice stored on another machine's quiet hour):
+  // over RECHECK_FACTOR× its record, so every candidate is measured again and 'b' stored.
+  assert.ok(50 > RECHECK_FACTOR * 10);
+  const stale = clocked(['a', 'b'], (n) => (n === 'a' ? 50 : CLEAN[n]), store);
+  const again = await stale.tuner.tune(stale.problem);
+  assert.ok(!again.cached && again.choice.name === 'b', JSON.stringify(again));
+  assert.equal(again.recheck, { recordedMs: 10, nowMs: 50, retuned: true });
+  assert.equal(stale.checks(), ['a', 'b']);
+  assert.equal(store.data[key], { choice: { name: 'b' }, ms: 13, rows: null });
+
+  // A choice stored without a time (an older store) or at another timing size is used as it is.
+  store.data[key] = { name: 'a' };
+  const legacy = clocked(['a', 'b'], (n) => (n === 'a' ? 50 : CLEAN[n]), store);
+  const old = await legacy.tuner.tune(legacy.problem);
+  assert.ok(old.cached && old.choice.name === 'a' && old.recheck === undefined && legacy.runs.length === 0);
+  // recheck 0 turns re-times off.
+  store.data[key] = { choice: { name: 'a' }, ms: 10, rows: null };
+  const off = fakeProblem([{ name: 'a' }, { name: 'b' }]);
+  const offRes = await new Autotuner(fakeDevice(GPU), store, { recheck: 0 }).tune(off.problem);
+  assert.ok(offRes.cached && offRes.recheck === undefined && off.log.length === 0);
+});
+
+test('the size rule: a problem under minFlops with a fallback is not measured (the fallback, nothing stored); minFlops 0 measures it', async () => {
+  const small = { flops: TUNE_MIN_FLOPS / 2, fallback: { name: 'default' } };
+  const store = new MemoryTuneStore();
+  const f = fakeProblem([{ name: 'a' }, { name: 'b' }], small);
+  const res = await new Autotuner(fakeDevice(GPU), store).tune(f.problem);
+  assert.equal(res.choice, { name: 'default' });
+  assert.ok(res.skipped && !res.cached && f.log.length === 0 && Object.keys(store.data).length === 0);
+  const g = fakeProblem([{ name: 'a' }, { name: 'b' }], small);
+  const all = await new Autotuner(fakeDevice(GPU), store, { minFlops: 0, reps: 1 }).tune(g.problem);
+  assert.ok(!all.skipped && checked(g.log).length === 2);
+  const h = fakeProblem([{ name: 'a' }], { ...small, flops: TUNE_MIN_FLOPS * 2 });
+  assert.not.ok((await new Autotuner(fakeDevice(GPU), new MemoryTuneStore(), { reps: 1 }).tune(h.problem)).skipped, 'over the rule: tuned');
+});
+
+test('resetChoices removes this device\'s choices (or all) from a FileTuneStore and says which', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'prott5-tune-'));
+  try {
+    const path = join(dir, 'autotune.json');
+    const store = new FileTuneStore(path);
+    const mine = fakeDevice(GPU, { description: 'Mine' }), other = fakeDevice(GPU, { description: 'Other' });
+    for (const d of [mine, other]) for (const shape of ['1', '2']) await new Autotuner(d, store, { reps: 1 }).tune(fakeProblem([{ name: 'a' }], { shape }).problem);
+    assert.is(Object.keys(await store.load()).length, 4);
+    const gone = await resetChoices(store, mine);
+    assert.is(gone.length, 2);
+    assert.ok(gone.every((k) => k.includes('|Mine|')), gone.join());
+    const left = Object.keys(await store.load());
+    assert.ok(left.length === 2 && left.every((k) => k.includes('|Other|')), left.join());
+    assert.equal(await resetChoices(store, mine), [], 'nothing left to remove');
+    assert.is((await resetChoices(store, null)).length, 2);
+    assert.equal(await store.load(), {});
+    assert.equal(readdirSync(dir), ['autotune.json'], 'no lock or temporary file is left');
+    assert.equal(await resetChoices(new FileTuneStore(join(dir, 'none.json')), null), [], 'no file: nothing removed, none made');
+    assert.not.ok(existsSync(join(dir, 'none.json')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 // ---- the matmul and attention problems on the real device ------------------------------------
 
 const GOOD: MatmulTile[] = [
@@ -307,7 +436,7 @@ test('matmul tuning never picks a candidate the device cannot run, then caches t
   const store = new MemoryTuneStore();
   const broken = tooManyInvocations(rt);
   // N = 256: every candidate launches at least 8 workgroups, so none is skipped.
-  const res = await tuneMatmul(new Autotuner(rt, store, { rows: 16, reps: 1 }), 256, 36, 'f16', [broken, ...GOOD]);
+  const res = await tuneMatmul(new Autotuner(rt, store, { rows: 16, reps: 1, minFlops: 0 }), 256, 36, 'f16', [broken, ...GOOD]);
   assert.is(res.cached, false);
   assert.is(res.timings.length, 3);
   assert.is(res.timings[0].variant, matmulVariantName('f16', 'none', broken));
@@ -317,7 +446,7 @@ test('matmul tuning never picks a candidate the device cannot run, then caches t
   for (const t of res.timings.filter((x) => x.ok)) assert.ok(t.ms > 0, `${t.variant} was timed`);
   console.log('  ', res.timings.map((t) => `${t.variant}: ${t.ok ? `${t.ms.toFixed(2)} ms` : t.error}`).join('; '));
 
-  const again = await tuneMatmul(new Autotuner(rt, store), 256, 36, 'f16', [broken, ...GOOD]);
+  const again = await tuneMatmul(new Autotuner(rt, store, { minFlops: 0 }), 256, 36, 'f16', [broken, ...GOOD]);
   assert.is(again.cached, true);
   assert.equal(again.choice, res.choice);
   const keys = Object.keys(store.data);
@@ -376,7 +505,7 @@ test('a device destroyed inside a candidate\'s check surfaces as DeviceLostError
 
 test('a K that is not a multiple of 4 only runs the k1 family', async () => {
   const rt = await runtime();
-  const res = await tuneMatmul(new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1 }), 9, 7, 'bf16', GOOD);
+  const res = await tuneMatmul(new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1, minFlops: 0 }), 9, 7, 'bf16', GOOD);
   assert.is(res.choice.family, 'k1');
   assert.ok(res.timings.every((t) => family(t.variant) === 'k1'), JSON.stringify(res.timings));
 });
@@ -388,10 +517,10 @@ test('every family is checked and timed; k4 families fall back to k1 for odd K, 
     { family: 'smem', tm: 2, tn: 2, wgX: 8, wgY: 8, kt: 8 },
     { family: 'k4', tm: 2, tn: 2, wgX: 8, wgY: 8 },
   ];
-  const even = await tuneMatmul(new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1 }), 512, 36, 'f16', families);
+  const even = await tuneMatmul(new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1, minFlops: 0 }), 512, 36, 'f16', families);
   assert.equal(even.timings.map((t) => family(t.variant)), ['k4dot', 'smem', 'k4']);
   assert.ok(even.timings.every((t) => t.ok && t.ms > 0), JSON.stringify(even.timings));
-  const odd = await tuneMatmul(new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1 }), 512, 37, 'bf16', families);
+  const odd = await tuneMatmul(new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1, minFlops: 0 }), 512, 37, 'bf16', families);
   assert.equal(odd.timings.map((t) => family(t.variant)), ['k1', 'smem', 'k1']);
   assert.ok(odd.timings.every((t) => t.ok), JSON.stringify(odd.timings));
 });
@@ -399,11 +528,11 @@ test('every family is checked and timed; k4 families fall back to k1 for odd K, 
 test('tiles that would launch fewer than 8 workgroups are skipped while others launch enough', async () => {
   const rt = await runtime();
   const big: MatmulTile = { family: 'k4dot', tm: 32, tn: 32, wgX: 4, wgY: 4 };
-  const res = await tuneMatmul(new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1 }), 256, 32, 'f16', [big, GOOD[0]]);
+  const res = await tuneMatmul(new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1, minFlops: 0 }), 256, 32, 'f16', [big, GOOD[0]]);
   assert.equal(res.timings.map((t) => t.variant), [matmulVariantName('f16', 'none', GOOD[0])]);
   assert.equal(res.choice, GOOD[0]);
   // N = 64: none launches 8; only those launching the most (k1 2×2: 4, k4 4×4: 2, big: 1) run.
-  const small = await tuneMatmul(new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1 }), 64, 32, 'f16', [big, ...GOOD]);
+  const small = await tuneMatmul(new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1, minFlops: 0 }), 64, 32, 'f16', [big, ...GOOD]);
   assert.equal(small.timings.map((t) => t.variant), [matmulVariantName('f16', 'none', GOOD[1])]);
 });
 
@@ -412,7 +541,7 @@ test('an smem tile too big for the device\'s workgroup memory is skipped and not
   // (8·16 + 8·16) rows × kt × 4 bytes: kt chosen from rt.limits to need more than the device has.
   const kt = Math.ceil(rt.limits.maxComputeWorkgroupStorageSize / 1024) + 1;
   const huge: MatmulTile = { family: 'smem', tm: 8, tn: 8, wgX: 16, wgY: 16, kt };
-  const res = await tuneMatmul(new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1 }), 16, 32, 'f32', [huge, GOOD[0]]);
+  const res = await tuneMatmul(new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1, minFlops: 0 }), 16, 32, 'f32', [huge, GOOD[0]]);
   assert.is(res.timings[0].ok, false);
   assert.match(res.timings[0].error ?? '', /bytes of workgroup memory/);
   assert.equal(res.choice, GOOD[0]);
@@ -421,7 +550,7 @@ test('an smem tile too big for the device\'s workgroup memory is skipped and not
 test('no matmul candidate the device can run is an error naming the op and shape, not a silent default', async () => {
   const rt = await runtime();
   try {
-    await tuneMatmul(new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1 }), 8, 8, 'f32', [tooManyInvocations(rt)]);
+    await tuneMatmul(new Autotuner(rt, new MemoryTuneStore(), { rows: 8, reps: 1, minFlops: 0 }), 8, 8, 'f32', [tooManyInvocations(rt)]);
     assert.unreachable('should throw');
   } catch (e) {
     assert.instance(e, DeviceError);
@@ -453,7 +582,7 @@ test('llvmpipe: defaults and candidates that compile in seconds (no 32×16 matmu
 
 test('attention tuning checks and times both families', async () => {
   const rt = await runtime();
-  const res = await tuneAttention(new Autotuner(rt, new MemoryTuneStore(), { rows: 24, reps: 1 }), 32, 2, [
+  const res = await tuneAttention(new Autotuner(rt, new MemoryTuneStore(), { rows: 24, reps: 1, minFlops: 0 }), 32, 2, [
     { family: 'unrolled', tq: 16, tk: 4 },
     { family: 'loop', tq: 16, tk: 8 },
   ]);

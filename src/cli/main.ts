@@ -9,6 +9,7 @@ import { FileTuneStore } from '../gpu/node-tune-store.js';
 import { PROTTRANS_LIMITS } from '../embed/batching.js';
 import { CONVERT_HELP, convertCommand } from './convert.js';
 import { predictCommand } from './predict.js';
+import { TUNE_HELP, tuneCommand } from './tune.js';
 import { printPlan, runEmbed } from './embed.js';
 import { MERGE_HELP, mergeCommand } from './merge.js';
 import { parseShard } from '../embed/shard.js';
@@ -28,6 +29,7 @@ Commands:
   convert   convert weights (PyTorch .bin, a model folder) to safetensors
   info      show the GPU adapter, its features and limits (--model X: a model's family, variant, dims, parameters)
   bench     benchmark the kernels and a ProtT5-XL-shaped layer on this GPU
+  tune      measure a model's kernel variants on this adapter ahead of time (--reset: forget them)
 
 Run "prott5 <command> --help" for a command's options.
 Exit codes: 0 ok, 1 internal error, 2 bad command line, 3 bad sequence/FASTA, 4 bad model
@@ -73,20 +75,25 @@ Options:
   -h, --help             this help`,
   convert: CONVERT_HELP,
   merge: MERGE_HELP,
-  bench: `Usage: prott5 bench [--quick] [--json FILE] [--md FILE]
+  tune: TUNE_HELP,
+  bench: `Usage: prott5 bench [--quick] [--json FILE] [--md FILE] [--full] [--adapters LIST]
 
-Measures this adapter's arithmetic and copy ceilings, then times every matmul and attention
-variant (each checked against a float64 reference first) at ProtT5-XL shapes, an XL-shaped
-and an XXL-shaped encoder layer, memory for one sequence of L and 2L, and tfjs-backend-webgpu on the same
-adapter where it is installed. Prints a markdown table with the napkin-math floor beside each
-measurement. Takes minutes on a GPU, tens of minutes on the SwiftShader CPU driver.
+Runs the bench on every adapter present (a GPU, llvmpipe, SwiftShader; a child process each):
+its arithmetic and copy ceilings, every matmul and attention variant (each checked against a
+float64 reference first) at ProtT5-XL shapes, and one ProtT5-XL-shaped layer beside the same
+layer in tfjs-backend-webgpu (same adapter) and PyTorch CPU fp32 on all cores (Debian
+python3-torch: "npm run bench:setup" installs it), outputs compared. Ends with a summary:
+% of ceiling, the layer's ms and ratios, whole-model residues/s, PASS/SHORT against the goals.
+Takes minutes on a GPU, tens of minutes on the CPU drivers.
 
 Options:
-  --quick       smaller shapes, fewer repetitions
-  --xxl-only    only the ceilings and the ProtT5-XXL-shaped layer (128 heads, d_ff 65536)
+  --quick          smaller shapes, fewer repetitions (a check that it runs)
+  --full           also the f16 XL layer, the XXL-shaped layer, BERT/ESM layers, tfjs's matmul, memory in L
+  --adapters LIST  only these (comma-separated: hardware, llvmpipe, swiftshader)
+  --xxl-only       only the ceilings and the ProtT5-XXL-shaped layer (128 heads, d_ff 65536), this adapter
   --xxl-d-model N  d_model of that layer (default 1024, ProtT5-XXL's)
-  --json FILE   also write the numbers as JSON (matmul.ours_gflops, layer.ours_ms, ...)
-  --md FILE     also write the markdown report`,
+  --json FILE      also write the summary as JSON (adapters[], peers, goals; each adapter's numbers under runs)
+  --md FILE        also write the markdown report`,
   info: `Usage: prott5 info [--json] [--model DIR|OWNER/NAME]
 
 Shows the WebGPU adapter the engine would use (a GPU, or a CPU driver: llvmpipe or
@@ -227,6 +234,8 @@ export async function main(argv: string[]): Promise<number> {
         return await info(rest);
       case 'bench':
         return await bench(rest);
+      case 'tune':
+        return await tuneCommand(rest);
       case undefined:
       case '-h':
       case '--help':

@@ -131,9 +131,11 @@ export interface LoadOptions {
   warmup?: boolean;
   /**
    * Pick kernel variants by measurement on this adapter (cached per adapter in `tuneStore`),
-   * or use the defaults (false). Default true.
+   * or use the defaults (false). Default true: shapes too small to be worth measuring (under
+   * TUNE_MIN_FLOPS per timing run, e.g. the demo model's) use the defaults untimed; 'all'
+   * measures those too.
    */
-  autotune?: boolean;
+  autotune?: boolean | 'all';
   tuneStore?: TuneStore;
   /**
    * Weights holding NaN or ±Inf (a corrupt or badly converted file) can make embeddings NaN.
@@ -175,7 +177,7 @@ export class EmbeddingModel {
       const onProgress = options.onProgress;
       const signal = options.signal;
       signal?.throwIfAborted();
-      const tuner = options.autotune === false ? undefined : new Autotuner(rt, options.tuneStore);
+      const tuner = options.autotune === false ? undefined : new Autotuner(rt, options.tuneStore, options.autotune === 'all' ? { minFlops: 0 } : {});
       if (tuner) {
         tuner.signal = signal;
         if (onProgress) tuner.onEvent = (e) => onProgress({ phase: 'tuning', op: e.op, shape: e.shape, variant: e.variant, cached: e.cached, loaded: e.done, total: e.total });
@@ -211,6 +213,8 @@ export class EmbeddingModel {
     try {
       const n = 8;
       const tok: Tokenized = { ids: new Uint32Array(n).fill(this.tokenizer.padId), residueStart: 0, residueCount: n };
+      // First a pass that only starts every pipeline it meets, so they compile concurrently; then the real batch.
+      await rt.precompile(() => this.runBatch([0], [tok], [PER_PROTEIN], signal ? { signal } : undefined));
       await this.runBatch([0], [tok], [PER_PROTEIN], signal ? { signal } : undefined);
     } finally {
       rt.onCompile = previous;

@@ -149,6 +149,20 @@ export interface AdapterChoice {
 
 export async function createNodeRuntime(options: NodeGpuOptions = {}): Promise<Runtime> {
   const settings = readSettings();
+  const { adapter, backend, choice } = await chooseAdapter(options);
+  return createRuntime(adapter, backend, { ...options, maxBufferBytes: options.maxBufferBytes ?? settings.maxBufferBytes }, choice);
+}
+
+/**
+ * A Dawn adapter as createNodeRuntime picks it (PROTT5_ADAPTER, the plan), for other WebGPU
+ * users in the process (the bench's tfjs peer), which then run on the same driver as ours.
+ */
+export async function requestNodeAdapter(options: NodeGpuOptions = {}): Promise<GPUAdapter> {
+  return (await chooseAdapter(options)).adapter;
+}
+
+async function chooseAdapter(options: NodeGpuOptions): Promise<{ adapter: GPUAdapter; backend: string; choice: AdapterChoice }> {
+  const settings = readSettings();
   const mode = options.adapter ?? settings.adapter;
   const plan = planAdapters({
     platform: process.platform,
@@ -165,8 +179,7 @@ export async function createNodeRuntime(options: NodeGpuOptions = {}): Promise<R
     const found = softwareDriver({ architecture: info?.architecture ?? '', description: info?.description ?? '', backend: '' }) ?? 'hardware';
     if (attempt.strict && found !== attempt.kind) continue;
     const backend = found === 'hardware' ? 'dawn' : `dawn/${found}`;
-    const choice: AdapterChoice = { kind: found, reason: attempt.reason };
-    return createRuntime(adapter, backend, { ...options, maxBufferBytes: options.maxBufferBytes ?? settings.maxBufferBytes }, choice);
+    return { adapter, backend, choice: { kind: found, reason: attempt.reason } };
   }
   throw new DeviceError(noAdapterMessage(mode, Boolean(userIcds())), { mode });
 }

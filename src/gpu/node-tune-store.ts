@@ -2,6 +2,7 @@
 // it under a lock file, then renames a temporary file into place, so processes tuning at once
 // keep each other's entries and a reader never sees a half-written file.
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { IOError } from '../errors.js';
@@ -40,12 +41,29 @@ export class FileTuneStore implements TuneStore {
   }
 
   async save(entries: Record<string, unknown>): Promise<void> {
+    await this.update((data) => Object.assign(data, entries));
+  }
+
+  async remove(which: (key: string) => boolean): Promise<string[]> {
+    const gone: string[] = [];
+    if (!existsSync(this.path)) return gone;
+    await this.update((data) => {
+      for (const k of Object.keys(data).filter(which)) {
+        delete data[k];
+        gone.push(k);
+      }
+      return data;
+    });
+    return gone;
+  }
+
+  /** Re-reads the file under the lock, applies `edit` and renames the result into place. */
+  private async update(edit: (data: Record<string, unknown>) => Record<string, unknown>): Promise<void> {
     await makeDirs(dirname(this.path));
     const unlock = await this.lock();
     const tmp = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
-      const merged = { ...(await this.load()), ...entries };
-      await writeFile(tmp, JSON.stringify(merged, null, 1));
+      await writeFile(tmp, JSON.stringify(edit(await this.load()), null, 1));
       await rename(tmp, this.path);
     } catch (e) {
       await unlink(tmp).catch(() => undefined);

@@ -40,6 +40,9 @@ export interface AdapterSummary {
   reason: string;
 }
 
+/** What pipeline() gives inside precompile(): dispatch() skips it. */
+const SKIPPED = { label: 'precompile placeholder' } as GPUComputePipeline;
+
 export class Runtime {
   readonly pool: BufferPool;
   /** Shader text → override constants (canonical JSON) → pipeline. */
@@ -57,6 +60,8 @@ export class Runtime {
   stats = { dispatches: 0, submits: 0 };
   /** Called as each pipeline starts compiling (the loader's warm-up reports it as progress). */
   onCompile: ((name: string) => void) | undefined;
+  /** Inside precompile(): pipelines are started, not waited for, and dispatches are skipped. */
+  private collecting: Promise<unknown>[] | null = null;
 
   /** Largest single buffer the engine will allocate: the device's limit, or less if asked. */
   readonly maxBufferBytes: number;
@@ -159,15 +164,36 @@ export class Runtime {
     if (!byConstants) this.pipelines.set(text, (byConstants = new Map()));
     let p = byConstants.get(ckey);
     if (!p) {
-      p = this.compile(name, text, constants);
+      p = this.compile(name, text, constants, this.collecting !== null);
       byConstants.set(ckey, p);
       const entries = byConstants;
       p.catch(() => entries.delete(ckey));
     }
+    if (this.collecting) {
+      this.collecting.push(p.catch(() => undefined));
+      return Promise.resolve(SKIPPED);
+    }
     return p;
   }
 
-  private async compile(name: string, code: string, constants?: Record<string, number>): Promise<GPUComputePipeline> {
+  /**
+   * Runs `record` (a forward pass) only to learn which pipelines it uses: each is started at
+   * once (compiled concurrently, createComputePipelineAsync where the driver takes it) and no
+   * dispatch is recorded; resolves when all have compiled. What `record` computes or throws is
+   * meaningless and ignored; the real pass after it finds every pipeline ready.
+   */
+  async precompile(record: () => Promise<unknown>): Promise<void> {
+    if (this.collecting) return void (await record().catch(() => undefined));
+    const started: Promise<unknown>[] = (this.collecting = []);
+    try {
+      await record().catch(() => undefined);
+    } finally {
+      this.collecting = null;
+    }
+    await Promise.all(started);
+  }
+
+  private async compile(name: string, code: string, constants?: Record<string, number>, concurrent = false): Promise<GPUComputePipeline> {
     this.check();
     this.onCompile?.(name);
     this.device.pushErrorScope('validation');
@@ -180,8 +206,16 @@ export class Runtime {
       const msgs = errors.map((m) => `  line ${m.lineNum}:${m.linePos}: ${m.message}\n    ${lines[m.lineNum - 1]?.trim() ?? ''}`);
       throw new DeviceError(`shader "${name}" failed to compile:\n${msgs.join('\n') || scopeErr?.message}`, { variant: name });
     }
-    // createComputePipelineAsync aborts the process in Dawn's Node binding (webgpu 0.6.2,
-    // std::system_error on SwiftShader): create synchronously inside an error scope instead.
+    // Concurrent compiles (precompile) use createComputePipelineAsync, whose work runs off this
+    // thread, except on SwiftShader in Node: there Dawn's binding (webgpu 0.6.2) aborted the
+    // process with std::system_error. Otherwise synchronously inside an error scope.
+    if (concurrent && this.adapter.backend !== 'dawn/swiftshader') {
+      try {
+        return await this.device.createComputePipelineAsync({ label: name, layout: 'auto', compute: { module, entryPoint: 'main', constants } });
+      } catch (e) {
+        throw new DeviceError(`pipeline "${name}" could not be created: ${(e as Error).message}`, { variant: name });
+      }
+    }
     this.device.pushErrorScope('validation');
     this.device.pushErrorScope('internal');
     const pipeline = this.device.createComputePipeline({
@@ -219,6 +253,7 @@ export class Runtime {
    * 1, 2, ... in order. Nothing runs until flush() or a read.
    */
   dispatch(pipeline: GPUComputePipeline, params: ArrayBuffer, buffers: GPUBuffer[], workgroups: [number, number?, number?]): void {
+    if (pipeline === SKIPPED) return; // precompile(): nothing runs
     this.check();
     const [x, y = 1, z = 1] = workgroups;
     const maxWg = this.limits.maxComputeWorkgroupsPerDimension;

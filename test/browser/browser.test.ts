@@ -21,7 +21,7 @@ import { encodeHdf5Embeddings, MAX_HDF5_DOWNLOAD_BYTES, type Hdf5Record } from '
 import { readSafetensors } from '../../weights/safetensors.js';
 import { MemorySource } from '../../weights/source.js';
 import { toFloat32 } from '../../src/gpu/dtype.js';
-import { randomArray, relFrobenius, repoRoot } from '../helpers.js';
+import { expectClose, randomArray, relFrobenius, repoRoot } from '../helpers.js';
 import { runtime } from '../gpu.js';
 import type { CheckResult } from './in-page.js';
 import { demoHeads } from '../demo-heads.js';
@@ -356,6 +356,15 @@ const fromB64 = (s: string) => {
 let nodeVsChromium = 0;
 
 if (!setupError) {
+  test('Chromium: the demo model\'s embeddings of the sample (cold and warm load) match float64 PyTorch to 1e-4', () => {
+    const data = pageData.get('demo model over HTTP: load + embed the sample, cold then warm (times in the note; values checked in Node)');
+    assert.ok(data, 'the in-page check ran');
+    const want: { records: Array<{ id: string; per_protein: number[] }> } = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/demo-sample/per-protein.json'), 'utf8'));
+    want.records.forEach((r, i) => {
+      for (const pass of ['cold', 'warm']) expectClose(`${r.id} (${pass})`, fromB64(data![`${pass}.${i}`]), Float32Array.from(r.per_protein), 1e-4);
+    });
+  });
+
   test('Node (Dawn) and Chromium agree on every fixture case to 1e-5', async () => {
     const cases: Array<{ index: number; sequence: string }> = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/t5-tiny/cases.json'), 'utf8')).cases;
     let compared = 0;
