@@ -49,7 +49,7 @@ function peakWgsl(depth: number): string {
   return fill(peakSrc, { DEPTH: depth, UPDATES: chains.map(update).join('\n') });
 }
 
-interface Ceilings {
+export interface Ceilings {
   /** GFLOP/s with one fma per variable update (the ceiling kernel), and with four. */
   gflops1: number;
   gflops4: number;
@@ -58,7 +58,7 @@ interface Ceilings {
   gbps: number;
 }
 
-async function ceilings(rt: Runtime): Promise<Ceilings> {
+export async function ceilings(rt: Runtime): Promise<Ceilings> {
   const wgs = 256, flopsPerTrip = 16 * 4 * 2; // 16 vec4 chains per invocation
   const out = rt.empty([wgs * 64], 'f32', 'peak_out');
   const g: number[] = [];

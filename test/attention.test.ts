@@ -4,7 +4,7 @@
 // test-on: every-cpu-adapter
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { attention, type AttentionTile } from '../kernels/attention.js';
+import { attention, attentionTileFor, type AttentionTile } from '../kernels/attention.js';
 import { attentionRef } from '../kernels/attention.ref.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import { expectClose, randomArray, rng } from './helpers.js';
@@ -69,6 +69,26 @@ for (const tile of [
   });
 }
 
+// The flash family: odd L (not a multiple of tq or tk), padded batches, both score modes, every
+// head size it runs (16…128) and one it hands to the loop family (d_kv 18, not a multiple of 4).
+// One tile per case, so each case compiles one variant (LLVM compiles a flash variant in seconds).
+for (const [B, L, H, DK, tq, tk, scaled] of [
+  [3, 37, 2, 16, 16, 16, false], [2, 70, 2, 32, 32, 8, true], [2, 45, 1, 64, 16, 16, false],
+  [2, 51, 2, 128, 32, 16, true], [1, 1, 1, 128, 32, 16, false], [2, 33, 2, 18, 32, 16, false],
+] as Array<[number, number, number, number, number, number, boolean]>) {
+  const tile: AttentionTile = { family: 'flash', tq, tk };
+  test(`attention flash tq ${tq} tk ${tk}, B=${B} L=${L} H=${H} DK=${DK}, ${scaled ? 'scaled, no bias' : 'relative bias'}, padded batch`, async () => {
+    const r = rng(L * 13 + DK);
+    const lengths = Array.from({ length: B }, (_, b) => (b === 0 ? L : 1 + Math.floor(r() * L)));
+    await check(await runtime(), B, L, H, DK, 16, lengths, (seed += 10), tile, undefined, scaled ? 1 / Math.sqrt(DK) : undefined);
+  });
+}
+
+test('attention flash: d_kv not a multiple of 4 runs as the loop family with the same tq and tk', () => {
+  assert.equal(attentionTileFor(18, { family: 'flash', tq: 32, tk: 16 }), { family: 'loop', tq: 32, tk: 16 });
+  assert.equal(attentionTileFor(64, { family: 'flash', tq: 32, tk: 16 }), { family: 'flash', tq: 32, tk: 16 });
+});
+
 // BERT / ESM mode: 1/sqrt(d_head) on the scores, no relative bias, padded keys masked; every
 // family, odd head sizes (the loop family) and tile shapes.
 for (const [B, L, H, DK, tile] of [
@@ -97,7 +117,7 @@ test('attention: the no-bias mode with scale 1/4 equals q/4 unscaled with an all
   for (const t of [q, q4, k, v, lens, zeros, o1, o2]) t.release();
 });
 
-test('attention: padding does not change a sequence (padded batch equals alone)', async () => {
+for (const tile of [undefined, { family: 'flash', tq: 32, tk: 8 }] as Array<AttentionTile | undefined>) test(`attention: padding does not change a sequence (padded batch equals alone), ${tile ? JSON.stringify(tile) : 'default tile'}`, async () => {
   const rt = await runtime();
   const [L, H, DK, R] = [37, 2, 32, 16];
   const seq = 20;
@@ -110,7 +130,7 @@ test('attention: padding does not change a sequence (padded batch equals alone)'
     const t = [rt.upload(sl(qv), shape, 'f32', 'q'), rt.upload(sl(kv), shape, 'f32', 'k'), rt.upload(sl(vv), shape, 'f32', 'v')];
     const bias = rt.upload(bv, [H, 2 * R + 1], 'f32', 'bias'), lens = rt.upload(Uint32Array.of(len), [1], 'u32', 'len');
     const out = rt.empty(shape, 'f32', 'out');
-    await attention(rt, { q: t[0], k: t[1], v: t[2], bias, lengths: lens, out, heads: H });
+    await attention(rt, { q: t[0], k: t[1], v: t[2], bias, lengths: lens, out, heads: H, tile });
     const res = (await rt.read(out)).slice(0, seq * H * DK);
     for (const x of [...t, bias, lens, out]) x.release();
     return res;

@@ -442,7 +442,7 @@ test('llvmpipe: defaults and candidates that compile in seconds (no 32×16 matmu
   const mm = matmulCandidatesFor('llvmpipe');
   assert.ok(mm.length >= 4 && mm.every((c) => c.tm * c.tn <= 128) && mm.some((c) => JSON.stringify(c) === JSON.stringify(LLVMPIPE_MATMUL_TILE)), JSON.stringify(mm));
   const at = attentionCandidatesFor('llvmpipe');
-  assert.ok(at.length >= 1 && at.every((c) => c.family === 'loop') && at.some((c) => JSON.stringify(c) === JSON.stringify(LLVMPIPE_ATTENTION_TILE)), JSON.stringify(at));
+  assert.ok(at.length >= 1 && at.every((c) => c.family !== 'unrolled') && at.some((c) => JSON.stringify(c) === JSON.stringify(LLVMPIPE_ATTENTION_TILE)), JSON.stringify(at));
 });
 
 test('attention tuning checks and times both families', async () => {

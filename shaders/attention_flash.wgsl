@@ -1,0 +1,125 @@
+// Fused attention (T5's relative bias, or none with a scale), the flash family: the same
+// computation, bindings and Params as attention.wgsl (read its header), laid out for devices
+// that run invocations as SIMD lanes (llvmpipe: 8 lanes of AVX2; SwiftShader: 4).
+//
+// A workgroup owns a tile of TQ query rows, one invocation (lane) each, and walks the keys in
+// tiles of TK staged in workgroup memory. Per key tile each invocation computes its row's block
+// of TK scores in TK named registers (lines ending in `//@for j<TK` are repeated by
+// kernels/template.ts `unroll`), runs the online softmax on them in registers, then adds P·V
+// into its row of the output accumulator. Every K and V value is read at an index that is the
+// same for all lanes (a loop counter and a constant), so SIMD drivers load it once and broadcast
+// it; the only per-lane accesses are the query row and the accumulator, one vec4 each per four
+// columns, shared by TK keys' worth of fma. The accumulator (TQ rows × d_kv) lives in workgroup
+// memory, each lane touching only its own row (so it needs no barrier): a d_kv-long private
+// array would be indexed at run time, which drivers put in slow per-lane scratch, and d_kv named
+// registers compile for minutes on LLVM.
+// Needs d_kv % 4 == 0 (q, k, v, o are read as vec4); kernels/attention.ts falls back to the
+// loop family otherwise.
+
+struct Params {
+  B: u32,  // sequences in the batch
+  L: u32,  // padded sequence length (tokens)
+  H: u32,  // heads
+  R: u32,  // relative_attention_max_distance; the bias table has 2R+1 columns per head
+  scale: f32,  // factor on q·k (T5: 1; BERT, ESM: 1/sqrt(d_head))
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> v: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(5) var<storage, read> lengths: array<u32>;
+@group(0) @binding(6) var<storage, read_write> o: array<vec4<f32>>;
+
+const DK4: u32 = {{DK4}}u;
+const TQ: u32 = {{TQ}}u;
+const TK: u32 = {{TK}}u;
+const NEG: f32 = -3.0e38;
+
+// SCORE_BIAS: SCORE_BIAS_RELATIVE adds the T5 table bias[h, clamp(j - i, -R, R) + R] to each
+// score; SCORE_BIAS_NONE adds nothing (BERT, ESM; the wrapper then binds q's buffer as the
+// table, never read). The codes come from ATTENTION_BIAS_CODE in kernels/attention.ts.
+{{SCORE_BIASES}}
+override SCORE_BIAS: u32;
+
+// The key tile's K, then (after the scores are taken) its V: one buffer, so TK can be 32 at d_kv 128.
+var<workgroup> kv_tile: array<vec4<f32>, {{TK_DK4}}>;  // [key][d4]
+var<workgroup> wg_len: u32;
+// DK4 again, read back from workgroup memory so the compiler cannot see it: Mesa's NIR fully
+// unrolls a loop of known trip count (32 at d_kv 128) with its TK-fold unrolled body, and LLVM
+// then compiles for a minute (19 s at tq 32 / tk 8, 65 s at tk 16, measured on llvmpipe).
+var<workgroup> wg_dk4: u32;
+
+@compute @workgroup_size({{TQ}})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let h = wid.y;
+  let b = wid.z;
+  let i = wid.x * TQ + lid;  // this invocation's query row
+  if (lid == 0u) {
+    wg_len = min(lengths[b], p.L);
+    wg_dk4 = DK4;
+  }
+  let len = workgroupUniformLoad(&wg_len);
+  let dk4 = workgroupUniformLoad(&wg_dk4);
+  let stride4 = p.H * DK4;  // a token's row, in vec4
+  let head4 = h * DK4;
+  let q_row = (b * p.L + min(i, p.L - 1u)) * stride4 + head4;
+  // This row's query and output accumulator: private arrays read at a run-time index, which
+  // SIMD drivers gather lane by lane, once per four columns per key tile (TK keys' fma).
+  var qv: array<vec4<f32>, {{DK4}}>;
+  var acc: array<vec4<f32>, {{DK4}}>;
+  for (var d4 = 0u; d4 < dk4; d4++) {
+    qv[d4] = q[q_row + d4];
+    acc[d4] = vec4<f32>(0.0);
+  }
+  let bias_row = i32(h * (2u * p.R + 1u) + p.R);
+  let r = i32(p.R);
+  var m = NEG;  // running max of scores
+  var l = 0.0;  // running sum of exp(score - m)
+  for (var k0 = 0u; k0 < len; k0 += TK) {
+    workgroupBarrier();
+    for (var e = lid; e < TK * DK4; e += TQ) {
+      kv_tile[e] = k[(b * p.L + min(k0 + e / DK4, p.L - 1u)) * stride4 + head4 + e % DK4];
+    }
+    workgroupBarrier();
+    // S block: this row's scores against the TK keys of the tile.
+    var s{j} = 0.0;  //@for j<TK
+    for (var d4 = 0u; d4 < dk4; d4++) {
+      let qd = qv[d4];
+      { let kk = kv_tile[{j}u * DK4 + d4]; s{j} = fma(qd.w, kk.w, fma(qd.z, kk.z, fma(qd.y, kk.y, fma(qd.x, kk.x, s{j})))); }  //@for j<TK
+    }
+    s{j} *= p.scale;  //@for j<TK
+    if (SCORE_BIAS == SCORE_BIAS_RELATIVE) {
+      let rel0 = i32(k0) - i32(i);
+      s{j} += bias[u32(bias_row + clamp(rel0 + {j}, -r, r))];  //@for j<TK
+    }
+    s{j} = select(NEG, s{j}, k0 + {j}u < len);  //@for j<TK
+    // Online softmax, in registers: this lane owns the row.
+    var m_new = m;
+    m_new = max(m_new, s{j});  //@for j<TK
+    let alpha = exp(m - m_new);
+    l = l * alpha;
+    s{j} = exp(s{j} - m_new);  //@for j<TK
+    l += s{j};  //@for j<TK
+    m = m_new;
+    workgroupBarrier();
+    for (var e = lid; e < TK * DK4; e += TQ) {
+      kv_tile[e] = v[(b * p.L + min(k0 + e / DK4, p.L - 1u)) * stride4 + head4 + e % DK4];
+    }
+    workgroupBarrier();
+    // O block: acc[row, :] = alpha · acc[row, :] + Σ_j p_j v_j.
+    for (var d4 = 0u; d4 < dk4; d4++) {
+      var a = acc[d4] * alpha;
+      a = fma(vec4<f32>(s{j}), kv_tile[{j}u * DK4 + d4], a);  //@for j<TK
+      acc[d4] = a;
+    }
+  }
+  if (i < p.L) {
+    let out = (b * p.L + i) * stride4 + head4;
+    let inv = 1.0 / l;
+    for (var d4 = 0u; d4 < dk4; d4++) {
+      o[out + d4] = acc[d4] * inv;
+    }
+  }
+}
