@@ -3,16 +3,19 @@
 // that run invocations as SIMD lanes (llvmpipe: 8 lanes of AVX2; SwiftShader: 4).
 //
 // A workgroup owns a tile of TQ query rows, one invocation (lane) each, and walks the keys in
-// tiles of TK staged in workgroup memory. Per key tile each invocation computes its row's block
-// of TK scores in TK named registers (lines ending in `//@for j<TK` are repeated by
-// kernels/template.ts `unroll`), runs the online softmax on them in registers, then adds P·V
-// into its row of the output accumulator. Every K and V value is read at an index that is the
-// same for all lanes (a loop counter and a constant), so SIMD drivers load it once and broadcast
-// it; the only per-lane accesses are the query row and the accumulator, one vec4 each per four
-// columns, shared by TK keys' worth of fma. The accumulator (TQ rows × d_kv) lives in workgroup
-// memory, each lane touching only its own row (so it needs no barrier): a d_kv-long private
-// array would be indexed at run time, which drivers put in slow per-lane scratch, and d_kv named
-// registers compile for minutes on LLVM.
+// tiles of TK staged in workgroup memory (K, then V, through one buffer). Per key tile each
+// invocation computes its row's block of TK scores in TK named registers (lines ending in
+// `//@for j<TK` are repeated by kernels/template.ts `unroll`), runs the online softmax on them
+// in registers (the lane owns the row: no cross-lane max or sum), then adds P·V into its row of
+// the output accumulator. Each vec4 of the query row and of the accumulator (private arrays,
+// read at a run-time column index) is read once per key tile and shared by TK keys' fma; the
+// loop over columns stays a run-time loop, so LLVM compiles a variant in seconds (d_kv named
+// registers, the unrolled family, take minutes on llvmpipe).
+// What llvmpipe (Mesa 25.0) does with it, read from its IR (GALLIVM_DEBUG=ir): a load is one
+// scalar load and a broadcast only when its address is a compile-time constant
+// (nir_src_is_always_uniform); every other load, workgroup memory included, is eight scalar
+// loads, one per lane, each behind a branch on that lane's execution bit. So the K/V reads here
+// cost per lane too, and that, not the fma, bounds this kernel there (see the issue-16 note).
 // Needs d_kv % 4 == 0 (q, k, v, o are read as vec4); kernels/attention.ts falls back to the
 // loop family otherwise.
 
@@ -43,7 +46,7 @@ const NEG: f32 = -3.0e38;
 {{SCORE_BIASES}}
 override SCORE_BIAS: u32;
 
-// The key tile's K, then (after the scores are taken) its V: one buffer, so TK can be 32 at d_kv 128.
+// The key tile's K, then (after the scores are taken) its V: one buffer, half the workgroup memory.
 var<workgroup> kv_tile: array<vec4<f32>, {{TK_DK4}}>;  // [key][d4]
 var<workgroup> wg_len: u32;
 // DK4 again, read back from workgroup memory so the compiler cannot see it: Mesa's NIR fully
