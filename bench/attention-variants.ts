@@ -1,7 +1,7 @@
 // Times attention variants one by one on the current adapter: compile seconds (first dispatch),
 // then best-of-N ms and GFLOP/s at one sequence of L tokens, after checking sampled rows against
 // the float64 reference. For kernel work; `npm run bench` is the bench of record.
-//   node build/bench/attention-variants.js [--L 512] [--dk 128] [--heads 2] [--reps 3] [--bias none|relative] family:tq:tk ...
+//   node build/bench/attention-variants.js [--L 512] [--dk 128] [--heads 2] [--reps 3] [--bias none|relative] family:tq:tk[:sg] ...
 //   node build/bench/attention-variants.js --tune [--dk 128] [--heads 2]   (the tuner's pass on this adapter: seconds and timings)
 // PROTT5_ADAPTER=llvmpipe|swiftshader picks the driver.
 import { parseArgs } from 'node:util';
@@ -18,8 +18,8 @@ const { values, positionals } = parseArgs({
 });
 const L = Number(values.L), DK = Number(values.dk), H = Number(values.heads), reps = Number(values.reps), R = 128;
 const tiles: AttentionTile[] = (positionals.length ? positionals : ['flash:32:8', 'loop:32:16']).map((s) => {
-  const [family, tq, tk] = s.split(':');
-  return { family: family as AttentionTile['family'], tq: Number(tq), tk: Number(tk) };
+  const [family, tq, tk, sg] = s.split(':');
+  return { family: family as AttentionTile['family'], tq: Number(tq), tk: Number(tk), ...(sg ? { sg: Number(sg) } : {}) };
 });
 
 const rt = await createNodeRuntime();

@@ -6,7 +6,7 @@ import source from '../shaders/attention.wgsl';
 import sourceUnrolled from '../shaders/attention_unrolled.wgsl';
 import sourceFlash from '../shaders/attention_flash.wgsl';
 import { randomArray } from '../src/gpu/numeric.js';
-import type { Requirements } from '../src/gpu/requires.js';
+import { unmet, type Requirements } from '../src/gpu/requires.js';
 import type { AdapterKind } from '../src/gpu/env.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import type { Tensor } from '../src/gpu/tensor.js';
@@ -34,6 +34,12 @@ export interface AttentionTile {
   /** Query rows per workgroup (one invocation each) and keys per staged tile. */
   tq: number;
   tk: number;
+  /**
+   * flash only: columns (vec4) that one per-lane load of workgroup memory serves, handed across
+   * the subgroup by subgroupBroadcast (needs the 'subgroups' feature and subgroups of at least
+   * sg lanes: llvmpipe's are 8 with AVX2, SwiftShader's 4). Absent: no subgroup operations.
+   */
+  sg?: number;
 }
 
 /** One variant: a tile at a head size, with its score bias. Its name and pipeline come from this object. */
@@ -43,8 +49,9 @@ export interface AttentionVariant extends AttentionTile {
 }
 
 /**
- * The flash family is the fastest measured on SwiftShader (about twice the unrolled family's
- * flops per CPU-second at L = 512, d_kv 128) and compiles in seconds.
+ * The flash family (without subgroup operations, so it runs on any device) is the fastest
+ * measured on SwiftShader (about twice the unrolled family's flops per CPU-second at L = 512,
+ * d_kv 128) and compiles in seconds.
  */
 export const DEFAULT_ATTENTION_TILE: AttentionTile = { family: 'flash', tq: 32, tk: 8 };
 
@@ -54,6 +61,16 @@ export const DEFAULT_ATTENTION_TILE: AttentionTile = { family: 'flash', tq: 32, 
  * in 2–8 s and does about 3× the loop family's flops per CPU-second (L = 512, d_kv 128).
  */
 export const LLVMPIPE_ATTENTION_TILE: AttentionTile = { family: 'flash', tq: 32, tk: 16 };
+
+/**
+ * The tile to run untuned: the kind's default, with flash's subgroup broadcast over 4 lanes
+ * where the device has subgroups of at least 4 (llvmpipe: about twice the flops per CPU-second
+ * of the tile without it).
+ */
+function untunedTile(rt: Runtime): AttentionTile {
+  const t = defaultAttentionTile(rt.adapter.kind);
+  return t.family === 'flash' && unmet({ features: ['subgroups'], subgroupLanes: 4 }, rt) === null ? { ...t, sg: 4 } : t;
+}
 
 /** The attention variant to use untuned on a device of this kind. */
 export function defaultAttentionTile(kind: AdapterKind | undefined): AttentionTile {
@@ -67,10 +84,13 @@ const SOURCE_OF = { loop: source, unrolled: sourceUnrolled, flash: sourceFlash }
 
 /** The tile to use when the chosen one cannot run this head size (unrolled and flash need d_kv % 4 == 0: the loop family, same tq/tk). */
 export function attentionTileFor(dk: number, t: AttentionTile): AttentionTile {
-  return t.family !== 'loop' && dk % 4 !== 0 ? { ...t, family: 'loop' } : t;
+  if (t.family !== 'loop' && dk % 4 !== 0) return { family: 'loop', tq: t.tq, tk: t.tk };
+  // flash's sg must divide the head's vec4 count (d_kv 16: 4 of them).
+  if (t.sg !== undefined && (dk / 4) % t.sg !== 0) return (dk / 4) % 4 === 0 && t.sg > 4 ? { ...t, sg: 4 } : { family: t.family, tq: t.tq, tk: t.tk };
+  return t;
 }
 
-const variantOf = (dk: number, t: AttentionTile, scoreBias: AttentionBias = 'relative'): AttentionVariant => ({ family: t.family, tq: t.tq, tk: t.tk, dk, scoreBias });
+const variantOf = (dk: number, t: AttentionTile, scoreBias: AttentionBias = 'relative'): AttentionVariant => ({ family: t.family, tq: t.tq, tk: t.tk, sg: t.sg, dk, scoreBias });
 
 export function attentionVariantName(dk: number, t: AttentionTile, scoreBias: AttentionBias = 'relative'): string {
   return variantName('attention', variantOf(dk, t, scoreBias));
@@ -78,13 +98,17 @@ export function attentionVariantName(dk: number, t: AttentionTile, scoreBias: At
 
 /** What a tile needs of the device at head size `dk`: tq invocations, the staged K and V tiles (flash: one buffer for both) and wg_len (flash: and wg_dk4). */
 export function attentionRequires(dk: number, t: AttentionTile): Requirements {
-  return { workgroupSize: [t.tq], workgroupBytes: t.family === 'flash' ? t.tk * dk * 4 + 8 : 2 * t.tk * dk * 4 + 4 };
+  return { workgroupSize: [t.tq], workgroupBytes: t.family === 'flash' ? t.tk * dk * 4 + 8 : 2 * t.tk * dk * 4 + 4, ...(t.sg ? { features: ['subgroups'], subgroupLanes: t.sg } : {}) };
 }
 
 export function attentionWgsl(dk: number, t: AttentionTile): string {
   if (t.family === 'loop') return fill(source, { DK: dk, TQ: t.tq, TK: t.tk, TK_DK: t.tk * dk, SCORE_BIASES });
   const dk4 = dk / 4;
-  if (t.family === 'flash') return unroll(fill(sourceFlash, { DK4: dk4, TQ: t.tq, TK: t.tk, TK_DK4: t.tk * dk4, SCORE_BIASES }), { TK: t.tk });
+  if (t.family === 'flash') {
+    const sg = t.sg ?? 1;
+    const sub = t.sg ? { ENABLE: 'enable subgroups;', SG_PARAM: ', @builtin(subgroup_invocation_id) sg_id: u32', LANE: 'sg_id % SG', BCAST: 'subgroupBroadcast' } : { ENABLE: '', SG_PARAM: '', LANE: '0u', BCAST: 'own' };
+    return unroll(fill(sourceFlash, { DK4: dk4, TQ: t.tq, TK: t.tk, TK_DK4: t.tk * dk4, SG: sg, SCORE_BIASES, ...sub }), { TK: t.tk, SG: sg });
+  }
   return unroll(fill(sourceUnrolled, { DK4: dk4, TQ: t.tq, TK: t.tk, TK_DK4: t.tk * dk4, SCORE_BIASES }), { DK4: dk4, TK: t.tk });
 }
 
@@ -110,7 +134,7 @@ export interface AttentionArgs {
 
 export async function attention(rt: Runtime, a: AttentionArgs): Promise<void> {
   const { q, k, v, bias, lengths, out, heads: H } = a;
-  const tile = attentionTileFor(a.q.shape[2] / a.heads, a.tile ?? defaultAttentionTile(rt.adapter.kind));
+  const tile = attentionTileFor(a.q.shape[2] / a.heads, a.tile ?? untunedTile(rt));
   for (const t of [q, k, v, out, ...(bias ? [bias] : [])]) guardDtype('attention', t, ['f32']);
   guardDtype('attention', lengths, ['u32']);
   guard('attention', q.shape.length === 3, 'q must be [B, L, H*DK]', q);
@@ -140,9 +164,11 @@ export async function attention(rt: Runtime, a: AttentionArgs): Promise<void> {
  * on CPU drivers) and stops timing one whose first run is far slower than the best so far.
  */
 export const ATTENTION_CANDIDATES: readonly AttentionTile[] = [
+  { family: 'flash', tq: 64, tk: 8, sg: 8 },
+  { family: 'flash', tq: 32, tk: 16, sg: 4 },
+  { family: 'flash', tq: 32, tk: 8, sg: 4 },
   { family: 'flash', tq: 32, tk: 16 },
   { family: 'flash', tq: 32, tk: 8 },
-  { family: 'flash', tq: 64, tk: 16 },
   { family: 'unrolled', tq: 32, tk: 8 },
   { family: 'unrolled', tq: 16, tk: 4 },
   { family: 'loop', tq: 32, tk: 16 },

@@ -19,6 +19,8 @@
 // Needs d_kv % 4 == 0 (q, k, v, o are read as vec4); kernels/attention.ts falls back to the
 // loop family otherwise.
 
+{{ENABLE}}
+
 struct Params {
   B: u32,  // sequences in the batch
   L: u32,  // padded sequence length (tokens)
@@ -39,6 +41,11 @@ const DK4: u32 = {{DK4}}u;
 const TQ: u32 = {{TQ}}u;
 const TK: u32 = {{TK}}u;
 const NEG: f32 = -3.0e38;
+// Columns (vec4) per chunk: with subgroups, SG lanes each read one vec4 of a key's chunk from
+// workgroup memory and subgroupBroadcast hands it to the rest (a register shuffle), so one
+// per-lane load serves SG columns; 1 without (BCAST is then `own`).
+const SG: u32 = {{SG}}u;
+fn own(x: vec4<f32>, i: u32) -> vec4<f32> { return x; }
 
 // SCORE_BIAS: SCORE_BIAS_RELATIVE adds the T5 table bias[h, clamp(j - i, -R, R) + R] to each
 // score; SCORE_BIAS_NONE adds nothing (BERT, ESM; the wrapper then binds q's buffer as the
@@ -55,7 +62,8 @@ var<workgroup> wg_len: u32;
 var<workgroup> wg_dk4: u32;
 
 @compute @workgroup_size({{TQ}})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32{{SG_PARAM}}) {
+  let lane = {{LANE}};  // this invocation's lane in its subgroup, below SG (0 without subgroups)
   let h = wid.y;
   let b = wid.z;
   let i = wid.x * TQ + lid;  // this invocation's query row
@@ -88,9 +96,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
     // S block: this row's scores against the TK keys of the tile.
     var s{j} = 0.0;  //@for j<TK
-    for (var d4 = 0u; d4 < dk4; d4++) {
-      let qd = qv[d4];
-      { let kk = kv_tile[{j}u * DK4 + d4]; s{j} = fma(qd.w, kk.w, fma(qd.z, kk.z, fma(qd.y, kk.y, fma(qd.x, kk.x, s{j})))); }  //@for j<TK
+    for (var c = 0u; c < dk4; c += SG) {
+      let qd{i} = qv[c + {i}u];  //@for i<SG
+      let kc{j} = kv_tile[{j}u * DK4 + c + lane];  //@for j<TK
+      { let kk = {{BCAST}}(kc{j}, {i}u); s{j} = fma(qd{i}.w, kk.w, fma(qd{i}.z, kk.z, fma(qd{i}.y, kk.y, fma(qd{i}.x, kk.x, s{j})))); }  //@for i<SG j<TK
     }
     s{j} *= p.scale;  //@for j<TK
     if (SCORE_BIAS == SCORE_BIAS_RELATIVE) {
@@ -112,10 +121,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     workgroupBarrier();
     // O block: acc[row, :] = alpha · acc[row, :] + Σ_j p_j v_j.
-    for (var d4 = 0u; d4 < dk4; d4++) {
-      var a = acc[d4] * alpha;
-      a = fma(vec4<f32>(s{j}), kv_tile[{j}u * DK4 + d4], a);  //@for j<TK
-      acc[d4] = a;
+    for (var c = 0u; c < dk4; c += SG) {
+      let vc{j} = kv_tile[{j}u * DK4 + c + lane];  //@for j<TK
+      var a{i} = acc[c + {i}u] * alpha;  //@for i<SG
+      a{i} = fma(vec4<f32>(s{j}), {{BCAST}}(vc{j}, {i}u), a{i});  //@for i<SG j<TK
+      acc[c + {i}u] = a{i};  //@for i<SG
     }
   }
   if (i < p.L) {

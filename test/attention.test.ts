@@ -4,7 +4,8 @@
 // test-on: every-cpu-adapter
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { attention, attentionTileFor, type AttentionTile } from '../kernels/attention.js';
+import { attention, attentionRequires, attentionTileFor, type AttentionTile } from '../kernels/attention.js';
+import { unmet } from '../src/gpu/requires.js';
 import { attentionRef } from '../kernels/attention.ref.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import { expectClose, randomArray, rng } from './helpers.js';
@@ -72,21 +73,32 @@ for (const tile of [
 // The flash family: odd L (not a multiple of tq or tk), padded batches, both score modes, every
 // head size it runs (16…128) and one it hands to the loop family (d_kv 18, not a multiple of 4).
 // One tile per case, so each case compiles one variant (LLVM compiles a flash variant in seconds).
-for (const [B, L, H, DK, tq, tk, scaled] of [
-  [3, 37, 2, 16, 16, 16, false], [2, 70, 2, 32, 32, 8, true], [2, 45, 1, 64, 16, 16, false],
-  [2, 51, 2, 128, 32, 16, true], [1, 1, 1, 128, 32, 16, false], [2, 33, 2, 18, 32, 16, false],
-] as Array<[number, number, number, number, number, number, boolean]>) {
-  const tile: AttentionTile = { family: 'flash', tq, tk };
-  test(`attention flash tq ${tq} tk ${tk}, B=${B} L=${L} H=${H} DK=${DK}, ${scaled ? 'scaled, no bias' : 'relative bias'}, padded batch`, async () => {
+// sg: the subgroup-broadcast width, where the device's subgroups are that wide (llvmpipe 8,
+// SwiftShader 4); the case runs without it elsewhere.
+for (const [B, L, H, DK, tq, tk, sg, scaled] of [
+  [3, 37, 2, 16, 16, 16, 4, false], [2, 70, 2, 32, 32, 8, 8, true], [2, 45, 1, 64, 16, 16, 0, false],
+  [2, 51, 2, 128, 32, 16, 4, true], [1, 1, 1, 128, 64, 8, 8, false], [2, 33, 2, 18, 32, 16, 4, false],
+] as Array<[number, number, number, number, number, number, number, boolean]>) {
+  test(`attention flash tq ${tq} tk ${tk}${sg ? ` sg ${sg}` : ''}, B=${B} L=${L} H=${H} DK=${DK}, ${scaled ? 'scaled, no bias' : 'relative bias'}, padded batch`, async () => {
+    const rt = await runtime();
+    const tile: AttentionTile = { family: 'flash', tq, tk, ...(sg && unmet({ features: ['subgroups'], subgroupLanes: sg }, rt) === null ? { sg } : {}) };
     const r = rng(L * 13 + DK);
     const lengths = Array.from({ length: B }, (_, b) => (b === 0 ? L : 1 + Math.floor(r() * L)));
-    await check(await runtime(), B, L, H, DK, 16, lengths, (seed += 10), tile, undefined, scaled ? 1 / Math.sqrt(DK) : undefined);
+    await check(rt, B, L, H, DK, 16, lengths, (seed += 10), tile, undefined, scaled ? 1 / Math.sqrt(DK) : undefined);
   });
 }
 
-test('attention flash: d_kv not a multiple of 4 runs as the loop family with the same tq and tk', () => {
-  assert.equal(attentionTileFor(18, { family: 'flash', tq: 32, tk: 16 }), { family: 'loop', tq: 32, tk: 16 });
+test('attention flash: d_kv not a multiple of 4 runs as the loop family with the same tq and tk; sg shrinks to what divides d_kv/4', () => {
+  assert.equal(attentionTileFor(18, { family: 'flash', tq: 32, tk: 16, sg: 4 }), { family: 'loop', tq: 32, tk: 16 });
   assert.equal(attentionTileFor(64, { family: 'flash', tq: 32, tk: 16 }), { family: 'flash', tq: 32, tk: 16 });
+  assert.equal(attentionTileFor(16, { family: 'flash', tq: 32, tk: 16, sg: 8 }), { family: 'flash', tq: 32, tk: 16, sg: 4 });
+  assert.equal(attentionTileFor(20, { family: 'flash', tq: 32, tk: 16, sg: 4 }), { family: 'flash', tq: 32, tk: 16 });
+});
+
+test('attention flash: a subgroup width the device lacks is refused with the reason', async () => {
+  const rt = await runtime();
+  const why = unmet(attentionRequires(64, { family: 'flash', tq: 32, tk: 8, sg: 64 }), rt);
+  assert.ok(why !== null && /subgroups of at least 64 lanes|subgroups/.test(why), String(why));
 });
 
 // BERT / ESM mode: 1/sqrt(d_head) on the scores, no relative bias, padded keys masked; every

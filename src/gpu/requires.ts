@@ -9,6 +9,8 @@ export interface Requirements {
   workgroupSize?: readonly number[];
   /** Bytes of var<workgroup> memory. */
   workgroupBytes?: number;
+  /** Lanes every subgroup must have at least (a shader that hands values across that many lanes). */
+  subgroupLanes?: number;
 }
 
 /** The part of a runtime requirements are checked against (a Runtime, or a fake in tests). */
@@ -21,13 +23,16 @@ export interface DeviceCaps {
     | 'maxComputeWorkgroupSizeY'
     | 'maxComputeWorkgroupSizeZ'
   >;
-  readonly adapter: { readonly features: readonly string[] };
+  readonly adapter: { readonly features: readonly string[]; readonly subgroupMinSize?: number };
 }
 
 /** Why the device cannot run a variant with these requirements, or null if it can. */
 export function unmet(req: Requirements, caps: DeviceCaps): string | null {
   const l = caps.limits;
   for (const f of req.features ?? []) if (!caps.adapter.features.includes(f)) return `needs the device feature '${f}'`;
+  if (req.subgroupLanes !== undefined && !((caps.adapter.subgroupMinSize ?? 0) >= req.subgroupLanes)) {
+    return `needs subgroups of at least ${req.subgroupLanes} lanes; the device's smallest are ${caps.adapter.subgroupMinSize ?? 'unknown'}`;
+  }
   const size = req.workgroupSize ?? [];
   const dimMax = [l.maxComputeWorkgroupSizeX, l.maxComputeWorkgroupSizeY, l.maxComputeWorkgroupSizeZ];
   for (let d = 0; d < size.length; d++) {

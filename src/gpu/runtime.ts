@@ -32,6 +32,8 @@ export interface AdapterSummary {
   description: string;
   isFallbackAdapter: boolean;
   features: string[];
+  /** The adapter's smallest subgroup (lanes), where it says (adapter.info.subgroupMinSize). */
+  subgroupMinSize?: number;
   backend: string;
   /** A GPU or which CPU driver, and why it was chosen (Node's adapter plan; in a browser, from the description). */
   kind: AdapterKind;
@@ -370,6 +372,7 @@ export async function createRuntime(adapter: GPUAdapter, backend: string, option
     description: info?.description ?? '',
     isFallbackAdapter: Boolean((info as { isFallbackAdapter?: boolean })?.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter),
     features: [...device.features],
+    ...(info?.subgroupMinSize ? { subgroupMinSize: info.subgroupMinSize } : {}),
     backend,
     kind: choice?.kind ?? softwareDriver({ architecture: info?.architecture ?? '', description: info?.description ?? '', backend }) ?? 'hardware',
     reason: choice?.reason ?? 'the browser\'s adapter',

@@ -27,7 +27,7 @@ export class MemoryTuneStore implements TuneStore {
 
 /** What the tuner needs of a runtime: its limits and identity, and a wait for submitted work. A Runtime is one. */
 export interface TuneDevice extends DeviceCaps {
-  readonly adapter: Pick<AdapterSummary, 'backend' | 'vendor' | 'architecture' | 'device' | 'description' | 'features'>;
+  readonly adapter: Pick<AdapterSummary, 'backend' | 'vendor' | 'architecture' | 'device' | 'description' | 'features' | 'subgroupMinSize'>;
   /** Waits for the submitted work; throws DeviceLostError once the device is lost. */
   sync(): Promise<void>;
 }
