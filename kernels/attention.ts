@@ -27,8 +27,9 @@ const SCORE_BIASES = wgslCodes('SCORE_BIAS', ATTENTION_BIAS_CODE);
 export interface AttentionTile {
   /**
    * 'loop': any d_kv, loops over private arrays. 'unrolled': d_kv % 4 == 0, named vec4 registers.
-   * 'flash': d_kv % 4 == 0, a tq×tk score block in named registers per key tile, K/V read as
-   * lane-uniform broadcasts, the output rows accumulated in workgroup memory (SIMD-lane devices).
+   * 'flash': d_kv % 4 == 0, a lane per query row with its tk scores per key tile in named
+   * registers, online softmax in registers, K then V staged through one workgroup buffer.
+   * Any family falls back to 'loop' (same tq, tk) where d_kv % 4 != 0.
    */
   family: 'loop' | 'unrolled' | 'flash';
   /** Query rows per workgroup (one invocation each) and keys per staged tile. */
@@ -58,7 +59,8 @@ export const DEFAULT_ATTENTION_TILE: AttentionTile = { family: 'flash', tq: 32, 
 /**
  * llvmpipe compiles the unrolled family (d_kv/4 named vec4 registers) through LLVM for minutes
  * (143 s at d_kv 128, 39 s even at tk 1), so it is never tuned there; the flash family compiles
- * in 2–8 s and does about 3× the loop family's flops per CPU-second (L = 512, d_kv 128).
+ * in 2–10 s and does 3× (6× with sg 4 or 8) the loop family's flops per CPU-second (L = 512
+ * and 1024, d_kv 128).
  */
 export const LLVMPIPE_ATTENTION_TILE: AttentionTile = { family: 'flash', tq: 32, tk: 16 };
 

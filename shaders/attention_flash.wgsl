@@ -14,8 +14,10 @@
 // What llvmpipe (Mesa 25.0) does with it, read from its IR (GALLIVM_DEBUG=ir): a load is one
 // scalar load and a broadcast only when its address is a compile-time constant
 // (nir_src_is_always_uniform); every other load, workgroup memory included, is eight scalar
-// loads, one per lane, each behind a branch on that lane's execution bit. So the K/V reads here
-// cost per lane too, and that, not the fma, bounds this kernel there (see the issue-16 note).
+// loads, one per lane, each behind a branch on that lane's execution bit. So a K/V read costs
+// per lane too; with SG > 1 (subgroups) each lane reads a different vec4 of the key's chunk and
+// subgroupBroadcast (a register shuffle) hands it to the others, SG columns per per-lane load.
+// Those per-lane loads, not the fma, still bound this kernel on llvmpipe (notes/issue-16).
 // Needs d_kv % 4 == 0 (q, k, v, o are read as vec4); kernels/attention.ts falls back to the
 // loop family otherwise.
 
