@@ -1,12 +1,13 @@
 // Fused attention with key mask — T5's (relative-position bias, unscaled), BERT/ESM's (scaled
 // by 1/sqrt(d_head), no bias) or XLNet's (content and position terms over a projected sinusoid
-// table, scaled) — wrapper for shaders/attention.wgsl (loop family) and
-// attention_unrolled.wgsl; and the op's tuning: its candidates and the problem the tuner checks
+// table, scaled) — wrapper for shaders/attention.wgsl (loop family), attention_unrolled.wgsl and
+// attention_flash.wgsl; and the op's tuning: its candidates and the problem the tuner checks
 // and times them on.
 import source from '../shaders/attention.wgsl';
 import sourceUnrolled from '../shaders/attention_unrolled.wgsl';
+import sourceFlash from '../shaders/attention_flash.wgsl';
 import { randomArray } from '../src/gpu/numeric.js';
-import type { Requirements } from '../src/gpu/requires.js';
+import { unmet, type Requirements } from '../src/gpu/requires.js';
 import type { AdapterKind } from '../src/gpu/env.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import type { Tensor } from '../src/gpu/tensor.js';
@@ -27,11 +28,22 @@ export type AttentionBias = keyof typeof ATTENTION_BIAS_CODE;
 const SCORE_BIASES = wgslCodes('SCORE_BIAS', ATTENTION_BIAS_CODE);
 
 export interface AttentionTile {
-  /** 'loop': any d_kv, loops over private arrays. 'unrolled': d_kv % 4 == 0, named vec4 registers. */
-  family: 'loop' | 'unrolled';
+  /**
+   * 'loop': any d_kv, loops over private arrays. 'unrolled': d_kv % 4 == 0, named vec4 registers.
+   * 'flash': d_kv % 4 == 0, a lane per query row with its tk scores per key tile in named
+   * registers, online softmax in registers, K then V staged through one workgroup buffer.
+   * Any family falls back to 'loop' (same tq, tk) where d_kv % 4 != 0.
+   */
+  family: 'loop' | 'unrolled' | 'flash';
   /** Query rows per workgroup (one invocation each) and keys per staged tile. */
   tq: number;
   tk: number;
+  /**
+   * flash only: columns (vec4) that one per-lane load of workgroup memory serves, handed across
+   * the subgroup by subgroupBroadcast (needs the 'subgroups' feature and subgroups of at least
+   * sg lanes: llvmpipe's are 8 with AVX2, SwiftShader's 4). Absent: no subgroup operations.
+   */
+  sg?: number;
 }
 
 /** One variant: a tile at a head size, with its score bias. Its name and pipeline come from this object. */
@@ -40,15 +52,30 @@ export interface AttentionVariant extends AttentionTile {
   scoreBias: AttentionBias;
 }
 
-export const DEFAULT_ATTENTION_TILE: AttentionTile = { family: 'unrolled', tq: 32, tk: 8 };
+/**
+ * The flash family (without subgroup operations, so it runs on any device) is the fastest
+ * measured on SwiftShader (about twice the unrolled family's flops per CPU-second at L = 512,
+ * d_kv 128) and compiles in seconds.
+ */
+export const DEFAULT_ATTENTION_TILE: AttentionTile = { family: 'flash', tq: 32, tk: 8 };
 
 /**
  * llvmpipe compiles the unrolled family (d_kv/4 named vec4 registers) through LLVM for minutes
- * (143 s at d_kv 128, measured; SwiftShader 4 s), so there the loop family is the default and the
- * only one tuned: compiled in well under a second, and 0.9 GFLOP/s at L = 1024 against
- * SwiftShader's 0.4 with the unrolled one.
+ * (143 s at d_kv 128, 39 s even at tk 1), so it is never tuned there; the flash family compiles
+ * in 2–10 s and does 3× (6× with sg 4 or 8) the loop family's flops per CPU-second (L = 512
+ * and 1024, d_kv 128).
  */
-export const LLVMPIPE_ATTENTION_TILE: AttentionTile = { family: 'loop', tq: 32, tk: 16 };
+export const LLVMPIPE_ATTENTION_TILE: AttentionTile = { family: 'flash', tq: 32, tk: 16 };
+
+/**
+ * The tile to run untuned: the kind's default, with flash's subgroup broadcast over 4 lanes
+ * where the device has subgroups of at least 4 (llvmpipe: about twice the flops per CPU-second
+ * of the tile without it).
+ */
+function untunedTile(rt: Runtime): AttentionTile {
+  const t = defaultAttentionTile(rt.adapter.kind);
+  return t.family === 'flash' && unmet({ features: ['subgroups'], subgroupMinSize: 4 }, rt) === null ? { ...t, sg: 4 } : t;
+}
 
 /** The attention variant to use untuned on a device of this kind. */
 export function defaultAttentionTile(kind: AdapterKind | undefined): AttentionTile {
@@ -56,27 +83,37 @@ export function defaultAttentionTile(kind: AdapterKind | undefined): AttentionTi
 }
 
 /** Every WGSL text an attention variant can use (the tuner's cache key hashes them). */
-export const ATTENTION_SOURCES: readonly string[] = [source, sourceUnrolled, SCORE_BIASES];
+export const ATTENTION_SOURCES: readonly string[] = [source, sourceUnrolled, sourceFlash, SCORE_BIASES];
 
-/** The tile to use when the chosen one cannot run this head size (unrolled needs d_kv % 4 == 0). */
+const SOURCE_OF = { loop: source, unrolled: sourceUnrolled, flash: sourceFlash } as const;
+
+/** The tile to use when the chosen one cannot run this head size (unrolled and flash need d_kv % 4 == 0: the loop family, same tq/tk). */
 export function attentionTileFor(dk: number, t: AttentionTile): AttentionTile {
-  return t.family === 'unrolled' && dk % 4 !== 0 ? { ...t, family: 'loop' } : t;
+  if (t.family !== 'loop' && dk % 4 !== 0) return { family: 'loop', tq: t.tq, tk: t.tk };
+  // flash's sg must divide the head's vec4 count (d_kv 16: 4 of them).
+  if (t.sg !== undefined && (dk / 4) % t.sg !== 0) return (dk / 4) % 4 === 0 && t.sg > 4 ? { ...t, sg: 4 } : { family: t.family, tq: t.tq, tk: t.tk };
+  return t;
 }
 
-const variantOf = (dk: number, t: AttentionTile, scoreBias: AttentionBias = 'relative'): AttentionVariant => ({ family: t.family, tq: t.tq, tk: t.tk, dk, scoreBias });
+const variantOf = (dk: number, t: AttentionTile, scoreBias: AttentionBias = 'relative'): AttentionVariant => ({ family: t.family, tq: t.tq, tk: t.tk, sg: t.sg, dk, scoreBias });
 
 export function attentionVariantName(dk: number, t: AttentionTile, scoreBias: AttentionBias = 'relative'): string {
   return variantName('attention', variantOf(dk, t, scoreBias));
 }
 
-/** What a tile needs of the device at head size `dk`: tq invocations, the staged K and V tiles (and wg_len). */
+/** What a tile needs of the device at head size `dk`: tq invocations, the staged K and V tiles (flash: one buffer for both) and wg_len (flash: and wg_dk4). */
 export function attentionRequires(dk: number, t: AttentionTile): Requirements {
-  return { workgroupSize: [t.tq], workgroupBytes: 2 * t.tk * dk * 4 + 4 };
+  return { workgroupSize: [t.tq], workgroupBytes: t.family === 'flash' ? t.tk * dk * 4 + 8 : 2 * t.tk * dk * 4 + 4, ...(t.sg ? { features: ['subgroups'], subgroupMinSize: t.sg } : {}) };
 }
 
 export function attentionWgsl(dk: number, t: AttentionTile): string {
   if (t.family === 'loop') return fill(source, { DK: dk, TQ: t.tq, TK: t.tk, TK_DK: t.tk * dk, SCORE_BIASES });
   const dk4 = dk / 4;
+  if (t.family === 'flash') {
+    const sg = t.sg ?? 1;
+    const sub = t.sg ? { ENABLE: 'enable subgroups;', SG_PARAM: ', @builtin(subgroup_invocation_id) sg_id: u32', LANE: 'sg_id % SG', BCAST: 'subgroupBroadcast' } : { ENABLE: '', SG_PARAM: '', LANE: '0u', BCAST: 'own' };
+    return unroll(fill(sourceFlash, { DK4: dk4, TQ: t.tq, TK: t.tk, TK_DK4: t.tk * dk4, SG: sg, SCORE_BIASES, ...sub }), { TK: t.tk, SG: sg });
+  }
   return unroll(fill(sourceUnrolled, { DK4: dk4, TQ: t.tq, TK: t.tk, TK_DK4: t.tk * dk4, SCORE_BIASES }), { DK4: dk4, TK: t.tk });
 }
 
@@ -115,7 +152,7 @@ export interface AttentionArgs {
 
 export async function attention(rt: Runtime, a: AttentionArgs): Promise<void> {
   const { q, k, v, bias, xlnet, lengths, out, heads: H } = a;
-  const tile = attentionTileFor(a.q.shape[2] / a.heads, a.tile ?? defaultAttentionTile(rt.adapter.kind));
+  const tile = attentionTileFor(a.q.shape[2] / a.heads, a.tile ?? untunedTile(rt));
   for (const t of [q, k, v, out, ...(bias ? [bias] : []), ...(xlnet ? [xlnet.kr, xlnet.biases] : [])]) guardDtype('attention', t, ['f32']);
   guardDtype('attention', lengths, ['u32']);
   guard('attention', q.shape.length === 3, 'q must be [B, L, H*DK]', q);
@@ -142,7 +179,7 @@ export async function attention(rt: Runtime, a: AttentionArgs): Promise<void> {
   // Bindings a mode does not read hold q's buffer (read-only, never read): the bias table
   // (binding 4: T5's table, XLNet's two biases) and k_r (binding 7).
   const table = xlnet ? xlnet.biases : bias ?? q;
-  rt.dispatch(pipeline, packParams(tile.family === 'loop' ? source : sourceUnrolled, { B, L, H, R, scale }), [q.buffer, k.buffer, v.buffer, table.buffer, lengths.buffer, out.buffer, (xlnet?.kr ?? q).buffer], [
+  rt.dispatch(pipeline, packParams(SOURCE_OF[tile.family], { B, L, H, R, scale }), [q.buffer, k.buffer, v.buffer, table.buffer, lengths.buffer, out.buffer, (xlnet?.kr ?? q).buffer], [
     Math.ceil(L / tile.tq),
     H,
     B,
@@ -151,24 +188,31 @@ export async function attention(rt: Runtime, a: AttentionArgs): Promise<void> {
 
 // ---- tuning ---------------------------------------------------------------------------------
 
+/**
+ * Few, and the likely winners first: the tuner compiles every candidate it times (seconds each
+ * on CPU drivers) and stops timing one whose first run is far slower than the best so far.
+ */
 export const ATTENTION_CANDIDATES: readonly AttentionTile[] = [
+  { family: 'flash', tq: 64, tk: 8, sg: 8 },
+  { family: 'flash', tq: 32, tk: 16, sg: 4 },
+  { family: 'flash', tq: 32, tk: 8, sg: 4 },
+  { family: 'flash', tq: 32, tk: 16 },
+  { family: 'flash', tq: 32, tk: 8 },
   { family: 'unrolled', tq: 32, tk: 8 },
   { family: 'unrolled', tq: 16, tk: 4 },
-  { family: 'unrolled', tq: 64, tk: 8 },
   { family: 'loop', tq: 32, tk: 16 },
-  { family: 'loop', tq: 64, tk: 8 },
 ];
+
+/** The candidates worth timing on a device of this kind (llvmpipe: no unrolled family; see LLVMPIPE_ATTENTION_TILE). */
+export function attentionCandidatesFor(kind: AdapterKind | undefined): readonly AttentionTile[] {
+  return kind === 'llvmpipe' ? ATTENTION_CANDIDATES.filter((c) => c.family !== 'unrolled') : ATTENTION_CANDIDATES;
+}
 
 /**
  * The tuning problem for `heads` heads of size `dk`: each candidate (as it runs at this dk, see
  * attentionTileFor) is checked and timed on one sequence of `rows` tokens, 5 of them padding,
  * against attentionRef.
  */
-/** The candidates worth timing on a device of this kind (llvmpipe: the loop family only; see LLVMPIPE_ATTENTION_TILE). */
-export function attentionCandidatesFor(kind: AdapterKind | undefined): readonly AttentionTile[] {
-  return kind === 'llvmpipe' ? ATTENTION_CANDIDATES.filter((c) => c.family === 'loop') : ATTENTION_CANDIDATES;
-}
-
 export function attentionProblem(rt: Runtime, dk: number, heads: number, rows = 64, candidates: readonly AttentionTile[] = attentionCandidatesFor(rt.adapter.kind)): TuneProblem<AttentionTile> {
   return {
     op: 'attention',

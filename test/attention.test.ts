@@ -4,7 +4,8 @@
 // test-on: every-cpu-adapter
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { attention, type AttentionTile } from '../kernels/attention.js';
+import { attention, attentionRequires, attentionTileFor, type AttentionTile } from '../kernels/attention.js';
+import { unmet } from '../src/gpu/requires.js';
 import { attentionRef, attentionXLNetRef } from '../kernels/attention.ref.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import { expectClose, randomArray, rng } from './helpers.js';
@@ -69,6 +70,37 @@ for (const tile of [
   });
 }
 
+// The flash family: odd L (not a multiple of tq or tk), padded batches, both score modes, every
+// head size it runs (16…128) and one it hands to the loop family (d_kv 18, not a multiple of 4).
+// One tile per case, so each case compiles one variant (LLVM compiles a flash variant in seconds).
+// sg: the subgroup-broadcast width, where the device's subgroups are that wide (llvmpipe 8,
+// SwiftShader 4); the case runs without it elsewhere.
+for (const [B, L, H, DK, tq, tk, sg, scaled] of [
+  [3, 37, 2, 16, 16, 16, 4, false], [2, 70, 2, 32, 32, 8, 8, true], [2, 45, 1, 64, 16, 16, 0, false],
+  [2, 51, 2, 128, 32, 16, 4, true], [1, 1, 1, 128, 64, 8, 8, false], [2, 33, 2, 18, 32, 16, 4, false],
+] as Array<[number, number, number, number, number, number, number, boolean]>) {
+  test(`attention flash tq ${tq} tk ${tk}${sg ? ` sg ${sg}` : ''}, B=${B} L=${L} H=${H} DK=${DK}, ${scaled ? 'scaled, no bias' : 'relative bias'}, padded batch`, async () => {
+    const rt = await runtime();
+    const tile: AttentionTile = { family: 'flash', tq, tk, ...(sg && unmet({ features: ['subgroups'], subgroupMinSize: sg }, rt) === null ? { sg } : {}) };
+    const r = rng(L * 13 + DK);
+    const lengths = Array.from({ length: B }, (_, b) => (b === 0 ? L : 1 + Math.floor(r() * L)));
+    await check(rt, B, L, H, DK, 16, lengths, (seed += 10), tile, undefined, scaled ? 1 / Math.sqrt(DK) : undefined);
+  });
+}
+
+test('attention flash: d_kv not a multiple of 4 runs as the loop family with the same tq and tk; sg shrinks to what divides d_kv/4', () => {
+  assert.equal(attentionTileFor(18, { family: 'flash', tq: 32, tk: 16, sg: 4 }), { family: 'loop', tq: 32, tk: 16 });
+  assert.equal(attentionTileFor(64, { family: 'flash', tq: 32, tk: 16 }), { family: 'flash', tq: 32, tk: 16 });
+  assert.equal(attentionTileFor(16, { family: 'flash', tq: 32, tk: 16, sg: 8 }), { family: 'flash', tq: 32, tk: 16, sg: 4 });
+  assert.equal(attentionTileFor(20, { family: 'flash', tq: 32, tk: 16, sg: 4 }), { family: 'flash', tq: 32, tk: 16 });
+});
+
+test('attention flash: a subgroup width the device lacks is refused with the reason', async () => {
+  const rt = await runtime();
+  const why = unmet(attentionRequires(64, { family: 'flash', tq: 32, tk: 8, sg: 64 }), rt);
+  assert.ok(why !== null && /subgroups of at least 64 lanes|subgroups/.test(why), String(why));
+});
+
 // BERT / ESM mode: 1/sqrt(d_head) on the scores, no relative bias, padded keys masked; every
 // family, odd head sizes (the loop family) and tile shapes.
 for (const [B, L, H, DK, tile] of [
@@ -97,7 +129,7 @@ test('attention: the no-bias mode with scale 1/4 equals q/4 unscaled with an all
   for (const t of [q, q4, k, v, lens, zeros, o1, o2]) t.release();
 });
 
-test('attention: padding does not change a sequence (padded batch equals alone)', async () => {
+for (const tile of [undefined, { family: 'flash', tq: 32, tk: 8 }] as Array<AttentionTile | undefined>) test(`attention: padding does not change a sequence (padded batch equals alone), ${tile ? JSON.stringify(tile) : 'default tile'}`, async () => {
   const rt = await runtime();
   const [L, H, DK, R] = [37, 2, 32, 16];
   const seq = 20;
@@ -110,7 +142,7 @@ test('attention: padding does not change a sequence (padded batch equals alone)'
     const t = [rt.upload(sl(qv), shape, 'f32', 'q'), rt.upload(sl(kv), shape, 'f32', 'k'), rt.upload(sl(vv), shape, 'f32', 'v')];
     const bias = rt.upload(bv, [H, 2 * R + 1], 'f32', 'bias'), lens = rt.upload(Uint32Array.of(len), [1], 'u32', 'len');
     const out = rt.empty(shape, 'f32', 'out');
-    await attention(rt, { q: t[0], k: t[1], v: t[2], bias, lengths: lens, out, heads: H });
+    await attention(rt, { q: t[0], k: t[1], v: t[2], bias, lengths: lens, out, heads: H, tile });
     const res = (await rt.read(out)).slice(0, seq * H * DK);
     for (const x of [...t, bias, lens, out]) x.release();
     return res;
@@ -160,11 +192,12 @@ async function checkXLNet(rt: Runtime, B: number, L: number, H: number, DK: numb
   for (const t of [q, k, v, kr, biases, len, out]) t.release();
 }
 
-// XLNet mode on both families, odd head sizes (the loop family), tiles that do not divide L,
-// padded batches and a k_r table wider than 2L − 1.
+// XLNet mode on every family (the default tile is flash), odd head sizes (the loop family),
+// tiles that do not divide L, padded batches and a k_r table wider than 2L − 1.
 for (const [B, L, H, DK, extra, tile] of [
   [1, 1, 1, 16, 0, undefined], [3, 37, 2, 16, 0, undefined], [2, 65, 2, 17, 0, undefined],
   [2, 70, 2, 32, 0, { family: 'unrolled', tq: 16, tk: 5 }], [2, 70, 3, 8, 0, { family: 'loop', tq: 16, tk: 5 }], [1, 50, 1, 8, 7, undefined],
+  [2, 70, 2, 32, 0, { family: 'flash', tq: 16, tk: 5 }], [2, 45, 2, 64, 3, { family: 'flash', tq: 32, tk: 8, sg: 4 }],
 ] as Array<[number, number, number, number, number, AttentionTile | undefined]>) {
   test(`attention, XLNet position term, B=${B} L=${L} H=${H} DK=${DK} R=${L - 1 + extra} ${tile ? JSON.stringify(tile) : 'default tile'}`, async () => {
     const r = rng(L * 13 + DK);
