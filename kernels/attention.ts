@@ -67,6 +67,9 @@ export const DEFAULT_ATTENTION_TILE: AttentionTile = { family: 'flash', tq: 32, 
  */
 export const LLVMPIPE_ATTENTION_TILE: AttentionTile = { family: 'flash', tq: 32, tk: 16 };
 
+/** The variant LLVM and every driver compile fastest (under a second on llvmpipe): the size rule's choice for tiny shapes. */
+export const QUICKEST_COMPILE_ATTENTION_TILE: AttentionTile = { family: 'loop', tq: 32, tk: 16 };
+
 /**
  * The tile to run untuned: the kind's default, with flash's subgroup broadcast over 4 lanes
  * where the device has subgroups of at least 4 (llvmpipe: about twice the flops per CPU-second
@@ -223,7 +226,7 @@ export function attentionProblem(rt: Runtime, dk: number, heads: number, rows = 
     requires: (t) => attentionRequires(dk, t),
     flops: 4 * rows * rows * dk * heads,
     // Under the tuner's size rule: the variant that compiles fastest on every device (compiles dominate tiny models).
-    fallback: LLVMPIPE_ATTENTION_TILE,
+    fallback: QUICKEST_COMPILE_ATTENTION_TILE,
     // f32 dot products of dk terms and an online softmax in f32 against float64: ~1e-6
     // relative; a masking, bias or index error is O(1).
     tolerance: { max: 1e-4, reason: 'f32 scores and online softmax vs float64; a masking or index error is O(1)' },

@@ -272,7 +272,7 @@ export function matmulProblem(rt: Runtime, N: number, K: number, dtype: TensorDT
     launches: (t) => Math.ceil(rows / (t.tm * t.wgY)) * Math.ceil(N / (t.tn * t.wgX)),
     flops: 2 * rows * N * K,
     // Under the tuner's size rule: the variant that compiles fastest on every device (compiles dominate tiny models).
-    fallback: LLVMPIPE_MATMUL_TILE,
+    fallback: LLVMPIPE_FALLBACK_TILE,
     // f32 sums of K products of |x·w| < 1 against float64: ~sqrt(K)·2^-24 relative (under 1e-5 at
     // K = 16384); 1e-4 leaves room for each family's summation order, and any indexing or
     // unpacking mistake is O(1).

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ATTENTION_CANDIDATES, attentionCandidatesFor, attentionRequires, defaultAttentionTile, DEFAULT_ATTENTION_TILE, LLVMPIPE_ATTENTION_TILE, tuneAttention } from '../kernels/attention.js';
+import { ATTENTION_CANDIDATES, attentionCandidatesFor, attentionProblem, attentionRequires, defaultAttentionTile, DEFAULT_ATTENTION_TILE, LLVMPIPE_ATTENTION_TILE, tuneAttention } from '../kernels/attention.js';
 import { DEFAULT_MATMUL_TILE, defaultMatmulTile, LLVMPIPE_MATMUL_TILE, MATMUL_CANDIDATES, matmulCandidatesFor, matmulProblem, matmulRequires, matmulTileFor, matmulVariantName, tuneMatmul, type MatmulTile } from '../kernels/matmul.js';
 import { DeviceError, DeviceLostError, IOError, OutOfMemoryError } from '../src/errors.js';
 import { LocalStorageTuneStore } from '../src/gpu/browser-tune-store.js';
@@ -386,6 +386,16 @@ test('the choice is stored with its median time; a cached choice running far slo
   const off = fakeProblem([{ name: 'a' }, { name: 'b' }]);
   const offRes = await new Autotuner(fakeDevice(GPU), store, { recheck: 0 }).tune(off.problem);
   assert.ok(offRes.cached && offRes.recheck === undefined && off.log.length === 0);
+});
+
+test("the size rule's fallbacks run on any device (no subgroups, a 16 KiB workgroup memory), whatever the kind's default needs", () => {
+  for (const kind of ['llvmpipe', 'swiftshader', 'hardware'] as const) {
+    const rt = { adapter: { kind, features: [] }, limits: SWIFTSHADER_16K } as unknown as Runtime;
+    const mm = matmulProblem(rt, 128, 128, 'f16');
+    assert.is(unmet(matmulRequires(mm.fallback!), fakeDevice(SWIFTSHADER_16K)), null, `matmul on ${kind}`);
+    const at = attentionProblem(rt, 32, 4);
+    assert.is(unmet(attentionRequires(32, at.fallback!), fakeDevice(SWIFTSHADER_16K)), null, `attention on ${kind}`);
+  }
 });
 
 test('the size rule: a problem under minFlops with a fallback is not measured (the fallback, nothing stored); minFlops 0 measures it', async () => {
