@@ -12,7 +12,7 @@ import { matmul, matmulVariantName, tuneMatmul } from '../kernels/matmul.js';
 import { packParams } from '../kernels/template.js';
 import { ProtT5Model } from '../src/embed/model.js';
 import { createNodeRuntime } from '../src/gpu/node-gpu.js';
-import { relFrobenius } from '../src/gpu/numeric.js';
+import { relFrobenius, rng } from '../src/gpu/numeric.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import { Autotuner, MemoryTuneStore } from '../src/gpu/tuner.js';
 import { ceilings, median, peakWgsl } from './bench.js';
@@ -27,25 +27,13 @@ export const GPU_BENCH_OPTIONS = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-/** mulberry32: a seeded uniform [0, 1) generator. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * `n` protein lengths drawn like the human proteome's (UniProt reviewed human: median ~415
  * residues, mean ~550, a long right tail): log-normal with median 415 and sigma 0.75, clipped
  * to [30, maxLen]. Seeded: the same lengths on every machine.
  */
 export function humanLikeLengths(n: number, seed = 1, maxLen = 5000): number[] {
-  const rnd = seededRandom(seed);
+  const rnd = rng(seed);
   const out: number[] = [];
   while (out.length < n) {
     const u = rnd(), v = rnd();
@@ -159,7 +147,7 @@ export async function runGpuBench(argv: string[]): Promise<number> {
     const n = Number(values.proteins ?? (onGpu ? 400 : 6));
     const budgetMs = 1000 * Number(values['budget-s'] ?? (onGpu ? 150 : 120));
     const lengths = humanLikeLengths(n, 1, onGpu ? 5000 : 600);
-    const rnd = seededRandom(2);
+    const rnd = rng(2);
     const seqs = lengths.map((l) => randomProtein(l, rnd));
     const tl = performance.now();
     const model = await ProtT5Model.fromCheckpoint(rt, randomCheckpoint({ ...XL_LAYER, num_layers: layers }, 'F16'), false, { tuneStore: store });

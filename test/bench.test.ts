@@ -6,7 +6,8 @@ import * as assert from 'uvu/assert';
 import { benchJsonProblems, buildBenchJson, formatBenchJson, GOALS, residuesPerSecond, verdicts, type AdapterFigures, type Peers } from '../bench/summary.js';
 import { xlLayerFlops } from '../bench/layer-inputs.js';
 import { torchEnv } from '../bench/torch-peer.js';
-import { humanLikeLengths, randomProtein, seededRandom } from '../bench/gpu.js';
+import { humanLikeLengths, randomProtein } from '../bench/gpu.js';
+import { rng } from '../src/gpu/numeric.js';
 import { peakWgsl } from '../bench/bench.js';
 import { runtime } from './gpu.js';
 
@@ -88,7 +89,7 @@ test('bench:gpu pieces: the synthetic proteome is seeded and human-like (median 
   assert.ok(sorted[2000] > 380 && sorted[2000] < 450, `median ${sorted[2000]}`);
   assert.ok(mean > 480 && mean < 620, `mean ${mean}`);
   assert.ok(sorted[0] >= 30 && sorted.at(-1)! <= 5000 && humanLikeLengths(500, 3, 600).every((l) => l <= 600));
-  const seq = randomProtein(300, seededRandom(5));
+  const seq = randomProtein(300, rng(5));
   assert.match(seq, /^[ACDEFGHIKLMNPQRSTVWY]{300}$/);
   const text = peakWgsl(4, true);
   assert.ok(text.startsWith('enable f16;') && !text.includes('vec4<f32>'), text.slice(0, 400));

@@ -31,6 +31,21 @@ export interface Norm {
   b: Tensor;
 }
 
+/**
+ * A post-LN feed-forward (BERT's intermediate + output, XLNet's layer_1 + layer_2): h =
+ * LayerNorm(x + out(gelu(inter(x)))), the intermediate `ff` in row chunks of `chunk` of the T
+ * tokens. x is left changed.
+ */
+export async function postLnFeedForward(rt: Runtime, kernels: KernelChoice, inter: Linear, out: Linear, ln: Norm, a: { x: Tensor; h: Tensor; ff: Tensor; T: number; chunk: number; eps: number }): Promise<void> {
+  const { x, h, ff, T, chunk } = a;
+  for (let r = 0; r < T; r += chunk) {
+    const rows = Math.min(chunk, T - r);
+    await matmul(rt, { x, w: inter.w, bias: inter.b, y: ff, epilogue: 'bias_gelu', rowStart: r, rows, yRowStart: 0, tile: kernels.tile(inter.w) });
+    await matmul(rt, { x: ff, w: out.w, bias: out.b, y: x, epilogue: 'bias_add', rowStart: r, rows, xRowStart: 0, tile: kernels.tile(out.w) });
+  }
+  await layernorm(rt, x, ln.w, ln.b, h, a.eps);
+}
+
 interface Layer {
   query: Linear; // [D, D]
   key: Linear; // [D, D]
@@ -168,14 +183,8 @@ export class BertStyleEncoder implements Encoder {
   }
 
   /** intermediate + output: h = LayerNorm(x + out(gelu(inter(x)))), in row chunks of the intermediate. x is left changed. */
-  private async feedForward(l: Layer, x: Tensor, h: Tensor, ff: Tensor, T: number, chunk: number): Promise<void> {
-    const rt = this.rt, c = this.config;
-    for (let r = 0; r < T; r += chunk) {
-      const rows = Math.min(chunk, T - r);
-      await matmul(rt, { x, w: l.inter.w, bias: l.inter.b, y: ff, epilogue: 'bias_gelu', rowStart: r, rows, yRowStart: 0, tile: this.kernels.tile(l.inter.w) });
-      await matmul(rt, { x: ff, w: l.out.w, bias: l.out.b, y: x, epilogue: 'bias_add', rowStart: r, rows, xRowStart: 0, tile: this.kernels.tile(l.out.w) });
-    }
-    await layernorm(rt, x, l.outNorm.w, l.outNorm.b, h, c.layer_norm_eps);
+  private feedForward(l: Layer, x: Tensor, h: Tensor, ff: Tensor, T: number, chunk: number): Promise<void> {
+    return postLnFeedForward(this.rt, this.kernels, l.inter, l.out, l.outNorm, { x, h, ff, T, chunk, eps: this.config.layer_norm_eps });
   }
 
   dispose(): void {

@@ -13,7 +13,7 @@ import { layernorm } from '../../../kernels/layernorm.js';
 import { matmul } from '../../../kernels/matmul.js';
 import type { Runtime } from '../../gpu/runtime.js';
 import type { Tensor, TensorDType } from '../../gpu/tensor.js';
-import { linear, norm, type Linear, type Norm } from '../bert/encoder.js';
+import { linear, norm, postLnFeedForward, type Linear, type Norm } from '../bert/encoder.js';
 import { safePoint, type Checkpoint, type Encoder, type ForwardSteps, type LoadContext } from '../family.js';
 import { KernelChoice } from '../kernel-choice.js';
 import { WeightUploader } from '../upload.js';
@@ -153,14 +153,8 @@ export class XLNetEncoder implements Encoder {
   }
 
   /** ff: h = layer_norm(x + layer_2(gelu(layer_1(x)))), in row chunks of the inner activation. x is left changed. */
-  private async feedForward(l: Layer, x: Tensor, h: Tensor, ff: Tensor, T: number, chunk: number): Promise<void> {
-    const rt = this.rt, c = this.config;
-    for (let r = 0; r < T; r += chunk) {
-      const rows = Math.min(chunk, T - r);
-      await matmul(rt, { x, w: l.layer1.w, bias: l.layer1.b, y: ff, epilogue: 'bias_gelu', rowStart: r, rows, yRowStart: 0, tile: this.kernels.tile(l.layer1.w) });
-      await matmul(rt, { x: ff, w: l.layer2.w, bias: l.layer2.b, y: x, epilogue: 'bias_add', rowStart: r, rows, xRowStart: 0, tile: this.kernels.tile(l.layer2.w) });
-    }
-    await layernorm(rt, x, l.ffNorm.w, l.ffNorm.b, h, c.layer_norm_eps);
+  private feedForward(l: Layer, x: Tensor, h: Tensor, ff: Tensor, T: number, chunk: number): Promise<void> {
+    return postLnFeedForward(this.rt, this.kernels, l.layer1, l.layer2, l.ffNorm, { x, h, ff, T, chunk, eps: this.config.layer_norm_eps });
   }
 
   dispose(): void {
