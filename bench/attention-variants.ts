@@ -22,7 +22,7 @@ const tiles: AttentionTile[] = (positionals.length ? positionals : ['flash:32:8'
   return { family: family as AttentionTile['family'], tq: Number(tq), tk: Number(tk), ...(sg ? { sg: Number(sg) } : {}) };
 });
 
-const rt = await createNodeRuntime();
+const rt = await createNodeRuntime({ quietDrivers: true });
 if (values.tune) {
   const t0 = performance.now();
   const res = await tuneAttention(new Autotuner(rt, new MemoryTuneStore()), DK, H);

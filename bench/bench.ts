@@ -94,7 +94,7 @@ const DEFAULT_BINDING_LIMIT = 128 * 2 ** 20;
 async function xxlLayerBench(ceil: Ceilings, quick: boolean, dModel: number, log: (s: string) => void): Promise<Record<string, number>> {
   const config = xxlLayer(dModel);
   const lengths = quick ? [20, 11] : [60, 40];
-  const rt = await createNodeRuntime({ maxBufferBytes: DEFAULT_BINDING_LIMIT });
+  const rt = await createNodeRuntime({ maxBufferBytes: DEFAULT_BINDING_LIMIT, quietDrivers: true });
   try {
     const inner = config.num_heads * config.d_kv;
     log(`## ProtT5-XXL-shaped encoder layer (d_model ${config.d_model}, ${config.num_heads} heads of ${config.d_kv}, d_ff ${config.d_ff}; random f16 weights), batch of ${lengths.join(' + ')} residues, buffers ≤ ${(rt.maxBufferBytes / 2 ** 20).toFixed(0)} MiB
@@ -180,7 +180,7 @@ async function runOneAdapter(options: BenchOptions): Promise<void> {
     lines.push(s);
   };
 
-  const rt = await createNodeRuntime();
+  const rt = await createNodeRuntime({ quietDrivers: true });
   const a = rt.adapter;
   log(`# prott5-webgpu bench\n`);
   log(`adapter: ${a.description} (${a.vendor}/${a.architecture}, ${a.backend}); timing: ${rt.device.features.has('timestamp-query') ? 'GPU timestamps' : 'wall clock'}`);

@@ -81,7 +81,7 @@ export async function runGpuBench(argv: string[]): Promise<number> {
   const cpu = values['allow-cpu']!;
   let rt: Runtime;
   try {
-    rt = await createNodeRuntime(cpu ? {} : { adapter: 'hardware' });
+    rt = await createNodeRuntime(cpu ? { quietDrivers: true } : { adapter: 'hardware', quietDrivers: true });
   } catch (e) {
     console.error(`bench:gpu: ${(e as Error).message}${cpu ? '' : ' (--allow-cpu runs on a CPU driver instead)'}`);
     return 2;

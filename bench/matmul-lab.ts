@@ -26,7 +26,7 @@ const M = Number(o.m), reps = Number(o.reps);
 const dtype = o.dtype as 'f16' | 'f32';
 const fileDtype: DType = dtype === 'f16' ? 'F16' : 'F32';
 const shapes = o.shapes!.split(',').map((s) => s.split('x').map(Number) as [number, number]);
-const rt = await createNodeRuntime();
+const rt = await createNodeRuntime({ quietDrivers: true });
 const ceil0 = await ceilings(rt);
 console.log(`adapter ${rt.adapter.kind}; M = ${M}, ${dtype} weights; ceilings before: ${ceil0.gflops1.toFixed(1)} / ${ceil0.gflops4.toFixed(1)} GFLOP/s`);
 console.log('| variant | first call s | check max rel | N×K | ms | GFLOP/s |');

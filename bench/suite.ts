@@ -22,7 +22,7 @@ export async function presentAdapters(): Promise<AdapterKind[]> {
   const out: AdapterKind[] = [];
   for (const adapter of ['hardware', 'llvmpipe', 'swiftshader'] as const) {
     try {
-      const rt = await createNodeRuntime({ adapter });
+      const rt = await createNodeRuntime({ adapter, quietDrivers: true });
       out.push(rt.adapter.kind);
       rt.destroy();
     } catch {

@@ -50,7 +50,7 @@ export async function tuneCommand(args: string[]): Promise<number> {
   if (values.reset === (values.model !== undefined)) throw new UsageError(`tune needs either --model DIR or --reset\n\n${TUNE_HELP}`);
   const store = new FileTuneStore();
   if (values.reset) {
-    const rt = values.all ? null : await createNodeRuntime();
+    const rt = values.all ? null : await createNodeRuntime({ quietDrivers: true });
     try {
       const gone = await resetChoices(store, rt);
       const whose = rt ? `for ${rt.adapter.description || rt.adapter.kind}` : 'for every adapter';
@@ -62,6 +62,7 @@ export async function tuneCommand(args: string[]): Promise<number> {
     return EXIT.OK;
   }
   const model = await loadProtT5(values.model!, {
+    quietDrivers: true,
     tuneStore: store,
     autotune: values['all-shapes'] ? 'all' : true,
     warmup: false,
