@@ -214,7 +214,7 @@ async function runOneAdapter(options: BenchOptions): Promise<void> {
     const floor = Math.max(flops / ceil.gflops / 1e6, bytes / ceil.gbps / 1e6);
     for (const t of tuned.timings) {
       if (!t.ok) {
-        log(`| ${N}×${K} | ${t.variant} | failed check | | | |`);
+        log(`| ${N}×${K} | ${t.variant} | ${t.error?.startsWith('needs ') ? `not run: ${t.error}` : 'failed check'} | | | |`);
         continue;
       }
       const g = flops / t.ms / 1e6;
@@ -240,7 +240,7 @@ async function runOneAdapter(options: BenchOptions): Promise<void> {
     const res = await tuneAttention(tuner, DK, H);
     log('| variant | ms (L=64 check size) | ok |');
     log('| --- | --- | --- |');
-    for (const t of res.timings) log(`| ${t.variant} | ${t.ok ? t.ms.toFixed(2) : '—'} | ${t.ok} |`);
+    for (const t of res.timings) log(`| ${t.variant} | ${t.ok ? t.ms.toFixed(2) : '—'} | ${t.ok ? 'yes' : t.error?.startsWith('needs ') ? `not run: ${t.error}` : 'failed check'} |`);
     const shape = [1, L, H * DK];
     const mk = (l: string) => rt.upload(new Float32Array(L * H * DK).map((_, i) => Math.sin(i) * 0.3), shape, 'f32', l);
     const q = mk('q'), k = mk('k'), v = mk('v'), out = rt.empty(shape, 'f32', 'o');
