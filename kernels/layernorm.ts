@@ -3,17 +3,17 @@ import source from '../shaders/layernorm.wgsl';
 import type { Runtime } from '../src/gpu/runtime.js';
 import type { Tensor } from '../src/gpu/tensor.js';
 import { guard, guardDtype } from './guard.js';
-import { fill, grid1d, packParams, pipelineFor, variants } from './template.js';
+import { fill, grid1d, packParams, pipelineFor, variants, WORKGROUP_SUM_SOURCE, workgroupSumWgsl } from './template.js';
 
 /** Invocations per workgroup (one workgroup per row); a power of two for the tree reduction. */
 const WG = 64;
 
 /** Every WGSL text a layernorm variant can use. */
-export const LAYERNORM_SOURCES: readonly string[] = [source];
+export const LAYERNORM_SOURCES: readonly string[] = [source, WORKGROUP_SUM_SOURCE];
 
 /** One variant: the workgroup size (one workgroup per row, `wg` partial sums in workgroup memory). */
 const variant = variants('layernorm', (v: { wg: number }) => ({
-  code: fill(source, { WG: v.wg }),
+  code: fill(source, { WG: v.wg, WORKGROUP_SUM: workgroupSumWgsl(v.wg) }),
   requires: { workgroupSize: [v.wg], workgroupBytes: v.wg * 4 },
 }));
 

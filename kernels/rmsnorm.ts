@@ -3,17 +3,17 @@ import source from '../shaders/rmsnorm.wgsl';
 import type { Runtime } from '../src/gpu/runtime.js';
 import type { Tensor, TensorDType } from '../src/gpu/tensor.js';
 import { guard, guardDtype } from './guard.js';
-import { LOAD_W, fill, grid1d, packParams, pipelineFor, variants, weightDtypeConstant } from './template.js';
+import { LOAD_W, fill, grid1d, packParams, pipelineFor, variants, weightDtypeConstant, WORKGROUP_SUM_SOURCE, workgroupSumWgsl } from './template.js';
 
 /** Invocations per workgroup (one workgroup per row); a power of two for the tree reduction. */
 const WG = 64;
 
 /** Every WGSL text an rmsnorm variant can use. */
-export const RMSNORM_SOURCES: readonly string[] = [source, LOAD_W];
+export const RMSNORM_SOURCES: readonly string[] = [source, LOAD_W, WORKGROUP_SUM_SOURCE];
 
 /** One variant: the weight dtype and workgroup size (one workgroup per row, `wg` partial sums in workgroup memory). */
 const variant = variants('rmsnorm', (v: { wDtype: TensorDType; wg: number }) => ({
-  code: fill(source, { LOAD_W, WG: v.wg }),
+  code: fill(source, { LOAD_W, WG: v.wg, WORKGROUP_SUM: workgroupSumWgsl(v.wg) }),
   constants: { W_DTYPE: weightDtypeConstant(v.wDtype) },
   requires: { workgroupSize: [v.wg], workgroupBytes: v.wg * 4 },
 }));

@@ -3,14 +3,14 @@ import source from '../shaders/seqnorm.wgsl';
 import type { Runtime } from '../src/gpu/runtime.js';
 import type { Tensor } from '../src/gpu/tensor.js';
 import { guard, guardDtype } from './guard.js';
-import { fill, packParams, pipelineFor, variants } from './template.js';
+import { fill, packParams, pipelineFor, variants, WORKGROUP_SUM_SOURCE, workgroupSumWgsl } from './template.js';
 
 const WG = 64;
 
 /** Every WGSL text a seqnorm variant can use. */
-export const SEQNORM_SOURCES: readonly string[] = [source];
+export const SEQNORM_SOURCES: readonly string[] = [source, WORKGROUP_SUM_SOURCE];
 
-const variant = variants('seqnorm', (v: { wg: number }) => ({ code: fill(source, { WG: v.wg }), requires: { workgroupSize: [v.wg] } }));
+const variant = variants('seqnorm', (v: { wg: number }) => ({ code: fill(source, { WG: v.wg, WORKGROUP_SUM: workgroupSumWgsl(v.wg) }), requires: { workgroupSize: [v.wg] } }));
 
 /**
  * x = relu(seqnorm(x) · weight + bias) on each sequence's rows start[b] .. start[b] + count[b]

@@ -3,6 +3,7 @@
 // `struct Params` (so field names and order are written once, in WGSL), and variants: one
 // object per variant from which its name, shader text, constants and requirements all come.
 import loadW from '../shaders/load_w.wgsl';
+import workgroupSum from '../shaders/workgroup_sum.wgsl';
 import loadW4 from '../shaders/load_w4.wgsl';
 import type { Runtime } from '../src/gpu/runtime.js';
 import { unmet, type Requirements } from '../src/gpu/requires.js';
@@ -61,6 +62,14 @@ export const W_DTYPE_CODE = { f32: 0, f16: 1, bf16: 2 } as const satisfies Parti
 
 /** The weight-load snippet for shaders that read stored-dtype weights. */
 export const LOAD_W = fill(loadW, { W_DTYPES: wgslCodes('W', W_DTYPE_CODE) });
+
+/** shaders/workgroup_sum.wgsl (its text, for the tuner's and pipeline keys' source lists). */
+export const WORKGROUP_SUM_SOURCE: string = workgroupSum;
+
+/** The workgroup_sum snippet for a workgroup of `wg` invocations (a power of two). */
+export function workgroupSumWgsl(wg: number): string {
+  return fill(workgroupSum, { WG: wg });
+}
 /** The four-at-a-time weight-load snippet (needs `w: array<vec2<u32>>`). */
 export const LOAD_W4 = fill(loadW4, { W_DTYPES: wgslCodes('W', W_DTYPE_CODE) });
 

@@ -15,7 +15,7 @@ struct Params {
 
 {{LOAD_W}}
 
-var<workgroup> partial: array<f32, {{WG}}>;
+{{WORKGROUP_SUM}}
 
 @compute @workgroup_size({{WG}})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -31,15 +31,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let v = x[base + d];
     s = fma(v, v, s);
   }
-  partial[lid] = s;
-  workgroupBarrier();
-  for (var stride = {{WG}}u / 2u; stride > 0u; stride = stride / 2u) {
-    if (lid < stride) {
-      partial[lid] = partial[lid] + partial[lid + stride];
-    }
-    workgroupBarrier();
-  }
-  let inv = inverseSqrt(partial[0] / f32(p.D) + p.eps);
+  let inv = inverseSqrt(workgroup_sum(lid, s) / f32(p.D) + p.eps);
   for (var d = lid; d < p.D; d += {{WG}}u) {
     y[base + d] = x[base + d] * inv * load_w(d);
   }

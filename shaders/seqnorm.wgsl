@@ -20,21 +20,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read> start: array<u32>;
 @group(0) @binding(5) var<storage, read> count: array<u32>;
 
-var<workgroup> partial: array<f32, {{WG}}>;
-
-fn wg_sum(lid: u32, v: f32) -> f32 {
-  partial[lid] = v;
-  workgroupBarrier();
-  for (var stride = {{WG}}u / 2u; stride > 0u; stride = stride / 2u) {
-    if (lid < stride) {
-      partial[lid] = partial[lid] + partial[lid + stride];
-    }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-  workgroupBarrier();
-  return total;
-}
+{{WORKGROUP_SUM}}
 
 @compute @workgroup_size({{WG}})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -49,13 +35,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var j = lo + lid; j < hi; j += {{WG}}u) {
     s += x[base + j];
   }
-  let mean = wg_sum(lid, s) / n;
+  let mean = workgroup_sum(lid, s) / n;
   var q = 0.0;
   for (var j = lo + lid; j < hi; j += {{WG}}u) {
     let d = x[base + j] - mean;
     q = fma(d, d, q);
   }
-  let inv = inverseSqrt(wg_sum(lid, q) / n + p.eps);
+  let inv = inverseSqrt(workgroup_sum(lid, q) / n + p.eps);
   for (var j = lid; j < p.L * p.C; j += {{WG}}u) {
     var v = 0.0;
     if (j >= lo && j < hi) {
