@@ -79,7 +79,12 @@ export class WeightUploader {
   async tensor(name: string, asMatrix = false): Promise<Tensor> {
     const { entry, data } = await this.read(name);
     const shape = asMatrix ? [entry.shape[0], entry.shape.slice(1).reduce((a, b) => a * b, 1)] : entry.shape;
-    const t = this.rt.upload(data, shape, GPU_DTYPE[entry.dtype], name);
+    return this.stored(name, data, shape, entry.dtype);
+  }
+
+  /** A weight's bytes on the GPU in its stored dtype, kept for release and counted as uploaded. */
+  private stored(name: string, data: Uint8Array, shape: readonly number[], dtype: keyof typeof GPU_DTYPE): Tensor {
+    const t = this.rt.upload(data, shape, GPU_DTYPE[dtype], name);
     this.loaded.push(t);
     this.dtypes.add(t.dtype);
     this.done(name, data.byteLength);
@@ -149,11 +154,7 @@ export class WeightUploader {
       ? [new Uint32Array(src.buffer, src.byteOffset, N * K), new Uint32Array(out.buffer)]
       : [new Uint16Array(src.buffer, src.byteOffset, N * K), new Uint16Array(out.buffer)];
     for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) to[n * K + k] = from[k * N + n];
-    const t = this.rt.upload(out, [N, K], GPU_DTYPE[entry.dtype], name);
-    this.loaded.push(t);
-    this.dtypes.add(t.dtype);
-    this.done(name, data.byteLength);
-    return t;
+    return this.stored(name, out, [N, K], entry.dtype);
   }
 
   /** A weight's values on the CPU (for tables computed on the host), with its shape. */
