@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { loadProtT5, WeightsError, type ProtT5Model } from '../src/node.js';
 import type { NonFiniteWeights } from '../src/models/family.js';
 import { countNonFinite } from '../src/models/upload.js';
+import { checkFiniteOutputs } from '../src/embed/outputs.js';
+import { NumericalError } from '../src/errors.js';
 import { FileSource } from '../weights/node-files.js';
 import { encodeSafetensors, readSafetensors } from '../weights/safetensors.js';
 import { toFloat32, type DType } from '../src/gpu/dtype.js';
@@ -72,6 +74,20 @@ test('countNonFinite counts exactly the values toFloat32 decodes as NaN or ±Inf
   const odd = new Uint8Array(random.byteLength + 1);
   odd.set(random, 1);
   assert.equal(countNonFinite('F32', odd.subarray(1)), reference('F32', random), 'F32 unaligned');
+});
+
+test('checkFiniteOutputs (both writers, embed and predict): the first asked kind holding NaN or Inf is a NumericalError naming record and kind; unasked kinds are not looked at', () => {
+  const ok = new Float32Array([0, 1, -2]);
+  const outputs = { perResidue: { data: ok }, perProtein: { data: new Float32Array([1, Infinity]) }, other: { data: new Float32Array([NaN]) } };
+  checkFiniteOutputs('p1', outputs, ['perResidue']);
+  try {
+    checkFiniteOutputs('p1', outputs, ['perResidue', 'perProtein']);
+    assert.unreachable('an infinity must be refused');
+  } catch (e) {
+    assert.instance(e, NumericalError);
+    assert.match((e as Error).message, /record "p1": the perProtein embedding holds NaN or Inf/);
+  }
+  assert.throws(() => checkFiniteOutputs('p2', outputs, ['other']), /record "p2": the other embedding/);
 });
 
 test('the clean fixtures load without a warning, in every dtype', async () => {

@@ -81,7 +81,7 @@ export async function encodeHdf5Embeddings(records: readonly Hdf5Record[], attri
     );
   }
   const heads = records.flatMap((r) => (r.heads ?? []).map((h) => ({ ...h, id: r.id, header: r.header })));
-  if (kinds.length === 1 && heads.length) checkHeadNames(records.map((r) => r.id), [...new Set(heads.map((h) => h.head))]);
+  if (kinds.length === 1 && heads.length) checkHeadNames(records, [...new Set(heads.map((h) => h.head))]);
   const bytes = records.reduce((a, r) => a + kinds.reduce((b, k) => b + r[k]!.byteLength, 0), 0) + heads.reduce((a, h) => a + h.data.byteLength, 0);
   if (bytes > MAX_HDF5_DOWNLOAD_BYTES) {
     throw new UsageError(

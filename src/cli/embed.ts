@@ -3,7 +3,7 @@
 import { createReadStream, existsSync, rmSync, statSync } from 'node:fs';
 import { access, constants, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { IOError, NumericalError, SequenceError, UsageError } from '../errors.js';
+import { IOError, SequenceError, UsageError } from '../errors.js';
 import { resolveModel } from '../../weights/hub.js';
 import { downloadProgressLine, Progress } from './progress.js';
 import type { FastaRecord } from '../embed/fasta.js';
@@ -11,7 +11,7 @@ import { readFasta } from '../embed/fasta.js';
 import { loadProtT5 } from '../node.js';
 import type { Embedding } from '../embed/model.js';
 import { type EmbeddingKind as Kind, findDatasetNameClash, hdf5DatasetPath, hdf5Group, INDEX_ATTRIBUTE } from '../embed/hdf5-layout.js';
-import { orderKinds, outputKind, outputShape, PER_PROTEIN, PER_RESIDUE } from '../embed/outputs.js';
+import { checkFiniteOutputs, orderKinds, outputKind, outputShape, PER_PROTEIN, PER_RESIDUE } from '../embed/outputs.js';
 import { headSpec } from '../heads/registry.js';
 import { makeDirs } from '../gpu/node-dirs.js';
 import { acquireLock, describeOwner } from '../../weights/lock.js';
@@ -386,10 +386,7 @@ export async function runEmbed(cmd: EmbedCommand): Promise<number> {
       try {
         for await (const batch of batches) {
           for (const e of batch) {
-            const bad = kinds.find((k) => e.outputs[k].data.some((v) => !Number.isFinite(v)));
-            if (bad) {
-              throw new NumericalError(`record "${e.id}": the ${bad} embedding holds NaN or Inf (weights holding NaN/Inf, or values beyond float range); nothing written for it`, { record: e.id, output: bad });
-            }
+            checkFiniteOutputs(e.id ?? String(e.index), e.outputs, kinds);
             await write(e);
             if (st) done++;
             doneRes += e.length;

@@ -9,13 +9,13 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { IOError, NumericalError, SequenceError, UsageError } from '../errors.js';
+import { IOError, UsageError } from '../errors.js';
 import { createNodeRuntime } from '../gpu/node-gpu.js';
 import { makeDirs } from '../gpu/node-dirs.js';
 import { PROTTRANS_LIMITS } from '../embed/batching.js';
 import { hdf5DatasetPath, hdf5Group, idFromOriginalId, ORIGINAL_ID_ATTRIBUTE, safeDatasetName } from '../embed/hdf5-layout.js';
-import { orderKinds, PER_PROTEIN, PER_RESIDUE } from '../embed/outputs.js';
-import { writeHeadDatasets, type HeadDataset } from '../embed/hdf5-heads.js';
+import { checkFiniteOutputs, orderKinds, PER_PROTEIN, PER_RESIDUE } from '../embed/outputs.js';
+import { checkHeadNames, writeHeadDatasets, type HeadDataset } from '../embed/hdf5-heads.js';
 import { predictFromEmbeddings, predictingHead, predictionKeys, toPrediction, type EmbeddingRecord, type Prediction, type PredictionTensor } from '../embed/predict.js';
 import { isPredicting, type PredictingHeadSpec } from '../heads/prediction.js';
 import { registeredHeads } from '../heads/registry.js';
@@ -159,8 +159,7 @@ async function embeddingsWriter(path: string, kinds: readonly string[], attribut
     batch(batch: ReadonlyArray<{ id?: string; index: number; outputs: Record<string, PredictionTensor> }>, headerOf: (id: string) => string): void {
       for (const e of batch) {
         const id = e.id ?? String(e.index);
-        const bad = kinds.find((k) => e.outputs[k].data.some((v) => !Number.isFinite(v)));
-        if (bad) throw new NumericalError(`record "${id}": the ${bad} embedding holds NaN or Inf (weights holding NaN/Inf, or values beyond float range); nothing written`, { record: id, output: bad });
+        checkFiniteOutputs(id, e.outputs, kinds);
         for (const k of kinds) h5.write(id, headerOf(id), e.outputs[k].data, e.outputs[k].shape, hdf5Group(k, kinds));
       }
       h5.flush();
@@ -234,10 +233,7 @@ export async function runPredict(cmd: PredictCommand): Promise<number> {
     const records = await readRecords(cmd.input!);
     if (h5) checkDatasetNames(records, cmd.input!);
     // One kind of embedding sits at the file's root, beside the heads' groups.
-    const taken = embKinds.length === 1 ? records.find((r) => specs.some((s) => s.name === safeDatasetName(r.id))) : undefined;
-    if (taken) {
-      throw new SequenceError(`${cmd.input}: record "${taken.id}" (line ${taken.line}) would be an embedding dataset named like the head ${safeDatasetName(taken.id)}'s group; rename it, or add --per-protein (the embeddings then go in groups)`, { file: cmd.input, record: taken.id, line: taken.line });
-    }
+    if (embKinds.length === 1) checkHeadNames(records, specs.map((s) => s.name), cmd.input);
     for (const r of records) {
       headers.set(r.id, r.header);
       sequences.set(r.id, r.sequence);

@@ -28,13 +28,19 @@ export interface H5GroupLike {
 
 /**
  * A record whose embedding dataset would sit at the root under a head's group name (a file
- * holding one kind of embedding and heads): a SequenceError naming both.
+ * holding one kind of embedding and heads): a SequenceError naming the record (and its FASTA
+ * line and file, where known) and the head.
  */
-export function checkHeadNames(ids: readonly string[], heads: readonly string[]): void {
-  const taken = ids.find((id) => heads.includes(safeDatasetName(id)));
-  if (taken !== undefined) {
-    throw new SequenceError(`record "${taken}" would be an embedding dataset named like the head ${safeDatasetName(taken)}'s group; rename it (or write both kinds of embedding: they then go in groups)`, { record: taken, dataset: safeDatasetName(taken) });
-  }
+export function checkHeadNames(records: ReadonlyArray<{ id: string; line?: number }>, heads: readonly string[], file?: string): void {
+  const taken = records.find((r) => heads.includes(safeDatasetName(r.id)));
+  if (taken === undefined) return;
+  const where = `${file ? `${file}: ` : ''}record "${taken.id}"${taken.line ? ` (line ${taken.line})` : ''}`;
+  throw new SequenceError(`${where} would be an embedding dataset named like the head ${safeDatasetName(taken.id)}'s group; rename it, or write both kinds of embedding (they then go in groups)`, {
+    ...(file ? { file } : {}),
+    record: taken.id,
+    ...(taken.line ? { line: taken.line } : {}),
+    dataset: safeDatasetName(taken.id),
+  });
 }
 
 /** Writes the datasets under `root` (groups made on first use); `call` wraps each h5wasm call for its errors. */

@@ -2,6 +2,7 @@
 // it goes in when a file holds several kinds, and its dtype in files. The API (Embedding),
 // the CLI's writers and the demo page all read it: the encoder's kinds (below) and those of
 // every registered head (src/heads/registry.ts).
+import { NumericalError } from '../errors.js';
 import type { OutputKind } from '../heads/head.js';
 import { registeredHeads } from '../heads/registry.js';
 
@@ -50,4 +51,13 @@ export function orderKinds(keys: Iterable<string>): string[] {
 export function outputShape(kind: OutputKind, hiddenSize: number, residues: number, tokens = residues): number[] {
   const w = kind.width(hiddenSize);
   return kind.per === 'protein' ? [w] : [kind.per === 'residue' ? residues : tokens, w];
+}
+
+/**
+ * A NumericalError when one of `kinds` of a record's outputs holds NaN or ±Inf (weights holding
+ * them, or values beyond float range): the writers call it before they write the record.
+ */
+export function checkFiniteOutputs(id: string, outputs: Readonly<Record<string, { data: Float32Array }>>, kinds: readonly string[]): void {
+  const bad = kinds.find((k) => outputs[k].data.some((v) => !Number.isFinite(v)));
+  if (bad) throw new NumericalError(`record "${id}": the ${bad} embedding holds NaN or Inf (weights holding NaN/Inf, or values beyond float range); nothing written for it`, { record: id, output: bad });
 }
