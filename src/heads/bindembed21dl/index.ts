@@ -21,9 +21,6 @@ const CHANNELS = [
 
 const MODELS = BINDEMBED_FILES.length;
 
-/** Model m's (1-based) logits of a channel: API only (bindPredict's text rounds each model). */
-const memberKey = (m: number, channel: string) => `${NAME}.model${m}.${channel}.logits`;
-
 const predictions: HeadOutput[] = CHANNELS.map((c) => ({
   name: c.name,
   kind: headKind(NAME, c.name, 'residue', 1, `[L, 1] ${c.what} binding probability (mean of 5 models)`),
@@ -70,7 +67,7 @@ export const bindembed21dlHead: PredictingHeadSpec = {
             for (const [c, conv] of out.entries()) {
               const logits = await applyConv(s, conv, f, r, `bindembed21dl.model${m + 1}.${CHANNELS[c].name}.logits`);
               await probabilities(rt, logits, ens[c], { mode: 'sigmoid', accumulate: m > 0, scale: 1 / models.length });
-              result.set(memberKey(m + 1, CHANNELS[c].name), logits);
+              result.set(predictions[c].members![m].key, logits); // model m+1's logits (bindPredict's text rounds each model)
             }
           }
           return result;
