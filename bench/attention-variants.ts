@@ -2,11 +2,13 @@
 // then best-of-N ms and GFLOP/s at one sequence of L tokens, after checking sampled rows against
 // the float64 reference. For kernel work; `npm run bench` is the bench of record.
 //   node build/bench/attention-variants.js [--L 512] [--dk 128] [--heads 2] [--reps 3] [--bias none|relative] family:tq:tk[:sg] ...
+//     (gemm:64:0[:FAMILY,TM,TN,WGX,WGY] names the gemm family's matmul tile; without it, the untuned one)
 //   node build/bench/attention-variants.js --tune [--dk 128] [--heads 2]   (the tuner's pass on this adapter: seconds and timings)
 // PROTT5_ADAPTER=llvmpipe|swiftshader picks the driver.
 import { parseArgs } from 'node:util';
 import { attention, tuneAttention, type AttentionTile } from '../kernels/attention.js';
 import { attentionRef } from '../kernels/attention.ref.js';
+import type { MatmulTile } from '../kernels/matmul.js';
 import { randomArray, relFrobenius } from '../src/gpu/numeric.js';
 import { createNodeRuntime } from '../src/gpu/node-gpu.js';
 import { Autotuner, MemoryTuneStore } from '../src/gpu/tuner.js';
@@ -18,8 +20,13 @@ const { values, positionals } = parseArgs({
 });
 const L = Number(values.L), DK = Number(values.dk), H = Number(values.heads), reps = Number(values.reps), R = 128;
 const tiles: AttentionTile[] = (positionals.length ? positionals : ['flash:32:8', 'loop:32:16']).map((s) => {
-  const [family, tq, tk, sg] = s.split(':');
-  return { family: family as AttentionTile['family'], tq: Number(tq), tk: Number(tk), ...(sg ? { sg: Number(sg) } : {}) };
+  const [family, tq, tk, extra] = s.split(':');
+  if (family === 'gemm' && extra) {
+    // gemm:tq:0:FAMILY,TM,TN,WGX,WGY — the matmul tile of both products.
+    const [mf, tm, tn, wgX, wgY] = extra.split(',');
+    return { family, tq: Number(tq), tk: Number(tk), matmul: { family: mf as MatmulTile['family'], tm: Number(tm), tn: Number(tn), wgX: Number(wgX), wgY: Number(wgY) } };
+  }
+  return { family: family as AttentionTile['family'], tq: Number(tq), tk: Number(tk), ...(extra ? { sg: Number(extra) } : {}) };
 });
 
 const rt = await createNodeRuntime({ quietDrivers: true });

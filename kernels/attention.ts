@@ -1,7 +1,8 @@
 // Fused attention with key mask — T5's (relative-position bias, unscaled), BERT/ESM's (scaled
 // by 1/sqrt(d_head), no bias) or XLNet's (content and position terms over a projected sinusoid
 // table, scaled) — wrapper for shaders/attention.wgsl (loop family), attention_unrolled.wgsl and
-// attention_flash.wgsl; and the op's tuning: its candidates and the problem the tuner checks
+// attention_flash.wgsl, and the gemm family (kernels/attention-gemm.ts: two matmuls around a
+// softmax); and the op's tuning: its candidates and the problem the tuner checks
 // and times them on.
 import source from '../shaders/attention.wgsl';
 import sourceUnrolled from '../shaders/attention_unrolled.wgsl';
@@ -13,6 +14,8 @@ import type { Runtime } from '../src/gpu/runtime.js';
 import type { Tensor } from '../src/gpu/tensor.js';
 import type { Autotuner, TuneProblem, TuneResult } from '../src/gpu/tuner.js';
 import { attentionRef } from './attention.ref.js';
+import { attentionGemm, ATTENTION_GEMM_SOURCES } from './attention-gemm.js';
+import { MATMUL_SOURCES, matmulRequires, matmulVariantName, type MatmulTile } from './matmul.js';
 import { guard, guardDtype } from './guard.js';
 import { fill, packParams, pipelineFor, unroll, variantName, variants, wgslCodes } from './template.js';
 
@@ -32,10 +35,13 @@ export interface AttentionTile {
    * 'loop': any d_kv, loops over private arrays. 'unrolled': d_kv % 4 == 0, named vec4 registers.
    * 'flash': d_kv % 4 == 0, a lane per query row with its tk scores per key tile in named
    * registers, online softmax in registers, K then V staged through one workgroup buffer.
-   * Any family falls back to 'loop' (same tq, tk) where d_kv % 4 != 0.
+   * Any of these three falls back to 'loop' (same tq, tk) where d_kv % 4 != 0.
+   * 'gemm': any d_kv; S = Q·Kᵀ and P·V by the matmul kernels around a softmax, an L × L score
+   * chunk per head (memory O(L²) per head, capped; see kernels/attention-gemm.ts). Modes none
+   * and relative; XLNet's runs the untuned flash tile instead.
    */
-  family: 'loop' | 'unrolled' | 'flash';
-  /** Query rows per workgroup (one invocation each) and keys per staged tile. */
+  family: 'loop' | 'unrolled' | 'flash' | 'gemm';
+  /** Query rows per workgroup (one invocation each) and keys per staged tile. gemm: tq invocations per softmax row (a power of two), tk 0. */
   tq: number;
   tk: number;
   /**
@@ -44,40 +50,51 @@ export interface AttentionTile {
    * sg lanes: llvmpipe's are 8 with AVX2, SwiftShader's 4). Absent: no subgroup operations.
    */
   sg?: number;
+  /** gemm only: the matmul tile of both products (absent: the runtime's untuned matmul tile). */
+  matmul?: MatmulTile;
 }
 
 /** One variant: a tile at a head size, with its score bias. Its name and pipeline come from this object. */
-export interface AttentionVariant extends AttentionTile {
+export interface AttentionVariant extends Omit<AttentionTile, 'matmul'> {
   dk: number;
   scoreBias: AttentionBias;
 }
 
 /**
- * The flash family (without subgroup operations, so it runs on any device) is the fastest
- * measured on SwiftShader (about twice the unrolled family's flops per CPU-second at L = 512,
- * d_kv 128) and compiles in seconds.
+ * The gemm family with k4dot 16×16 matmuls: on SwiftShader 1.7× the flash family at L = 512,
+ * d_kv 128 (2.1 vs 1.2 GFLOP/s, 4 heads, bench/attention-variants.ts); its one matmul variant
+ * compiles in about 2 s.
  */
-export const DEFAULT_ATTENTION_TILE: AttentionTile = { family: 'flash', tq: 32, tk: 8 };
+export const DEFAULT_ATTENTION_TILE: AttentionTile = { family: 'gemm', tq: 64, tk: 0, matmul: { family: 'k4dot', tm: 16, tn: 16, wgX: 4, wgY: 8 } };
 
 /**
- * llvmpipe compiles the unrolled family (d_kv/4 named vec4 registers) through LLVM for minutes
- * (143 s at d_kv 128, 39 s even at tk 1), so it is never tuned there; the flash family compiles
- * in 2–10 s and does 3× (6× with sg 4 or 8) the loop family's flops per CPU-second (L = 512
- * and 1024, d_kv 128).
+ * llvmpipe: the gemm family with sg 16×2 matmuls, 1.25–1.35× the flash family (sg 4) at L = 512
+ * and 1024, d_kv 128 (6.4 vs 5.1 and 7.0 vs 5.2 GFLOP/s); even at L = 64. Where the device's
+ * subgroups are under 8 lanes (Chromium's llvmpipe reports 4) it runs LLVMPIPE_FLASH_TILE. The
+ * unrolled family compiles through LLVM for minutes (143 s at d_kv 128), so it is never tuned
+ * there; the flash family compiles in 2–10 s.
  */
-export const LLVMPIPE_ATTENTION_TILE: AttentionTile = { family: 'flash', tq: 32, tk: 16 };
+export const LLVMPIPE_ATTENTION_TILE: AttentionTile = { family: 'gemm', tq: 64, tk: 0, matmul: { family: 'sg', tm: 16, tn: 2, wgX: 64, wgY: 1 } };
+
+/** The fused tile for a device the gemm default cannot run on: flash (sg 4 where the device has subgroups of 4). */
+export const LLVMPIPE_FLASH_TILE: AttentionTile = { family: 'flash', tq: 32, tk: 16 };
 
 /** The variant LLVM and every driver compile fastest (under a second on llvmpipe): the size rule's choice for tiny shapes. */
 export const QUICKEST_COMPILE_ATTENTION_TILE: AttentionTile = { family: 'loop', tq: 32, tk: 16 };
 
 /**
- * The tile to run untuned: the kind's default, with flash's subgroup broadcast over 4 lanes
- * where the device has subgroups of at least 4 (llvmpipe: about twice the flops per CPU-second
- * of the tile without it).
+ * The tile to run untuned: the kind's default where the device can run it, else the flash
+ * tile; flash with its subgroup broadcast over 4 lanes where the device has subgroups of at
+ * least 4 (llvmpipe: about twice the flops per CPU-second of the tile without it).
  */
 function untunedTile(rt: Runtime): AttentionTile {
   const t = defaultAttentionTile(rt.adapter.kind);
-  return t.family === 'flash' && unmet({ features: ['subgroups'], subgroupMinSize: 4 }, rt) === null ? { ...t, sg: 4 } : t;
+  return unmet(attentionRequires(0, t), rt) === null ? t : flashTile(rt);
+}
+
+/** The flash tile, with its subgroup broadcast over 4 lanes where the device has subgroups of at least 4 (gemm's stand-in where it cannot run: XLNet's mode, too few subgroup lanes). */
+function flashTile(rt: Runtime): AttentionTile {
+  return unmet({ features: ['subgroups'], subgroupMinSize: 4 }, rt) === null ? { ...LLVMPIPE_FLASH_TILE, sg: 4 } : LLVMPIPE_FLASH_TILE;
 }
 
 /** The attention variant to use untuned on a device of this kind. */
@@ -86,12 +103,13 @@ export function defaultAttentionTile(kind: AdapterKind | undefined): AttentionTi
 }
 
 /** Every WGSL text an attention variant can use (the tuner's cache key hashes them). */
-export const ATTENTION_SOURCES: readonly string[] = [source, sourceUnrolled, sourceFlash, SCORE_BIASES];
+export const ATTENTION_SOURCES: readonly string[] = [source, sourceUnrolled, sourceFlash, SCORE_BIASES, ...ATTENTION_GEMM_SOURCES, ...MATMUL_SOURCES];
 
 const SOURCE_OF = { loop: source, unrolled: sourceUnrolled, flash: sourceFlash } as const;
 
 /** The tile to use when the chosen one cannot run this head size (unrolled and flash need d_kv % 4 == 0: the loop family, same tq/tk). */
 export function attentionTileFor(dk: number, t: AttentionTile): AttentionTile {
+  if (t.family === 'gemm') return t;
   if (t.family !== 'loop' && dk % 4 !== 0) return { family: 'loop', tq: t.tq, tk: t.tk };
   // flash's sg must divide the head's vec4 count (d_kv 16: 4 of them).
   if (t.sg !== undefined && (dk / 4) % t.sg !== 0) return (dk / 4) % 4 === 0 && t.sg > 4 ? { ...t, sg: 4 } : { family: t.family, tq: t.tq, tk: t.tk };
@@ -101,11 +119,14 @@ export function attentionTileFor(dk: number, t: AttentionTile): AttentionTile {
 const variantOf = (dk: number, t: AttentionTile, scoreBias: AttentionBias = 'relative'): AttentionVariant => ({ family: t.family, tq: t.tq, tk: t.tk, sg: t.sg, dk, scoreBias });
 
 export function attentionVariantName(dk: number, t: AttentionTile, scoreBias: AttentionBias = 'relative'): string {
-  return variantName('attention', variantOf(dk, t, scoreBias));
+  const name = variantName('attention', variantOf(dk, t, scoreBias));
+  return t.family === 'gemm' && t.matmul ? `${name}+${matmulVariantName('f32', 'none', t.matmul)}` : name;
 }
 
 /** What a tile needs of the device at head size `dk`: tq invocations, the staged K and V tiles (flash: one buffer for both) and wg_len (flash: and wg_dk4). */
 export function attentionRequires(dk: number, t: AttentionTile): Requirements {
+  // gemm: its matmul tile's needs (the softmax and layout copies use 64 invocations, within every device's limits).
+  if (t.family === 'gemm') return t.matmul ? matmulRequires(t.matmul) : {};
   return { workgroupSize: [t.tq], workgroupBytes: t.family === 'flash' ? t.tk * dk * 4 + 8 : 2 * t.tk * dk * 4 + 4, ...(t.sg ? { features: ['subgroups'], subgroupMinSize: t.sg } : {}) };
 }
 
@@ -151,11 +172,13 @@ export interface AttentionArgs {
   /** Factor on the score: 1 (T5, the default), 1/sqrt(d_head) (BERT, ESM, XLNet: on both its terms). */
   scale?: number;
   tile?: AttentionTile;
+  /** gemm family: the cap on its score buffer in bytes (default GEMM_SCRATCH_BYTES; tests make it small to split rows and heads). */
+  scratchBytes?: number;
 }
 
 export async function attention(rt: Runtime, a: AttentionArgs): Promise<void> {
   const { q, k, v, bias, xlnet, lengths, out, heads: H } = a;
-  const tile = attentionTileFor(a.q.shape[2] / a.heads, a.tile ?? untunedTile(rt));
+  let tile = attentionTileFor(a.q.shape[2] / a.heads, a.tile ?? untunedTile(rt));
   for (const t of [q, k, v, out, ...(bias ? [bias] : []), ...(xlnet ? [xlnet.kr, xlnet.biases] : [])]) guardDtype('attention', t, ['f32']);
   guardDtype('attention', lengths, ['u32']);
   guard('attention', q.shape.length === 3, 'q must be [B, L, H*DK]', q);
@@ -178,6 +201,11 @@ export async function attention(rt: Runtime, a: AttentionArgs): Promise<void> {
   guard('attention', Number.isFinite(scale) && scale > 0, `scale must be a positive number, got ${scale}`, q);
   if (B * L === 0) return;
   const mode: AttentionBias = xlnet ? 'xlnet' : bias ? 'relative' : 'none';
+  if (tile.family === 'gemm' && mode === 'xlnet') tile = attentionTileFor(DK, flashTile(rt));
+  if (tile.family === 'gemm') {
+    const scoreBias = ATTENTION_BIAS_CODE[mode];
+    return attentionGemm(rt, { q, k, v, bias, lengths, out, B, L, H, DK, R, scale, scoreBias, scoreBiases: SCORE_BIASES, wg: tile.tq, matmulTile: tile.matmul, scratchBytes: a.scratchBytes });
+  }
   const pipeline = await pipelineFor(rt, variant(variantOf(DK, tile, mode)), q);
   // Bindings a mode does not read hold q's buffer (read-only, never read): the bias table
   // (binding 4: T5's table, XLNet's two biases) and k_r (binding 7).
@@ -196,6 +224,8 @@ export async function attention(rt: Runtime, a: AttentionArgs): Promise<void> {
  * on CPU drivers) and stops timing one whose first run is far slower than the best so far.
  */
 export const ATTENTION_CANDIDATES: readonly AttentionTile[] = [
+  LLVMPIPE_ATTENTION_TILE,
+  DEFAULT_ATTENTION_TILE,
   { family: 'flash', tq: 64, tk: 8, sg: 8 },
   { family: 'flash', tq: 32, tk: 16, sg: 4 },
   { family: 'flash', tq: 32, tk: 8, sg: 4 },

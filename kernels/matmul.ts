@@ -179,6 +179,9 @@ export interface MatmulArgs {
   yRowStart?: number;
   /** Row offset into x if it differs from rowStart (x holds only a chunk). */
   xRowStart?: number;
+  /** Use rows [wRowStart, wRowStart + wRows) of w as W (N = wRows; default all of w's rows). */
+  wRowStart?: number;
+  wRows?: number;
   tile?: MatmulTile;
 }
 
@@ -190,7 +193,10 @@ export async function matmul(rt: Runtime, a: MatmulArgs): Promise<void> {
   guardDtype('matmul', y, ['f32']);
   guardDtype('matmul', w, ['f32', 'f16', 'bf16']);
   guard('matmul', w.shape.length === 2, 'W must be 2-D [N, K]', w);
-  const [N, K] = w.shape;
+  const K = w.shape[1];
+  const wr = a.wRowStart ?? 0;
+  const N = a.wRows ?? w.shape[0] - wr;
+  guard('matmul', Number.isInteger(wr) && Number.isInteger(N) && wr >= 0 && N >= 0 && wr + N <= w.shape[0], `W rows [${wr}, +${N}) out of range`, w);
   guard('matmul', x.shape[x.shape.length - 1] === K, `x's last dim must equal W's K=${K}`, x, w);
   const xRows = x.numel / K;
   const yRows = y.numel / N;
@@ -208,7 +214,7 @@ export async function matmul(rt: Runtime, a: MatmulArgs): Promise<void> {
   } else guard('matmul', bias === undefined, `epilogue ${epilogue} takes no bias`, w, ...(bias ? [bias] : []));
   if (M === 0 || N === 0) return;
   const pipeline = await pipelineFor(rt, variant(matmulVariantOf(w.dtype, epilogue, tile)), x, w);
-  const params = packParams(MATMUL_IO, { M, N, K, x_offset: xr * K, w_offset: 0, y_offset: yr * N });
+  const params = packParams(MATMUL_IO, { M, N, K, x_offset: xr * K, w_offset: wr * K, y_offset: yr * N });
   // Every family covers a (tm·wgY) × (tn·wgX) block of y per workgroup.
   // Without a bias epilogue the bias binding holds W's buffer (read-only, never read).
   rt.dispatch(pipeline, params, [x.buffer, w.buffer, y.buffer, (bias ?? w).buffer], [

@@ -5,6 +5,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { attention, attentionRequires, attentionTileFor, type AttentionTile } from '../kernels/attention.js';
+import { gemmChunks } from '../kernels/attention-gemm.js';
+import type { MatmulTile } from '../kernels/matmul.js';
 import { unmet } from '../src/gpu/requires.js';
 import { attentionRef, attentionXLNetRef } from '../kernels/attention.ref.js';
 import type { Runtime } from '../src/gpu/runtime.js';
@@ -17,7 +19,7 @@ const TOL = 2e-5;
 let worst = 0;
 
 /** BERT/ESM mode: no relative bias, q·k scaled by `scaled` (T5 mode when undefined). */
-async function check(rt: Runtime, B: number, L: number, H: number, DK: number, R: number, lengths: number[], seed: number, tile?: AttentionTile, rows?: number[], scaled?: number) {
+async function check(rt: Runtime, B: number, L: number, H: number, DK: number, R: number, lengths: number[], seed: number, tile?: AttentionTile, rows?: number[], scaled?: number, scratchBytes?: number) {
   const n = B * L * H * DK;
   // Scale 0.5 keeps softmax neither uniform nor one-hot (1.5 with the 1/sqrt(DK) factor).
   const amp = scaled ? 1.5 : 0.5;
@@ -27,7 +29,7 @@ async function check(rt: Runtime, B: number, L: number, H: number, DK: number, R
   const q = rt.upload(qv, shape, 'f32', 'q'), k = rt.upload(kv, shape, 'f32', 'k'), v = rt.upload(vv, shape, 'f32', 'v');
   const bias = bv ? rt.upload(bv, [H, 2 * R + 1], 'f32', 'bias') : undefined, len = rt.upload(Uint32Array.from(lengths), [B], 'u32', 'lengths');
   const out = rt.empty(shape, 'f32', 'out');
-  await attention(rt, { q, k, v, bias, lengths: len, out, heads: H, tile, scale: scaled });
+  await attention(rt, { q, k, v, bias, lengths: len, out, heads: H, tile, scale: scaled, scratchBytes });
   const got = await rt.read(out);
   const rowList = rows ?? Array.from({ length: L }, (_, i) => i);
   const want = attentionRef(qv, kv, vv, bv, lengths, B, L, H, DK, bv ? R : 0, rowList, scaled ?? 1);
@@ -88,6 +90,33 @@ for (const [B, L, H, DK, tq, tk, sg, scaled] of [
   });
 }
 
+// The gemm family (S = Q·Kᵀ, softmax, P·V by the matmul kernels): odd L (keys padded to a
+// multiple of 8), padded batches, both score modes, head sizes the matmul runs in its vector and
+// scalar families (d_kv 18), the device's default matmul tile and k4 4×4, and score buffers
+// capped so small that the query rows split into chunks (10 rows) or the heads do (2 of 3).
+const bytesPerRow = (L: number) => Math.ceil(L / 8) * 8 * 4;
+for (const [B, L, H, DK, scaled, scratch, matmul] of [
+  [3, 37, 2, 16, false, 0, undefined], [2, 70, 2, 32, true, 10 * bytesPerRow(70), undefined], [2, 45, 3, 64, false, 2 * 45 * bytesPerRow(45), undefined],
+  [1, 1, 1, 128, false, 0, undefined], [2, 33, 2, 18, true, 0, undefined], [2, 51, 2, 128, true, 7 * bytesPerRow(51), { family: 'k4', tm: 4, tn: 4, wgX: 8, wgY: 8 }],
+] as Array<[number, number, number, number, boolean, number, MatmulTile | undefined]>) {
+  test(`attention gemm${matmul ? ' (k4 4×4)' : ''}, B=${B} L=${L} H=${H} DK=${DK}, ${scaled ? 'scaled, no bias' : 'relative bias'}${scratch ? `, scores capped at ${scratch} bytes` : ''}, padded batch`, async () => {
+    const rt = await runtime();
+    const r = rng(L * 17 + DK);
+    const lengths = Array.from({ length: B }, (_, b) => (b === 0 ? L : 1 + Math.floor(r() * L)));
+    const tile: AttentionTile = { family: 'gemm', tq: 64, tk: 0, ...(matmul ? { matmul } : {}) };
+    await check(rt, B, L, H, DK, 16, lengths, (seed += 10), tile, undefined, scaled ? 1 / Math.sqrt(DK) : undefined, scratch || undefined);
+  });
+}
+
+test('attention gemm: score chunks hold whole heads while they fit, else split query rows; never under one row', () => {
+  assert.equal(gemmChunks(45, 3, 2 * 45 * 48 * 4), { rows: 45, heads: 2 });
+  assert.equal(gemmChunks(45, 3, 100 * 45 * 48 * 4), { rows: 45, heads: 3 });
+  assert.equal(gemmChunks(70, 2, 10 * 72 * 4), { rows: 10, heads: 1 });
+  assert.equal(gemmChunks(4096, 32, 32 * 2 ** 20), { rows: 2048, heads: 1 });
+  assert.equal(gemmChunks(100, 2, 1), { rows: 1, heads: 1 });
+  assert.equal(gemmChunks(100000, 1, 2 ** 40, 65535), { rows: 65535, heads: 1 });
+});
+
 test('attention flash: d_kv not a multiple of 4 runs as the loop family with the same tq and tk; sg shrinks to what divides d_kv/4', () => {
   assert.equal(attentionTileFor(18, { family: 'flash', tq: 32, tk: 16, sg: 4 }), { family: 'loop', tq: 32, tk: 16 });
   assert.equal(attentionTileFor(64, { family: 'flash', tq: 32, tk: 16 }), { family: 'flash', tq: 32, tk: 16 });
@@ -129,7 +158,7 @@ test('attention: the no-bias mode with scale 1/4 equals q/4 unscaled with an all
   for (const t of [q, q4, k, v, lens, zeros, o1, o2]) t.release();
 });
 
-for (const tile of [undefined, { family: 'flash', tq: 32, tk: 8 }] as Array<AttentionTile | undefined>) test(`attention: padding does not change a sequence (padded batch equals alone), ${tile ? JSON.stringify(tile) : 'default tile'}`, async () => {
+for (const tile of [undefined, { family: 'flash', tq: 32, tk: 8 }, { family: 'gemm', tq: 64, tk: 0 }] as Array<AttentionTile | undefined>) test(`attention: padding does not change a sequence (padded batch equals alone), ${tile ? JSON.stringify(tile) : 'default tile'}`, async () => {
   const rt = await runtime();
   const [L, H, DK, R] = [37, 2, 32, 16];
   const seq = 20;
@@ -151,19 +180,22 @@ for (const tile of [undefined, { family: 'flash', tq: 32, tk: 8 }] as Array<Atte
   worst = Math.max(worst, expectClose('padded vs alone', padded, alone, 1e-6));
 });
 
-test('attention on one 4,096-token sequence (2 heads, d_kv 128) matches and allocates nothing L×L', async () => {
+// The fused families hold no L×L matrix; the gemm family's score chunk is capped (a quarter of
+// L×L here: 1,024 query rows of one head at a time), and its outputs are the same.
+for (const [tile, cap] of [[{ family: 'flash', tq: 32, tk: 16 }, 0], [{ family: 'gemm', tq: 64, tk: 0 }, 4096 * 4096]] as Array<[AttentionTile, number]>) test(`attention on one 4,096-token sequence (2 heads, d_kv 128), ${tile.family}: matches, ${cap ? `scores within ${cap / 2 ** 20} MiB` : 'allocates nothing L×L'}`, async () => {
   const rt = await runtime();
   const L = 4096, H = 2, DK = 128, R = 128;
   const before = rt.pool.allocations.length;
   const r = rng(4096);
-  const rows = [0, 1, 2, 127, 128, 129, 2047, 2048, 4094, 4095];
+  const rows = [0, 1, 2, 127, 128, 129, 1023, 1024, 2047, 2048, 4094, 4095];
   while (rows.length < 40) rows.push(Math.floor(r() * L));
-  await check(rt, 1, L, H, DK, R, [L], 4096, undefined, rows);
+  await check(rt, 1, L, H, DK, R, [L], 4096, tile, rows, undefined, cap || undefined);
   const made = rt.pool.allocations.slice(before);
   assert.ok(made.length > 0, 'the allocation record saw the test buffers');
   const largest = Math.max(...made.map((a) => a.bytes));
   console.log(`  L=${L}: ${made.length} buffers, largest ${(largest / 2 ** 20).toFixed(1)} MiB; an L×L f32 matrix would be ${(L * L * 4) / 2 ** 20} MiB`);
-  for (const a of made) assert.ok(a.bytes < L * L, `buffer "${a.label}" of ${a.bytes} bytes is L×L-sized`);
+  for (const a of made) assert.ok(a.bytes <= (cap || L * L - 1), `buffer "${a.label}" of ${a.bytes} bytes is over ${cap ? 'the cap' : 'L×L-sized'}`);
+  if (cap) assert.ok(made.some((a) => a.label === 'attn_scores' && a.bytes > cap / 2), 'the score chunk was used at the cap');
 });
 
 /**

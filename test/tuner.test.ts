@@ -136,7 +136,7 @@ test('the default candidates all run within the limits the runtime asks for, on 
   for (const limits of [SWIFTSHADER_32K, GPU]) {
     const sg8 = fakeDevice(limits, { features: ['subgroups'], subgroupMinSize: 8 });
     for (const c of MATMUL_CANDIDATES) assert.is(unmet(matmulRequires(c), sg8), null, JSON.stringify(c));
-    // Without subgroups only the sg tiles (matmul sg, flash with sg) are out, each saying why.
+    // Without subgroups only the sg tiles (matmul sg, flash with sg, gemm over sg matmuls) are out, each saying why.
     for (const c of MATMUL_CANDIDATES) {
       const why = unmet(matmulRequires(c), fakeDevice(limits));
       if (c.family === 'sg') assert.match(why ?? '', /subgroups/, JSON.stringify(c));
@@ -145,7 +145,7 @@ test('the default candidates all run within the limits the runtime asks for, on 
     for (const dk of [32, 64, 128]) for (const c of ATTENTION_CANDIDATES) {
       assert.is(unmet(attentionRequires(dk, c), sg8), null, `dk ${dk} ${JSON.stringify(c)}`);
       const why = unmet(attentionRequires(dk, c), fakeDevice(limits));
-      if (c.family === 'flash' && c.sg) assert.match(why ?? '', /subgroups/, `dk ${dk} ${JSON.stringify(c)}`);
+      if ((c.family === 'flash' && c.sg) || c.matmul?.family === 'sg') assert.match(why ?? '', /subgroups/, `dk ${dk} ${JSON.stringify(c)}`);
       else assert.is(why, null, `dk ${dk} ${JSON.stringify(c)}`);
     }
   }

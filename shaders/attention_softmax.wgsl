@@ -1,0 +1,70 @@
+// The gemm attention family's softmax (kernels/attention-gemm.ts), in place: each row of the
+// score buffer s, which the first matmul filled with q_i · k_j, becomes the probabilities
+//   P[i, j] = softmax_j(scale · s[i, j] + bias[h, clamp(j - i, -R, R) + R])   for keys j < len
+// and 0 for the masked keys len <= j < Lp (len = lengths[b], so padding keys and the padded
+// columns weigh nothing). SCORE_BIAS_RELATIVE adds T5's table bias; SCORE_BIAS_NONE adds
+// nothing (BERT, ESM); the family does not run SCORE_BIAS_XLNET. One invocation per row, no
+// barriers (on CPU drivers a workgroup per row costs more in barriers and dispatch than the
+// row's arithmetic): a pass with an online max and sum, then a pass writing P.
+//
+// s: [heads of the buffer, rows, Lp] f32, row r = (head - h0) * rows + (query - i0), n rows
+// written; bias: [H, 2R+1] f32 (none: any buffer, never read).
+
+struct Params {
+  b: u32,       // the sequence (for lengths[b])
+  Lp: u32,      // keys per row (the padded sequence length)
+  rows: u32,    // query rows per head in s
+  n: u32,       // rows to do: heads in this chunk × rows
+  i0: u32,      // the query row of s's first row
+  h0: u32,      // the head of s's first head
+  R: u32,       // T5: relative_attention_max_distance (2R+1 bias columns per head)
+  scale: f32,   // factor on q · k
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> s: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read> lengths: array<u32>;
+
+{{SCORE_BIASES}}
+override SCORE_BIAS: u32;
+
+const NEG: f32 = -3.0e38;
+
+fn score(base: u32, j: u32, i: u32, bias_row: u32) -> f32 {
+  var v = s[base + j] * p.scale;
+  if (SCORE_BIAS == SCORE_BIAS_RELATIVE) {
+    let rel = clamp(i32(j) - i32(i), -i32(p.R), i32(p.R)) + i32(p.R);
+    v += bias[bias_row + u32(rel)];
+  }
+  return v;
+}
+
+@compute @workgroup_size({{WG}})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = gid.x + gid.y * nwg.x * {{WG}}u;
+  if (r >= p.n) {
+    return;
+  }
+  let i = p.i0 + r % p.rows;
+  let h = p.h0 + r / p.rows;
+  let base = r * p.Lp;
+  let bias_row = h * (2u * p.R + 1u);
+  let len = min(lengths[p.b], p.Lp);
+  var m = NEG;
+  var l = 0.0;
+  for (var j = 0u; j < len; j++) {
+    let v = score(base, j, i, bias_row);
+    let m_new = max(m, v);
+    l = l * exp(m - m_new) + exp(v - m_new);
+    m = m_new;
+  }
+  let inv = 1.0 / l;
+  for (var j = 0u; j < p.Lp; j++) {
+    var pj = 0.0;
+    if (j < len) {
+      pj = exp(score(base, j, i, bias_row) - m) * inv;
+    }
+    s[base + j] = pj;
+  }
+}
