@@ -62,22 +62,23 @@ export interface AttentionVariant extends Omit<AttentionTile, 'matmul'> {
 
 /**
  * The gemm family with k4dot 16×16 matmuls: on SwiftShader 1.7× the flash family at L = 512,
- * d_kv 128 (2.1 vs 1.2 GFLOP/s, 4 heads, bench/attention-variants.ts); its one matmul variant
- * compiles in about 2 s.
+ * d_kv 128 (2.1 vs 1.2 GFLOP/s, 4 heads, bench/attention-variants.ts) and 1.2× at the tuner's
+ * 64 rows with 32 heads; its one matmul variant compiles in about 2 s.
  */
 export const DEFAULT_ATTENTION_TILE: AttentionTile = { family: 'gemm', tq: 64, tk: 0, matmul: { family: 'k4dot', tm: 16, tn: 16, wgX: 4, wgY: 8 } };
 
 /**
- * llvmpipe: the gemm family with sg 16×2 matmuls, 1.25–1.35× the flash family (sg 4) at L = 512
- * and 1024, d_kv 128 (6.4 vs 5.1 and 7.0 vs 5.2 GFLOP/s); even at L = 64. Where the device's
- * subgroups are under 8 lanes (Chromium's llvmpipe reports 4) it runs LLVMPIPE_FLASH_TILE. The
- * unrolled family compiles through LLVM for minutes (143 s at d_kv 128), so it is never tuned
- * there; the flash family compiles in 2–10 s.
+ * llvmpipe: the flash family (with sg 4 where the device has subgroups of 4). The gemm family
+ * with sg 16×2 matmuls (LLVMPIPE_GEMM_TILE) runs L = 512 and 1024 at 1.25–1.35× its speed
+ * (d_kv 128, 4 heads: 6.4 vs 5.1 and 7.0 vs 5.2 GFLOP/s) but loses at the tuner's 64 rows with
+ * 32 heads (27.6 vs 17.9 ms: 64 small matmul dispatches), so it is a candidate, not the default.
+ * The unrolled family compiles through LLVM for minutes (143 s at d_kv 128), so it is never
+ * tuned there; the flash family compiles in 2–10 s.
  */
-export const LLVMPIPE_ATTENTION_TILE: AttentionTile = { family: 'gemm', tq: 64, tk: 0, matmul: { family: 'sg', tm: 16, tn: 2, wgX: 64, wgY: 1 } };
+export const LLVMPIPE_ATTENTION_TILE: AttentionTile = { family: 'flash', tq: 32, tk: 16 };
 
-/** The fused tile for a device the gemm default cannot run on: flash (sg 4 where the device has subgroups of 4). */
-export const LLVMPIPE_FLASH_TILE: AttentionTile = { family: 'flash', tq: 32, tk: 16 };
+/** The gemm family over llvmpipe's sg matmuls (subgroups of 8 or more). */
+export const LLVMPIPE_GEMM_TILE: AttentionTile = { family: 'gemm', tq: 64, tk: 0, matmul: { family: 'sg', tm: 16, tn: 2, wgX: 64, wgY: 1 } };
 
 /** The variant LLVM and every driver compile fastest (under a second on llvmpipe): the size rule's choice for tiny shapes. */
 export const QUICKEST_COMPILE_ATTENTION_TILE: AttentionTile = { family: 'loop', tq: 32, tk: 16 };
@@ -89,12 +90,13 @@ export const QUICKEST_COMPILE_ATTENTION_TILE: AttentionTile = { family: 'loop', 
  */
 function untunedTile(rt: Runtime): AttentionTile {
   const t = defaultAttentionTile(rt.adapter.kind);
-  return unmet(attentionRequires(0, t), rt) === null ? t : flashTile(rt);
+  return t.family === 'flash' || unmet(attentionRequires(0, t), rt) !== null ? flashTile(rt) : t;
 }
 
-/** The flash tile, with its subgroup broadcast over 4 lanes where the device has subgroups of at least 4 (gemm's stand-in where it cannot run: XLNet's mode, too few subgroup lanes). */
+/** The flash tile (tq 32, tk 16), with its subgroup broadcast over 4 lanes where the device has subgroups of at least 4; gemm's stand-in in XLNet's mode. */
 function flashTile(rt: Runtime): AttentionTile {
-  return unmet({ features: ['subgroups'], subgroupMinSize: 4 }, rt) === null ? { ...LLVMPIPE_FLASH_TILE, sg: 4 } : LLVMPIPE_FLASH_TILE;
+  const t = LLVMPIPE_ATTENTION_TILE;
+  return unmet({ features: ['subgroups'], subgroupMinSize: 4 }, rt) === null ? { ...t, sg: 4 } : t;
 }
 
 /** The attention variant to use untuned on a device of this kind. */
@@ -224,7 +226,7 @@ export async function attention(rt: Runtime, a: AttentionArgs): Promise<void> {
  * on CPU drivers) and stops timing one whose first run is far slower than the best so far.
  */
 export const ATTENTION_CANDIDATES: readonly AttentionTile[] = [
-  LLVMPIPE_ATTENTION_TILE,
+  LLVMPIPE_GEMM_TILE,
   DEFAULT_ATTENTION_TILE,
   { family: 'flash', tq: 64, tk: 8, sg: 8 },
   { family: 'flash', tq: 32, tk: 16, sg: 4 },
