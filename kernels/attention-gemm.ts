@@ -1,13 +1,17 @@
 // The gemm attention family: attention as the two matmuls it is, around a softmax, so it runs
 // at the speed of the tuned matmul (the fused families are bound by one lane's loads on CPU
-// drivers). Per sequence b: the heads are copied into contiguous rows (Q, K) and columns (Vᵀ)
-// (shaders/attention_heads.wgsl); then, for a chunk of heads and query rows at a time,
-//   S = Q_h · K_hᵀ (matmul), P = softmax(scale · S + bias, masked) in place
-//   (shaders/attention_softmax.wgsl), O_h = P · V_h (matmul with W = V_hᵀ);
-// and O is copied back to [B, L, H * DK]. Keys are padded to Lp (a multiple of 8, which the sg
-// and k8dot matmuls need of the second matmul's K) with zeros, and masked. The score chunk is an
-// L × L matrix per head at most, capped at `scratchBytes` (query rows are split past it), so
-// memory is O(L · scratch), not O(H · L²).
+// drivers). Every (sequence, head) pair g = b · H + h is copied into contiguous rows (Q, K) and
+// columns (Vᵀ) (shaders/attention_heads.wgsl); then, for a chunk of pairs and query rows at a
+// time,
+//   S_g = Q_g · K_gᵀ (one batched matmul for the chunk's pairs), P = softmax(scale · S + bias,
+//   masked) in place (shaders/attention_softmax.wgsl), O_g = P_g · V_g (a batched matmul with
+//   W = V_gᵀ);
+// and O is copied back to [B, L, H * DK]: seven dispatches per chunk-free batch, whatever B and H
+// (one matmul per head cost llvmpipe more in dispatches than in arithmetic at short L). Keys are
+// padded to Lp (a multiple of 8, which the sg and k8dot matmuls need of the second matmul's K)
+// with zeros, and masked. The score chunk is an L × L matrix per pair at most, capped at
+// `scratchBytes` (query rows are split past it), so memory is O(L · scratch), not O(B · H · L²);
+// the copies take four buffers of q's size.
 import headsSource from '../shaders/attention_heads.wgsl';
 import softmaxSource from '../shaders/attention_softmax.wgsl';
 import type { Runtime } from '../src/gpu/runtime.js';
@@ -65,50 +69,49 @@ export function paddedKeys(L: number): number {
   return Math.ceil(L / 8) * 8;
 }
 
-/** Query rows and heads per score chunk within `bytes` (at least one row of one head). */
-export function gemmChunks(L: number, H: number, bytes: number, maxRows = 65535): { rows: number; heads: number } {
+/**
+ * Query rows and (sequence, head) pairs per score chunk within `bytes` (at least one row of one
+ * pair), for `pairs` pairs; at most `maxPerDim` rows and pairs (a dispatch's workgroups per dimension).
+ */
+export function gemmChunks(L: number, pairs: number, bytes: number, maxPerDim = 65535): { rows: number; heads: number } {
   const row = paddedKeys(L) * 4;
-  const rows = Math.max(1, Math.min(L, maxRows, Math.floor(bytes / row)));
-  const heads = rows < L ? 1 : Math.max(1, Math.min(H, Math.floor(bytes / (row * L))));
+  const rows = Math.max(1, Math.min(L, maxPerDim, Math.floor(bytes / row)));
+  const heads = rows < L ? 1 : Math.max(1, Math.min(pairs, maxPerDim, Math.floor(bytes / (row * L))));
   return { rows, heads };
 }
 
 export async function attentionGemm(rt: Runtime, a: GemmAttentionArgs): Promise<void> {
   const { B, L, H, DK } = a;
   const Lp = paddedKeys(L);
+  const G = B * H;
   const tile = a.matmulTile ?? defaultMatmulTileOn(rt);
   const budget = Math.min(a.scratchBytes ?? GEMM_SCRATCH_BYTES, rt.maxBufferBytes);
-  const chunk = gemmChunks(L, H, budget, rt.limits.maxComputeWorkgroupsPerDimension);
+  const maxDim = rt.limits.maxComputeWorkgroupsPerDimension;
+  const chunk = gemmChunks(L, G, budget, maxDim);
   const heads = await pipelineFor(rt, headsVariant({ wg: HEADS_WG }), a.q);
   const softmax = await pipelineFor(rt, softmaxVariant({ wg: a.wg, scoreBias: a.scoreBias, biases: a.scoreBiases }), a.q);
-  const qh = rt.empty([H * L, DK], 'f32', 'attn_q_heads');
-  const kh = rt.empty([H * Lp, DK], 'f32', 'attn_k_heads');
-  const vt = rt.empty([H * DK, Lp], 'f32', 'attn_v_columns');
-  const oh = rt.empty([H * L, DK], 'f32', 'attn_o_heads');
+  const qh = rt.empty([G * L, DK], 'f32', 'attn_q_heads');
+  const kh = rt.empty([G * Lp, DK], 'f32', 'attn_k_heads');
+  const vt = rt.empty([G * DK, Lp], 'f32', 'attn_v_columns');
+  const oh = rt.empty([G * L, DK], 'f32', 'attn_o_heads');
   const s = rt.empty([chunk.heads * chunk.rows, Lp], 'f32', 'attn_scores');
-  const maxDim = rt.limits.maxComputeWorkgroupsPerDimension;
-  const copy = (layout: keyof typeof HEADS_LAYOUT, b: number, lp: number, n: number, src: Tensor, dst: Tensor) =>
-    rt.dispatch(heads, packParams(headsSource, { form: HEADS_LAYOUT[layout], b, L, Lp: lp, H, DK, n }), [src.buffer, dst.buffer], grid1d(Math.ceil(n / HEADS_WG), maxDim));
+  const copy = (layout: keyof typeof HEADS_LAYOUT, lp: number, n: number, src: Tensor, dst: Tensor) =>
+    rt.dispatch(heads, packParams(headsSource, { form: HEADS_LAYOUT[layout], L, Lp: lp, H, DK, n }), [src.buffer, dst.buffer], grid1d(Math.ceil(n / HEADS_WG), maxDim));
   try {
-    for (let b = 0; b < B; b++) {
-      copy('rows', b, L, H * L, a.q, qh);
-      copy('rows', b, Lp, H * Lp, a.k, kh);
-      copy('columns', b, Lp, H * DK, a.v, vt);
-      for (let h0 = 0; h0 < H; h0 += chunk.heads) {
-        const hc = Math.min(chunk.heads, H - h0);
-        for (let i0 = 0; i0 < L; i0 += chunk.rows) {
-          const rows = Math.min(chunk.rows, L - i0);
-          for (let c = 0; c < hc; c++) {
-            await matmul(rt, { x: qh, xRowStart: (h0 + c) * L + i0, rows, w: kh, wRowStart: (h0 + c) * Lp, wRows: Lp, y: s, yRowStart: c * chunk.rows, tile });
-          }
-          rt.dispatch(softmax, packParams(softmaxSource, { b, Lp, rows: chunk.rows, n: (hc - 1) * chunk.rows + rows, i0, h0, R: a.R, scale: a.scale }), [s.buffer, (a.bias ?? a.q).buffer, a.lengths.buffer], grid1d(Math.ceil(((hc - 1) * chunk.rows + rows) / a.wg), maxDim));
-          for (let c = 0; c < hc; c++) {
-            await matmul(rt, { x: s, xRowStart: c * chunk.rows, rows, w: vt, wRowStart: (h0 + c) * DK, wRows: DK, y: oh, yRowStart: (h0 + c) * L + i0, tile });
-          }
-        }
+    copy('rows', L, G * L, a.q, qh);
+    copy('rows', Lp, G * Lp, a.k, kh);
+    copy('columns', Lp, G * DK, a.v, vt);
+    for (let g0 = 0; g0 < G; g0 += chunk.heads) {
+      const count = Math.min(chunk.heads, G - g0);
+      for (let i0 = 0; i0 < L; i0 += chunk.rows) {
+        const rows = Math.min(chunk.rows, L - i0);
+        await matmul(rt, { x: qh, xRowStart: g0 * L + i0, rows, w: kh, wRowStart: g0 * Lp, wRows: Lp, y: s, yRowStart: 0, batch: { count, xRows: L, wRows: Lp, yRows: chunk.rows }, tile });
+        const n = (count - 1) * chunk.rows + rows;
+        rt.dispatch(softmax, packParams(softmaxSource, { H, Lp, rows: chunk.rows, n, i0, g0, R: a.R, scale: a.scale }), [s.buffer, (a.bias ?? a.q).buffer, a.lengths.buffer], grid1d(Math.ceil(n / a.wg), maxDim));
+        await matmul(rt, { x: s, xRowStart: 0, rows, w: vt, wRowStart: g0 * DK, wRows: DK, y: oh, yRowStart: g0 * L + i0, batch: { count, xRows: chunk.rows, wRows: DK, yRows: L }, tile });
       }
-      copy('merge', b, L, H * L, oh, a.out);
     }
+    copy('merge', L, G * L, oh, a.out);
   } finally {
     for (const t of [qh, kh, vt, oh, s]) t.release();
   }

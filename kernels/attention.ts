@@ -61,24 +61,25 @@ export interface AttentionVariant extends Omit<AttentionTile, 'matmul'> {
 }
 
 /**
- * The gemm family with k4dot 16×16 matmuls: on SwiftShader 1.7× the flash family at L = 512,
- * d_kv 128 (2.1 vs 1.2 GFLOP/s, 4 heads, bench/attention-variants.ts) and 1.2× at the tuner's
- * 64 rows with 32 heads; its one matmul variant compiles in about 2 s.
+ * The gemm family with k4dot 16×16 matmuls: on SwiftShader 2.6× the flash family at L = 512,
+ * d_kv 128 (3.3 vs 1.3 GFLOP/s, 4 heads, bench/attention-variants.ts) and 1.9× at the tuner's
+ * 64 rows with 32 heads (45 vs 87 ms); its one matmul variant compiles in about 2 s.
  */
 export const DEFAULT_ATTENTION_TILE: AttentionTile = { family: 'gemm', tq: 64, tk: 0, matmul: { family: 'k4dot', tm: 16, tn: 16, wgX: 4, wgY: 8 } };
 
 /**
- * llvmpipe: the flash family (with sg 4 where the device has subgroups of 4). The gemm family
- * with sg 16×2 matmuls (LLVMPIPE_GEMM_TILE) runs L = 512 and 1024 at 1.25–1.35× its speed
- * (d_kv 128, 4 heads: 6.4 vs 5.1 and 7.0 vs 5.2 GFLOP/s) but loses at the tuner's 64 rows with
- * 32 heads (27.6 vs 17.9 ms: 64 small matmul dispatches), so it is a candidate, not the default.
- * The unrolled family compiles through LLVM for minutes (143 s at d_kv 128), so it is never
- * tuned there; the flash family compiles in 2–10 s.
+ * llvmpipe (subgroups of 8 or more): the gemm family over sg 16×2 matmuls, its heads batched into
+ * two matmul dispatches. At d_kv 128 it ran 2× the flash family at L = 512 (4 heads: 42 vs 82
+ * ms, 12.7 vs 6.5 GFLOP/s) and 1.4× at the tuner's 64 rows with 32 heads (7.3 vs 10.2 ms); one
+ * matmul dispatch per head had lost that shape (27.6 vs 17.9 ms). Where the device lacks
+ * subgroups of 8 (Chromium's llvmpipe reports 4) the flash tile runs (FLASH_TILE). The unrolled
+ * family compiles through LLVM for minutes (143 s at d_kv 128), so it is never tuned there; the
+ * flash family compiles in 2–10 s.
  */
-export const LLVMPIPE_ATTENTION_TILE: AttentionTile = { family: 'flash', tq: 32, tk: 16 };
+export const LLVMPIPE_ATTENTION_TILE: AttentionTile = { family: 'gemm', tq: 64, tk: 0, matmul: { family: 'sg', tm: 16, tn: 2, wgX: 64, wgY: 1 } };
 
-/** The gemm family over llvmpipe's sg matmuls (subgroups of 8 or more). */
-export const LLVMPIPE_GEMM_TILE: AttentionTile = { family: 'gemm', tq: 64, tk: 0, matmul: { family: 'sg', tm: 16, tn: 2, wgX: 64, wgY: 1 } };
+/** The flash tile that runs where a kind's default cannot (and in XLNet's mode, which the gemm family does not run). */
+export const FLASH_TILE: AttentionTile = { family: 'flash', tq: 32, tk: 16 };
 
 /** The variant LLVM and every driver compile fastest (under a second on llvmpipe): the size rule's choice for tiny shapes. */
 export const QUICKEST_COMPILE_ATTENTION_TILE: AttentionTile = { family: 'loop', tq: 32, tk: 16 };
@@ -88,15 +89,14 @@ export const QUICKEST_COMPILE_ATTENTION_TILE: AttentionTile = { family: 'loop', 
  * tile; flash with its subgroup broadcast over 4 lanes where the device has subgroups of at
  * least 4 (llvmpipe: about twice the flops per CPU-second of the tile without it).
  */
-function untunedTile(rt: Runtime): AttentionTile {
+export function untunedAttentionTile(rt: Pick<Runtime, 'adapter' | 'limits'>): AttentionTile {
   const t = defaultAttentionTile(rt.adapter.kind);
   return t.family === 'flash' || unmet(attentionRequires(0, t), rt) !== null ? flashTile(rt) : t;
 }
 
-/** The flash tile (tq 32, tk 16), with its subgroup broadcast over 4 lanes where the device has subgroups of at least 4; gemm's stand-in in XLNet's mode. */
-function flashTile(rt: Runtime): AttentionTile {
-  const t = LLVMPIPE_ATTENTION_TILE;
-  return unmet({ features: ['subgroups'], subgroupMinSize: 4 }, rt) === null ? { ...t, sg: 4 } : t;
+/** FLASH_TILE, with its subgroup broadcast over 4 lanes where the device has subgroups of at least 4; gemm's stand-in in XLNet's mode. */
+function flashTile(rt: Pick<Runtime, 'adapter' | 'limits'>): AttentionTile {
+  return unmet({ features: ['subgroups'], subgroupMinSize: 4 }, rt) === null ? { ...FLASH_TILE, sg: 4 } : FLASH_TILE;
 }
 
 /** The attention variant to use untuned on a device of this kind. */
@@ -180,7 +180,7 @@ export interface AttentionArgs {
 
 export async function attention(rt: Runtime, a: AttentionArgs): Promise<void> {
   const { q, k, v, bias, xlnet, lengths, out, heads: H } = a;
-  let tile = attentionTileFor(a.q.shape[2] / a.heads, a.tile ?? untunedTile(rt));
+  let tile = attentionTileFor(a.q.shape[2] / a.heads, a.tile ?? untunedAttentionTile(rt));
   for (const t of [q, k, v, out, ...(bias ? [bias] : []), ...(xlnet ? [xlnet.kr, xlnet.biases] : [])]) guardDtype('attention', t, ['f32']);
   guardDtype('attention', lengths, ['u32']);
   guard('attention', q.shape.length === 3, 'q must be [B, L, H*DK]', q);
@@ -226,7 +226,7 @@ export async function attention(rt: Runtime, a: AttentionArgs): Promise<void> {
  * on CPU drivers) and stops timing one whose first run is far slower than the best so far.
  */
 export const ATTENTION_CANDIDATES: readonly AttentionTile[] = [
-  LLVMPIPE_GEMM_TILE,
+  LLVMPIPE_ATTENTION_TILE,
   DEFAULT_ATTENTION_TILE,
   { family: 'flash', tq: 64, tk: 8, sg: 8 },
   { family: 'flash', tq: 32, tk: 16, sg: 4 },

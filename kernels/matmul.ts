@@ -182,7 +182,21 @@ export interface MatmulArgs {
   /** Use rows [wRowStart, wRowStart + wRows) of w as W (N = wRows; default all of w's rows). */
   wRowStart?: number;
   wRows?: number;
+  /**
+   * `count` problems of the same shape in one dispatch (workgroup z): problem z reads x from row
+   * xRowStart + z · xRows, W from row wRowStart + z · wRows and writes y from row
+   * yRowStart + z · yRows (the heads of attention's gemm family). Default: one problem.
+   */
+  batch?: MatmulBatch;
   tile?: MatmulTile;
+}
+
+/** Strides, in rows of x, W and y, between the problems of a batched matmul. */
+export interface MatmulBatch {
+  count: number;
+  xRows: number;
+  wRows: number;
+  yRows: number;
 }
 
 export async function matmul(rt: Runtime, a: MatmulArgs): Promise<void> {
@@ -196,7 +210,12 @@ export async function matmul(rt: Runtime, a: MatmulArgs): Promise<void> {
   const K = w.shape[1];
   const wr = a.wRowStart ?? 0;
   const N = a.wRows ?? w.shape[0] - wr;
-  guard('matmul', Number.isInteger(wr) && Number.isInteger(N) && wr >= 0 && N >= 0 && wr + N <= w.shape[0], `W rows [${wr}, +${N}) out of range`, w);
+  const batch = a.batch ?? { count: 1, xRows: 0, wRows: 0, yRows: 0 };
+  const { count } = batch;
+  guard('matmul', Number.isInteger(count) && count >= 1 && count <= rt.limits.maxComputeWorkgroupsPerDimension, `a batch of ${count} problems (1 to ${rt.limits.maxComputeWorkgroupsPerDimension})`, x);
+  for (const stride of [batch.xRows, batch.wRows, batch.yRows]) guard('matmul', Number.isInteger(stride) && stride >= 0, `batch strides must be whole rows >= 0, got ${stride}`, x);
+  const lastW = wr + (count - 1) * batch.wRows;
+  guard('matmul', Number.isInteger(wr) && Number.isInteger(N) && wr >= 0 && N >= 0 && lastW + N <= w.shape[0], `W rows [${lastW}, +${N}) out of range`, w);
   guard('matmul', x.shape[x.shape.length - 1] === K, `x's last dim must equal W's K=${K}`, x, w);
   const xRows = x.numel / K;
   const yRows = y.numel / N;
@@ -205,7 +224,8 @@ export async function matmul(rt: Runtime, a: MatmulArgs): Promise<void> {
   const M = a.rows ?? xRows - rowStart;
   const xr = a.xRowStart ?? rowStart;
   const yr = a.yRowStart ?? rowStart;
-  guard('matmul', M >= 0 && xr + M <= xRows && yr + M <= yRows, `rows [${rowStart}, +${M}) out of range`, x, y);
+  const lastX = xr + (count - 1) * batch.xRows, lastY = yr + (count - 1) * batch.yRows;
+  guard('matmul', M >= 0 && lastX + M <= xRows && lastY + M <= yRows, `rows [${rowStart}, +${M}) out of range${count > 1 ? ` in problem ${count - 1} of the batch (x row ${lastX}, y row ${lastY})` : ''}`, x, y);
   const bias = a.bias;
   if (BIAS_EPILOGUES.has(epilogue)) {
     guard('matmul', bias !== undefined, `epilogue ${epilogue} needs a bias [${N}]`, w);
@@ -214,12 +234,13 @@ export async function matmul(rt: Runtime, a: MatmulArgs): Promise<void> {
   } else guard('matmul', bias === undefined, `epilogue ${epilogue} takes no bias`, w, ...(bias ? [bias] : []));
   if (M === 0 || N === 0) return;
   const pipeline = await pipelineFor(rt, variant(matmulVariantOf(w.dtype, epilogue, tile)), x, w);
-  const params = packParams(MATMUL_IO, { M, N, K, x_offset: xr * K, w_offset: wr * K, y_offset: yr * N });
+  const params = packParams(MATMUL_IO, { M, N, K, x_offset: xr * K, w_offset: wr * K, y_offset: yr * N, x_batch: batch.xRows * K, w_batch: batch.wRows * K, y_batch: batch.yRows * N });
   // Every family covers a (tm·wgY) × (tn·wgX) block of y per workgroup.
   // Without a bias epilogue the bias binding holds W's buffer (read-only, never read).
   rt.dispatch(pipeline, params, [x.buffer, w.buffer, y.buffer, (bias ?? w).buffer], [
     Math.ceil(N / (tile.tn * tile.wgX)),
     Math.ceil(M / (tile.tm * tile.wgY)),
+    count,
   ]);
 }
 

@@ -1,22 +1,23 @@
 // The gemm attention family's softmax (kernels/attention-gemm.ts), in place: each row of the
 // score buffer s, which the first matmul filled with q_i · k_j, becomes the probabilities
 //   P[i, j] = softmax_j(scale · s[i, j] + bias[h, clamp(j - i, -R, R) + R])   for keys j < len
-// and 0 for the masked keys len <= j < Lp (len = lengths[b], so padding keys and the padded
-// columns weigh nothing). SCORE_BIAS_RELATIVE adds T5's table bias; SCORE_BIAS_NONE adds
-// nothing (BERT, ESM); the family does not run SCORE_BIAS_XLNET. One invocation per row, no
+// and 0 for the masked keys len <= j < Lp (len = lengths[b] of the row's sequence b, so
+// padding keys and the padded columns weigh nothing). SCORE_BIAS_RELATIVE adds T5's table bias;
+// SCORE_BIAS_NONE adds nothing (BERT, ESM); the family does not run SCORE_BIAS_XLNET. One invocation per row, no
 // barriers (on CPU drivers a workgroup per row costs more in barriers and dispatch than the
 // row's arithmetic): a pass with an online max and sum, then a pass writing P.
 //
-// s: [heads of the buffer, rows, Lp] f32, row r = (head - h0) * rows + (query - i0), n rows
-// written; bias: [H, 2R+1] f32 (none: any buffer, never read).
+// s: [pairs of the buffer, rows, Lp] f32 over (sequence, head) pairs g = b * H + h, row
+// r = (g - g0) * rows + (query - i0), n rows written; bias: [H, 2R+1] f32 (none: any buffer,
+// never read).
 
 struct Params {
-  b: u32,       // the sequence (for lengths[b])
+  H: u32,       // heads per sequence
   Lp: u32,      // keys per row (the padded sequence length)
   rows: u32,    // query rows per head in s
-  n: u32,       // rows to do: heads in this chunk × rows
+  n: u32,       // rows to do: pairs in this chunk × rows
   i0: u32,      // the query row of s's first row
-  h0: u32,      // the head of s's first head
+  g0: u32,      // the (sequence, head) pair of s's first rows
   R: u32,       // T5: relative_attention_max_distance (2R+1 bias columns per head)
   scale: f32,   // factor on q · k
 }
@@ -47,10 +48,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     return;
   }
   let i = p.i0 + r % p.rows;
-  let h = p.h0 + r / p.rows;
+  let g = p.g0 + r / p.rows;
   let base = r * p.Lp;
-  let bias_row = h * (2u * p.R + 1u);
-  let len = min(lengths[p.b], p.Lp);
+  let bias_row = (g % p.H) * (2u * p.R + 1u);
+  let len = min(lengths[g / p.H], p.Lp);
   var m = NEG;
   var l = 0.0;
   for (var j = 0u; j < len; j++) {

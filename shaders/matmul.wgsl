@@ -18,14 +18,15 @@
 
 @compute @workgroup_size({{WG_X}}, {{WG_Y}})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  set_batch(gid.z);
   let m0 = gid.y * {{TM}}u;
   let n0 = gid.x * {{TN}}u;
   if (m0 >= p.M || n0 >= p.N) {
     return;
   }
   // Clamped row starts keep every load in bounds; store() drops the clamped duplicates.
-  let xr{i} = p.x_offset + min(m0 + {i}u, p.M - 1u) * p.K;  //@for i<TM
-  let wr{j} = p.w_offset + min(n0 + {j}u, p.N - 1u) * p.K;  //@for j<TN
+  let xr{i} = x_base + min(m0 + {i}u, p.M - 1u) * p.K;  //@for i<TM
+  let wr{j} = w_base + min(n0 + {j}u, p.N - 1u) * p.K;  //@for j<TN
   var acc{i}_{j} = 0.0;  //@for i<TM j<TN
   for (var k = 0u; k < p.K; k++) {
     let a{i} = x[xr{i} + k];  //@for i<TM

@@ -17,6 +17,12 @@ struct Params {
   x_offset: u32,  // index of x[0, 0] in the x buffer (elements; a multiple of 4 for the vector families)
   w_offset: u32,  // index of W[0, 0] in the w buffer (elements; a multiple of 4 for the vector families)
   y_offset: u32,  // index of y[0, 0] in the y buffer (elements)
+  // A batch of problems, one per workgroup z (heads of attention's gemm family): problem z reads
+  // and writes from x_offset + z · x_batch, w_offset + z · w_batch, y_offset + z · y_batch
+  // (elements; multiples of 4 like the offsets). One problem: z is 0 and these are unused.
+  x_batch: u32,
+  w_batch: u32,
+  y_batch: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -25,6 +31,17 @@ struct Params {
 
 {{EPILOGUES}}
 override EPILOGUE: u32;
+
+// Where this workgroup's problem starts in x, W and y (elements): set_batch(z) first thing in main.
+var<private> x_base: u32;
+var<private> w_base: u32;
+var<private> y_base: u32;
+
+fn set_batch(z: u32) {
+  x_base = p.x_offset + z * p.x_batch;
+  w_base = p.w_offset + z * p.w_batch;
+  y_base = p.y_offset + z * p.y_batch;
+}
 
 // transformers' gelu_new: 0.5·g·(1 + tanh(sqrt(2/π)·(g + 0.044715·g³))). The argument is clamped
 // to ±15 (tanh is ±1 in f32 from ±9.1 on), so no driver's tanh sees an overflowing exp.
@@ -51,7 +68,7 @@ fn store(m: u32, n: u32, v: f32) {
   if (m >= p.M || n >= p.N) {
     return;
   }
-  let i = p.y_offset + m * p.N + n;
+  let i = y_base + m * p.N + n;
   if (EPILOGUE == EPILOGUE_RELU) {
     y[i] = max(v, 0.0);
   } else if (EPILOGUE == EPILOGUE_ADD) {

@@ -20,6 +20,7 @@
 
 @compute @workgroup_size({{WG_X}}, {{WG_Y}})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  set_batch(gid.z);
   let m0 = gid.y * {{TM}}u;
   let n0 = gid.x * {{TN}}u;
   if (m0 >= p.M || n0 >= p.N) {
@@ -27,8 +28,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   let K4 = p.K / 4u;
   // Row starts in vec4 units (x) and elements (W), clamped so loads stay in bounds.
-  let xr{i} = p.x_offset / 4u + min(m0 + {i}u, p.M - 1u) * K4;  //@for i<TM
-  let wr{j} = p.w_offset + min(n0 + {j}u, p.N - 1u) * p.K;  //@for j<TN
+  let xr{i} = x_base / 4u + min(m0 + {i}u, p.M - 1u) * K4;  //@for i<TM
+  let wr{j} = w_base + min(n0 + {j}u, p.N - 1u) * p.K;  //@for j<TN
   var acc{i}_{j} = 0.0;  //@for i<TM j<TN
   for (var k = 0u; k < K4; k++) {
     let a{i} = x[xr{i} + k];  //@for i<TM

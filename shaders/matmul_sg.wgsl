@@ -44,12 +44,13 @@ fn load_w8(i: u32, lo: ptr<function, vec4<f32>>, hi: ptr<function, vec4<f32>>) {
 
 @compute @workgroup_size({{WG_X}}, {{WG_Y}})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(subgroup_invocation_id) sl: u32) {
+  set_batch(wid.z);
   let m0 = wid.y * {{TM}}u;
   let n0 = (wid.x * {{WG_X}}u + lid.x) * {{TN}}u;
   let lane = sl & 7u;
   // Row starts in elements, clamped so loads stay in bounds; store() drops the clamped duplicates.
-  let xr{i} = p.x_offset + min(m0 + {i}u, p.M - 1u) * p.K + lane;  //@for i<TM
-  let wr{j} = p.w_offset + min(n0 + {j}u, p.N - 1u) * p.K;  //@for j<TN
+  let xr{i} = x_base + min(m0 + {i}u, p.M - 1u) * p.K + lane;  //@for i<TM
+  let wr{j} = w_base + min(n0 + {j}u, p.N - 1u) * p.K;  //@for j<TN
   var acc{i}_{j} = 0.0;  //@for i<TM j<TN
   for (var k = 0u; k < p.K; k += 8u) {
     let xv{i} = x[xr{i} + k];  //@for i<TM

@@ -31,6 +31,7 @@ var<workgroup> ws: array<f32, KT * BN>;  // W[bn + r, k0 + c] at c · BN + r (k-
 
 @compute @workgroup_size({{WG_X}}, {{WG_Y}})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  set_batch(wid.z);
   let bm = wid.y * BM;
   let bn = wid.x * BN;
   var acc{i}_{j} = 0.0;  //@for i<TM j<TN
@@ -39,7 +40,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     for (var e = li; e < BM * KT; e += WG) {
       let m = bm + e / KT;
       let k = k0 + e % KT;
-      let v = x[p.x_offset + min(m, p.M - 1u) * p.K + min(k, p.K - 1u)];
+      let v = x[x_base + min(m, p.M - 1u) * p.K + min(k, p.K - 1u)];
       xs[e] = select(0.0, v, m < p.M && k < p.K);
     }
     for (var e = li; e < BN * KT; e += WG) {
@@ -47,7 +48,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       let c = e % KT;
       let n = bn + r;
       let k = k0 + c;
-      let v = load_w(p.w_offset + min(n, p.N - 1u) * p.K + min(k, p.K - 1u));
+      let v = load_w(w_base + min(n, p.N - 1u) * p.K + min(k, p.K - 1u));
       ws[c * BN + r] = select(0.0, v, n < p.N && k < p.K);
     }
     workgroupBarrier();

@@ -93,7 +93,8 @@ for (const [B, L, H, DK, tq, tk, sg, scaled] of [
 // The gemm family (S = Q·Kᵀ, softmax, P·V by the matmul kernels): odd L (keys padded to a
 // multiple of 8), padded batches, both score modes, head sizes the matmul runs in its vector and
 // scalar families (d_kv 18), the device's default matmul tile and k4 4×4, and score buffers
-// capped so small that the query rows split into chunks (10 rows) or the heads do (2 of 3).
+// capped so small that the query rows split into chunks (10 rows) or the (sequence, head) pairs
+// do (2 of the 6 at a time, so one chunk spans both sequences).
 const bytesPerRow = (L: number) => Math.ceil(L / 8) * 8 * 4;
 for (const [B, L, H, DK, scaled, scratch, matmul] of [
   [3, 37, 2, 16, false, 0, undefined], [2, 70, 2, 32, true, 10 * bytesPerRow(70), undefined], [2, 45, 3, 64, false, 2 * 45 * bytesPerRow(45), undefined],

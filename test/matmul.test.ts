@@ -219,6 +219,75 @@ test('matmul row chunks write only their rows and match the whole', async () => 
   for (const t of [x, wt, y, chunk]) t.release();
 });
 
+// A batch (workgroup z): problem z reads x rows from xRowStart + z·xRows, W rows from
+// wRowStart + z·wRows, and writes y rows from yRowStart + z·yRows; the strides leave gaps that
+// must stay untouched. A small tile of each family (LLVM compiles the large dot tiles for a
+// minute each), f32 W (attention's gemm family) and f16.
+const BATCH_TILES: MatmulTile[] = [
+  { family: 'k1', tm: 4, tn: 4, wgX: 8, wgY: 8 },
+  LLVMPIPE_FALLBACK_TILE,
+  { family: 'k4dot', tm: 4, tn: 4, wgX: 8, wgY: 8 },
+  { family: 'k8dot', tm: 4, tn: 4, wgX: 8, wgY: 8 },
+  { family: 'smem', tm: 4, tn: 4, wgX: 16, wgY: 16, kt: 16 },
+  LLVMPIPE_MATMUL_TILE,
+];
+for (const tile of BATCH_TILES) {
+  for (const dtype of ['f32', 'f16'] as TensorDType[]) {
+    test(`batched ${matmulVariantName(dtype, 'add', tile)}: 3 problems of 13×11×24 at strides with gaps`, async () => {
+      const rt = await runtime();
+      if (!runs(rt, tile)) return;
+      const [M, N, K, count] = [13, 11, 24, 3];
+      const xs = { start: 2, stride: 15 }, ws = { start: 1, stride: 12 }, ys = { start: 3, stride: 14 };
+      const xRows = xs.start + count * xs.stride, wRows = ws.start + count * ws.stride, yRows = ys.start + count * ys.stride;
+      const xv = randomArray(xRows * K, seed++), w = asWeights(randomArray(wRows * K, seed++), dtype), y0 = randomArray(yRows * N, seed++);
+      const x = rt.upload(xv, [xRows, K], 'f32', 'x'), wt = rt.upload(w.bytes, [wRows, K], dtype, 'w'), y = rt.upload(y0, [yRows, N], 'f32', 'y');
+      try {
+        await matmul(rt, { x, xRowStart: xs.start, rows: M, w: wt, wRowStart: ws.start, wRows: N, y, yRowStart: ys.start, epilogue: 'add', batch: { count, xRows: xs.stride, wRows: ws.stride, yRows: ys.stride }, tile });
+        const got = await rt.read(y);
+        const want = Float64Array.from(y0);
+        for (let z = 0; z < count; z++) {
+          const xz = xv.subarray((xs.start + z * xs.stride) * K, (xs.start + z * xs.stride + M) * K);
+          const wz = w.values.subarray((ws.start + z * ws.stride) * K, (ws.start + z * ws.stride + N) * K);
+          const at = (ys.start + z * ys.stride) * N;
+          want.set(matmulRef(xz, wz, M, N, K, 'add', y0.subarray(at, at + M * N)), at);
+        }
+        // Every row of y, the gaps included (they must keep y0 exactly; the reference copies it).
+        worst = Math.max(worst, expectClose('batched', got, want, TOL));
+        for (let r = 0; r < yRows; r++) {
+          const inProblem = r >= ys.start && (r - ys.start) % ys.stride < M && r < ys.start + count * ys.stride;
+          if (!inProblem) for (let n = 0; n < N; n++) assert.is(got[r * N + n], y0[r * N + n], `y row ${r} is between problems and must be untouched`);
+        }
+      } finally {
+        for (const t of [x, wt, y]) t.release();
+      }
+    });
+  }
+}
+
+test('a batch whose last problem runs past x, W or y is refused, naming it', async () => {
+  const rt = await runtime();
+  const x = rt.empty([20, 8], 'f32', 'x'), w = rt.empty([10, 8], 'f32', 'w'), y = rt.empty([20, 4], 'f32', 'y');
+  try {
+    await matmul(rt, { x, rows: 5, w, wRows: 4, y, batch: { count: 4, xRows: 5, wRows: 2, yRows: 5 } });
+    for (const [batch, what] of [
+      [{ count: 5, xRows: 5, wRows: 1, yRows: 1 }, /problem 4 of the batch \(x row 20/],
+      [{ count: 2, xRows: 1, wRows: 7, yRows: 1 }, /W rows \[7, \+4\) out of range/],
+      [{ count: 3, xRows: 1, wRows: 1, yRows: 8 }, /y row 16/],
+      [{ count: 0, xRows: 1, wRows: 1, yRows: 1 }, /a batch of 0 problems/],
+      [{ count: 2, xRows: -1, wRows: 1, yRows: 1 }, /whole rows >= 0, got -1/],
+    ] as const) {
+      try {
+        await matmul(rt, { x, rows: 5, w, wRows: 4, y, batch });
+        assert.unreachable(`batch ${JSON.stringify(batch)} should be refused`);
+      } catch (e) {
+        assert.match((e as Error).message, what);
+      }
+    }
+  } finally {
+    for (const t of [x, w, y]) t.release();
+  }
+});
+
 // The vector families unpack f16 four at a time (load_w4): ±0, subnormals (|w| < 2^-14, normal
 // numbers once in f32), the largest finite value, Inf and NaN must come through in every lane.
 test('f16 specials through the vector families: ±0, subnormals, max, Inf, NaN', async () => {

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ATTENTION_CANDIDATES, attentionCandidatesFor, attentionProblem, attentionRequires, defaultAttentionTile, DEFAULT_ATTENTION_TILE, LLVMPIPE_ATTENTION_TILE, tuneAttention } from '../kernels/attention.js';
+import { ATTENTION_CANDIDATES, attentionCandidatesFor, attentionProblem, attentionRequires, defaultAttentionTile, DEFAULT_ATTENTION_TILE, FLASH_TILE, LLVMPIPE_ATTENTION_TILE, tuneAttention, untunedAttentionTile } from '../kernels/attention.js';
 import { DEFAULT_MATMUL_TILE, defaultMatmulTile, LLVMPIPE_MATMUL_TILE, MATMUL_CANDIDATES, matmulCandidatesFor, matmulProblem, matmulRequires, matmulTileFor, matmulVariantName, tuneMatmul, type MatmulTile } from '../kernels/matmul.js';
 import { DeviceError, DeviceLostError, IOError, OutOfMemoryError } from '../src/errors.js';
 import { LocalStorageTuneStore } from '../src/gpu/browser-tune-store.js';
@@ -593,6 +593,18 @@ test('llvmpipe: defaults and candidates that compile in seconds (no 32×16 matmu
   assert.ok(mm.length >= 4 && mm.every((c) => c.tm * c.tn <= 128) && mm.some((c) => JSON.stringify(c) === JSON.stringify(LLVMPIPE_MATMUL_TILE)), JSON.stringify(mm));
   const at = attentionCandidatesFor('llvmpipe');
   assert.ok(at.length >= 1 && at.every((c) => c.family !== 'unrolled') && at.some((c) => JSON.stringify(c) === JSON.stringify(LLVMPIPE_ATTENTION_TILE)), JSON.stringify(at));
+});
+
+test("untuned attention: the kind's default where the device runs it; else flash, with sg 4 where it has subgroups of 4", () => {
+  const on = (kind: string, features: string[], subgroupMinSize?: number) =>
+    untunedAttentionTile({ adapter: { kind, features, subgroupMinSize }, limits: GPU } as unknown as Pick<Runtime, 'adapter' | 'limits'>);
+  assert.equal(on('llvmpipe', ['subgroups'], 8), LLVMPIPE_ATTENTION_TILE);
+  // Chromium's llvmpipe: subgroups of 4 (the sg matmuls need 8).
+  assert.equal(on('llvmpipe', ['subgroups'], 4), { ...FLASH_TILE, sg: 4 });
+  assert.equal(on('llvmpipe', []), FLASH_TILE);
+  // SwiftShader's and GPUs' default needs no subgroups.
+  assert.equal(on('swiftshader', []), DEFAULT_ATTENTION_TILE);
+  assert.equal(on('hardware', ['subgroups'], 32), DEFAULT_ATTENTION_TILE);
 });
 
 test('attention tuning checks and times both families', async () => {
