@@ -3,10 +3,10 @@
 // drivers). Every (sequence, head) pair g = b · H + h is copied into contiguous rows (Q, K) and
 // columns (Vᵀ) (shaders/attention_heads.wgsl); then, for a chunk of pairs and query rows at a
 // time,
-//   S_g = Q_g · K_gᵀ (one batched matmul for the chunk's pairs), P = softmax(scale · S + bias,
-//   masked) in place (shaders/attention_softmax.wgsl), O_g = P_g · V_g (a batched matmul with
-//   W = V_gᵀ);
-// and O is copied back to [B, L, H * DK]: seven dispatches per chunk-free batch, whatever B and H
+//   S_g = Q_g · K_gᵀ (one batched matmul for the chunk's pairs), E = exp(scale · S + bias −
+//   row max, masked) in place with each row's 1 / sum aside (shaders/attention_softmax.wgsl),
+//   O_g = E_g · V_g (a batched matmul with W = V_gᵀ);
+// and O, each row times its 1 / sum, is copied back to [B, L, H * DK]: seven dispatches per chunk-free batch, whatever B and H
 // (one matmul per head cost llvmpipe more in dispatches than in arithmetic at short L). Keys are
 // padded to Lp (a multiple of 8, which the sg and k8dot matmuls need of the second matmul's K)
 // with zeros, and masked. The score chunk is an L × L matrix per pair at most, capped at
@@ -95,8 +95,9 @@ export async function attentionGemm(rt: Runtime, a: GemmAttentionArgs): Promise<
   const vt = rt.empty([G * DK, Lp], 'f32', 'attn_v_columns');
   const oh = rt.empty([G * L, DK], 'f32', 'attn_o_heads');
   const s = rt.empty([chunk.heads * chunk.rows, Lp], 'f32', 'attn_scores');
+  const inv = rt.empty([G * L], 'f32', 'attn_row_scale');
   const copy = (layout: keyof typeof HEADS_LAYOUT, lp: number, n: number, src: Tensor, dst: Tensor) =>
-    rt.dispatch(heads, packParams(headsSource, { form: HEADS_LAYOUT[layout], L, Lp: lp, H, DK, n }), [src.buffer, dst.buffer], grid1d(Math.ceil(n / HEADS_WG), maxDim));
+    rt.dispatch(heads, packParams(headsSource, { form: HEADS_LAYOUT[layout], L, Lp: lp, H, DK, n }), [src.buffer, dst.buffer, inv.buffer], grid1d(Math.ceil(n / HEADS_WG), maxDim));
   try {
     copy('rows', L, G * L, a.q, qh);
     copy('rows', Lp, G * Lp, a.k, kh);
@@ -107,12 +108,12 @@ export async function attentionGemm(rt: Runtime, a: GemmAttentionArgs): Promise<
         const rows = Math.min(chunk.rows, L - i0);
         await matmul(rt, { x: qh, xRowStart: g0 * L + i0, rows, w: kh, wRowStart: g0 * Lp, wRows: Lp, y: s, yRowStart: 0, batch: { count, xRows: L, wRows: Lp, yRows: chunk.rows }, tile });
         const n = (count - 1) * chunk.rows + rows;
-        rt.dispatch(softmax, packParams(softmaxSource, { H, Lp, rows: chunk.rows, n, i0, g0, R: a.R, scale: a.scale }), [s.buffer, (a.bias ?? a.q).buffer, a.lengths.buffer], grid1d(Math.ceil(n / a.wg), maxDim));
+        rt.dispatch(softmax, packParams(softmaxSource, { H, L, Lp, rows: chunk.rows, n, i0, g0, R: a.R, scale: a.scale }), [s.buffer, (a.bias ?? a.q).buffer, a.lengths.buffer, inv.buffer], grid1d(Math.ceil(n / a.wg), maxDim));
         await matmul(rt, { x: s, xRowStart: 0, rows, w: vt, wRowStart: g0 * DK, wRows: DK, y: oh, yRowStart: g0 * L + i0, batch: { count, xRows: chunk.rows, wRows: DK, yRows: L }, tile });
       }
     }
     copy('merge', L, G * L, oh, a.out);
   } finally {
-    for (const t of [qh, kh, vt, oh, s]) t.release();
+    for (const t of [qh, kh, vt, oh, s, inv]) t.release();
   }
 }

@@ -4,7 +4,8 @@
 //   LAYOUT_ROWS:    dst [B·H, Lp, DK] = src[b, i, h * DK + d]; rows i in [L, Lp) are 0 (Q and K)
 //   LAYOUT_COLUMNS: dst [B·H, DK, Lp] = src[b, j, h * DK + d]; columns j in [L, Lp) are 0 (V
 //                   transposed, the W of P · V = x · Wᵀ; the zeros keep 0-weighted keys finite)
-//   LAYOUT_MERGE:   dst[b, i, h * DK + d] = src [B·H, L, DK] (the heads' outputs back side by side)
+//   LAYOUT_MERGE:   dst[b, i, h * DK + d] = src [B·H, L, DK] · scale[g·L + i] (the heads' outputs
+//                   back side by side, each row times the softmax's 1 / sum)
 // One invocation per line of dst: a row of DK (ROWS, MERGE) or a column of Lp (COLUMNS), n of
 // them, so a dispatch has few workgroups (on CPU drivers each one costs more than its copying).
 
@@ -20,6 +21,8 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+// [B·H·L] f32, read by LAYOUT_MERGE only (the others bind any buffer, never read).
+@group(0) @binding(3) var<storage, read> scale: array<f32>;
 
 {{LAYOUTS}}
 
@@ -35,8 +38,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let g = e / p.L;
     let src_at = e * p.DK;
     let dst_at = ((g / p.H) * p.L + e % p.L) * hd + (g % p.H) * p.DK;
+    let f = scale[e];
     for (var d = 0u; d < p.DK; d++) {
-      dst[dst_at + d] = src[src_at + d];
+      dst[dst_at + d] = f * src[src_at + d];
     }
   } else if (p.form == LAYOUT_ROWS) {
     // e = g * Lp + i.
