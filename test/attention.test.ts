@@ -109,6 +109,11 @@ for (const [B, L, H, DK, scaled, scratch, matmul] of [
   });
 }
 
+test('attention gemm: a sequence with no keys (length 0) gives zeros, as the reference does, and leaves the others alone', async () => {
+  const rt = await runtime();
+  await check(rt, 3, 21, 2, 16, 16, [21, 0, 9], (seed += 10), { family: 'gemm', tq: 64, tk: 0 });
+});
+
 test('attention gemm: score chunks hold whole heads while they fit, else split query rows; never under one row', () => {
   assert.equal(gemmChunks(45, 3, 2 * 45 * 48 * 4), { rows: 45, heads: 2 });
   assert.equal(gemmChunks(45, 3, 100 * 45 * 48 * 4), { rows: 45, heads: 3 });
