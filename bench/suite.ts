@@ -14,7 +14,7 @@ import type { AdapterKind } from '../src/gpu/env.js';
 import { createNodeRuntime } from '../src/gpu/node-gpu.js';
 import { peerTokens, type BenchOptions } from './bench.js';
 import { peerLayer, XL_LAYER } from './layer-inputs.js';
-import { buildBenchJson, formatBenchJson, type AdapterFigures, type Peers } from './summary.js';
+import { buildBenchJson, formatBenchJson, isReferenceBlas, type AdapterFigures, type Peers } from './summary.js';
 import { torchLayer, torchPython } from './torch-peer.js';
 
 /** The adapters that give a device here, in the order `auto` prefers them. */
@@ -63,14 +63,15 @@ export async function runSuite(options: BenchOptions): Promise<void> {
   try {
     const tokens = peerTokens(quick);
     const { python, why } = torchPython();
-    const peers: Peers = { pytorch_layer_ms: null, tfjs_layer_ms: null, pytorch_threads: null, pytorch_version: null, pytorch_unavailable: why, layer_tokens: tokens };
+    const peers: Peers = { pytorch_layer_ms: null, tfjs_layer_ms: null, pytorch_threads: null, pytorch_version: null, pytorch_blas: null, pytorch_unavailable: why, layer_tokens: tokens };
     let reference: string | null = null;
     if (why) log(`PyTorch peer: not run: ${why}\n`);
     else {
       const layer = await peerLayer(tokens);
       const t = torchLayer(layer, quick ? 2 : 5, python!);
-      Object.assign(peers, { pytorch_layer_ms: t.ms, pytorch_threads: t.threads, pytorch_version: t.version });
-      log(`PyTorch ${t.version} CPU fp32 (${python}, ${t.threads} threads), the XL-shaped layer over ${tokens} tokens: ${t.ms.toFixed(0)} ms\n`);
+      Object.assign(peers, { pytorch_layer_ms: t.ms, pytorch_threads: t.threads, pytorch_version: t.version, pytorch_blas: t.blas });
+      log(`PyTorch ${t.version} CPU fp32 (${python}, ${t.threads} threads, BLAS ${t.blas ?? 'unknown'}), the XL-shaped layer over ${tokens} tokens: ${t.ms.toFixed(0)} ms\n`);
+      if (isReferenceBlas(t.blas)) log(`PyTorch ran on the reference BLAS (${t.blas}): not a fair peer, and the goal against it is n/a; npm run bench:setup installs OpenBLAS (libopenblas0-pthread)\n`);
       reference = join(dir, 'pytorch-out.f32');
       const normed = Float32Array.from(rmsnormRef(t.out, layer.finalNorm, tokens, XL_LAYER.d_model, 1e-6));
       writeFileSync(reference, new Uint8Array(normed.buffer, normed.byteOffset, normed.byteLength));

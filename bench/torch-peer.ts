@@ -46,6 +46,8 @@ export interface TorchResult {
   ms: number;
   threads: number;
   version: string;
+  /** The BLAS library torch ran on (its path), null where the script could not tell. */
+  blas: string | null;
   /** The layer's output [tokens, d_model] (before the final norm). */
   out: Float32Array;
 }
@@ -70,7 +72,7 @@ export function torchLayer(layer: PeerLayer, reps: number, python: string): Torc
     const bytes = readFileSync(join(dir, 'out.f32'));
     const out = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
     if (out.length !== L * w.d_model) throw new Error(`bench/torch_layer.py wrote ${out.length} values, expected ${L * w.d_model}`);
-    return { ms: res.ms, threads: res.threads, version: res.torch, out };
+    return { ms: res.ms, threads: res.threads, version: res.torch, blas: res.blas ?? null, out };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

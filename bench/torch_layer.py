@@ -10,7 +10,9 @@ and one little-endian float32 file per tensor, NAME.f32: h0 [L, d_model]; ln0, l
 q, k, v [heads*d_kv, d_model]; o [d_model, heads*d_kv]; wi [d_ff, d_model]; wo [d_model, d_ff]
 (Hugging Face layouts, y = x W^T); bias [heads, 2R+1], the bias of relative position j - i
 (clamped to +-R) at column j - i + R. Writes DIR/out.f32 (the layer's output [L, d_model]) and
-prints one JSON line: {"ms": median ms per layer, "reps", "threads", "torch"}.
+prints one JSON line: {"ms": median ms per layer, "reps", "threads", "torch", "blas"}, "blas" the
+BLAS library the process loaded (Debian's torch goes through libblas.so.3, which is the slow
+reference BLAS unless OpenBLAS is installed), null where it cannot tell.
 """
 import json
 import os
@@ -45,6 +47,16 @@ def layer(w, h, bias, m):
     return h1 + torch.relu(x1 @ w["wi"].T) @ w["wo"].T
 
 
+def loaded_blas():
+    """The BLAS shared library mapped into this process (its real path), from /proc/self/maps; None off Linux."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "/" in line and "blas" in os.path.basename(line.split()[-1]).lower()}
+    except OSError:
+        return None
+    return sorted(paths)[0] if paths else None
+
+
 def main():
     args = sys.argv[1:]
     if not args or args[0] in ("-h", "--help"):
@@ -75,7 +87,7 @@ def main():
             times.append((time.perf_counter() - t0) * 1000)
     out.contiguous().numpy().astype("<f4").tofile(os.path.join(d, "out.f32"))
     times.sort()
-    print(json.dumps({"ms": times[(len(times) - 1) // 2], "reps": reps, "threads": threads, "torch": torch.__version__}))
+    print(json.dumps({"ms": times[(len(times) - 1) // 2], "reps": reps, "threads": threads, "torch": torch.__version__, "blas": loaded_blas()}))
     return 0
 
 

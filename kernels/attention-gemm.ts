@@ -6,10 +6,10 @@
 //   S_g = Q_g · K_gᵀ (one batched matmul for the chunk's pairs), E = exp(scale · S + bias −
 //   row max, masked) in place with each row's 1 / sum aside (shaders/attention_softmax.wgsl),
 //   O_g = E_g · V_g (a batched matmul with W = V_gᵀ);
-// and O, each row times its 1 / sum, is copied back to [B, L, H * DK]: seven dispatches per chunk-free batch, whatever B and H
-// (one matmul per head cost llvmpipe more in dispatches than in arithmetic at short L). Keys are
-// padded to Lp (a multiple of 8, which the sg and k8dot matmuls need of the second matmul's K)
-// with zeros, and masked. The score chunk is an L × L matrix per pair at most, capped at
+// and O, each row times its 1 / sum, is copied back to [B, L, H * DK]. While one chunk holds
+// every pair that is seven dispatches, whatever B and H (a matmul per head cost llvmpipe more in
+// dispatches than in arithmetic at short L). Keys are padded to Lp (a multiple of 8, which the sg
+// and k8dot matmuls need of the second matmul's K) with zeros, and masked. The score chunk is an L × L matrix per pair at most, capped at
 // `scratchBytes` (query rows are split past it), so memory is O(L · scratch), not O(B · H · L²);
 // the copies take four buffers of q's size.
 import headsSource from '../shaders/attention_heads.wgsl';
@@ -73,11 +73,11 @@ export function paddedKeys(L: number): number {
  * Query rows and (sequence, head) pairs per score chunk within `bytes` (at least one row of one
  * pair), for `pairs` pairs; at most `maxPerDim` rows and pairs (a dispatch's workgroups per dimension).
  */
-export function gemmChunks(L: number, pairs: number, bytes: number, maxPerDim = 65535): { rows: number; heads: number } {
+export function gemmChunks(L: number, pairs: number, bytes: number, maxPerDim = 65535): { rows: number; pairs: number } {
   const row = paddedKeys(L) * 4;
   const rows = Math.max(1, Math.min(L, maxPerDim, Math.floor(bytes / row)));
-  const heads = rows < L ? 1 : Math.max(1, Math.min(pairs, maxPerDim, Math.floor(bytes / (row * L))));
-  return { rows, heads };
+  const perChunk = rows < L ? 1 : Math.max(1, Math.min(pairs, maxPerDim, Math.floor(bytes / (row * L))));
+  return { rows, pairs: perChunk };
 }
 
 export async function attentionGemm(rt: Runtime, a: GemmAttentionArgs): Promise<void> {
@@ -88,22 +88,22 @@ export async function attentionGemm(rt: Runtime, a: GemmAttentionArgs): Promise<
   const budget = Math.min(a.scratchBytes ?? GEMM_SCRATCH_BYTES, rt.maxBufferBytes);
   const maxDim = rt.limits.maxComputeWorkgroupsPerDimension;
   const chunk = gemmChunks(L, G, budget, maxDim);
-  const heads = await pipelineFor(rt, headsVariant({ wg: HEADS_WG }), a.q);
+  const layout = await pipelineFor(rt, headsVariant({ wg: HEADS_WG }), a.q);
   const softmax = await pipelineFor(rt, softmaxVariant({ wg: a.wg, scoreBias: a.scoreBias, biases: a.scoreBiases }), a.q);
   const qh = rt.empty([G * L, DK], 'f32', 'attn_q_heads');
   const kh = rt.empty([G * Lp, DK], 'f32', 'attn_k_heads');
   const vt = rt.empty([G * DK, Lp], 'f32', 'attn_v_columns');
   const oh = rt.empty([G * L, DK], 'f32', 'attn_o_heads');
-  const s = rt.empty([chunk.heads * chunk.rows, Lp], 'f32', 'attn_scores');
+  const s = rt.empty([chunk.pairs * chunk.rows, Lp], 'f32', 'attn_scores');
   const inv = rt.empty([G * L], 'f32', 'attn_row_scale');
-  const copy = (layout: keyof typeof HEADS_LAYOUT, lp: number, n: number, src: Tensor, dst: Tensor) =>
-    rt.dispatch(heads, packParams(headsSource, { form: HEADS_LAYOUT[layout], L, Lp: lp, H, DK, n }), [src.buffer, dst.buffer, inv.buffer], grid1d(Math.ceil(n / HEADS_WG), maxDim));
+  const copy = (form: keyof typeof HEADS_LAYOUT, lp: number, n: number, src: Tensor, dst: Tensor) =>
+    rt.dispatch(layout, packParams(headsSource, { form: HEADS_LAYOUT[form], L, Lp: lp, H, DK, n }), [src.buffer, dst.buffer, inv.buffer], grid1d(Math.ceil(n / HEADS_WG), maxDim));
   try {
     copy('rows', L, G * L, a.q, qh);
     copy('rows', Lp, G * Lp, a.k, kh);
     copy('columns', Lp, G * DK, a.v, vt);
-    for (let g0 = 0; g0 < G; g0 += chunk.heads) {
-      const count = Math.min(chunk.heads, G - g0);
+    for (let g0 = 0; g0 < G; g0 += chunk.pairs) {
+      const count = Math.min(chunk.pairs, G - g0);
       for (let i0 = 0; i0 < L; i0 += chunk.rows) {
         const rows = Math.min(chunk.rows, L - i0);
         await matmul(rt, { x: qh, xRowStart: g0 * L + i0, rows, w: kh, wRowStart: g0 * Lp, wRows: Lp, y: s, yRowStart: 0, batch: { count, xRows: L, wRows: Lp, yRows: chunk.rows }, tile });

@@ -69,9 +69,10 @@ export const DEFAULT_ATTENTION_TILE: AttentionTile = { family: 'gemm', tq: 64, t
 
 /**
  * llvmpipe (subgroups of 8 or more): the gemm family over sg 16×2 matmuls, its heads batched into
- * two matmul dispatches. At d_kv 128 it ran 2× the flash family at L = 512 (4 heads: 42 vs 82
- * ms, 12.7 vs 6.5 GFLOP/s) and 1.4× at the tuner's 64 rows with 32 heads (7.3 vs 10.2 ms); one
- * matmul dispatch per head had lost that shape (27.6 vs 17.9 ms). Where the device lacks
+ * two matmul dispatches. At d_kv 128 (4 heads) it ran 2.4× the flash family at L = 512 (34 vs
+ * 82 ms, 15.9 vs 6.5 GFLOP/s) and 1.6× at L = 1024 (146 vs 234 ms), and 1.4× at the tuner's 64
+ * rows with 32 heads (7.3 vs 10.2 ms); one matmul dispatch per head had lost that shape (27.6
+ * vs 17.9 ms). Where the device lacks
  * subgroups of 8 (Chromium's llvmpipe reports 4) the flash tile runs (FLASH_TILE). The unrolled
  * family compiles through LLVM for minutes (143 s at d_kv 128), so it is never tuned there; the
  * flash family compiles in 2–10 s.

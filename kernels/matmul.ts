@@ -185,7 +185,8 @@ export interface MatmulArgs {
   /**
    * `count` problems of the same shape in one dispatch (workgroup z): problem z reads x from row
    * xRowStart + z · xRows, W from row wRowStart + z · wRows and writes y from row
-   * yRowStart + z · yRows (the heads of attention's gemm family). Default: one problem.
+   * yRowStart + z · yRows (the heads of attention's gemm family). The problems' rows of y must
+   * not overlap (they run concurrently). Default: one problem.
    */
   batch?: MatmulBatch;
   tile?: MatmulTile;

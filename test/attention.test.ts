@@ -114,13 +114,13 @@ test('attention gemm: a sequence with no keys (length 0) gives zeros, as the ref
   await check(rt, 3, 21, 2, 16, 16, [21, 0, 9], (seed += 10), { family: 'gemm', tq: 64, tk: 0 });
 });
 
-test('attention gemm: score chunks hold whole heads while they fit, else split query rows; never under one row', () => {
-  assert.equal(gemmChunks(45, 3, 2 * 45 * 48 * 4), { rows: 45, heads: 2 });
-  assert.equal(gemmChunks(45, 3, 100 * 45 * 48 * 4), { rows: 45, heads: 3 });
-  assert.equal(gemmChunks(70, 2, 10 * 72 * 4), { rows: 10, heads: 1 });
-  assert.equal(gemmChunks(4096, 32, 32 * 2 ** 20), { rows: 2048, heads: 1 });
-  assert.equal(gemmChunks(100, 2, 1), { rows: 1, heads: 1 });
-  assert.equal(gemmChunks(100000, 1, 2 ** 40, 65535), { rows: 65535, heads: 1 });
+test('attention gemm: score chunks hold whole (sequence, head) pairs while they fit, else split query rows; never under one row', () => {
+  assert.equal(gemmChunks(45, 3, 2 * 45 * 48 * 4), { rows: 45, pairs: 2 });
+  assert.equal(gemmChunks(45, 3, 100 * 45 * 48 * 4), { rows: 45, pairs: 3 });
+  assert.equal(gemmChunks(70, 2, 10 * 72 * 4), { rows: 10, pairs: 1 });
+  assert.equal(gemmChunks(4096, 32, 32 * 2 ** 20), { rows: 2048, pairs: 1 });
+  assert.equal(gemmChunks(100, 2, 1), { rows: 1, pairs: 1 });
+  assert.equal(gemmChunks(100000, 1, 2 ** 40, 65535), { rows: 65535, pairs: 1 });
 });
 
 test('attention flash: d_kv not a multiple of 4 runs as the loop family with the same tq and tk; sg shrinks to what divides d_kv/4', () => {

@@ -3,7 +3,7 @@
 // the environment PyTorch is timed in. Speed itself is never asserted here.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { benchJsonProblems, buildBenchJson, formatBenchJson, GOALS, residuesPerSecond, verdicts, type AdapterFigures, type Peers } from '../bench/summary.js';
+import { benchJsonProblems, buildBenchJson, formatBenchJson, GOALS, isReferenceBlas, residuesPerSecond, verdicts, type AdapterFigures, type Peers } from '../bench/summary.js';
 import { xlLayerFlops } from '../bench/layer-inputs.js';
 import { torchEnv } from '../bench/torch-peer.js';
 import { humanLikeLengths, randomProtein } from '../bench/gpu.js';
@@ -16,7 +16,7 @@ const fig = (kind: AdapterFigures['kind'], o: Partial<AdapterFigures> = {}): Ada
   layer_ms: 600, layer_tokens: 162, tfjs_layer_ms: 1800, rel_err_vs_pytorch: 1e-6, rel_err_vs_tfjs: 2e-6, ...o,
 });
 const peers = (o: Partial<Peers> = {}): Peers => ({
-  pytorch_layer_ms: 290, tfjs_layer_ms: 1800, pytorch_threads: 2, pytorch_version: '1.13', pytorch_unavailable: null, layer_tokens: 162, ...o,
+  pytorch_layer_ms: 290, tfjs_layer_ms: 1800, pytorch_threads: 2, pytorch_version: '1.13', pytorch_blas: '/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3', pytorch_unavailable: null, layer_tokens: 162, ...o,
 });
 
 test('the --json summary: every field the issue names, % of ceiling, ratios (theirs / ours) and whole-model residues/s', () => {
@@ -35,7 +35,7 @@ test('the --json summary: every field the issue names, % of ceiling, ratios (the
   assert.is(j.peers.tfjs_layer_ms, 1800);
   const text = formatBenchJson(j).join('\n');
   assert.match(text, /\| llvmpipe \(llvmpipe adapter\) \| 40\.0 \| 20\.00 \(50%\) \| 10\.00 \(25%, L 512\) \| 600 \| 1800 \| 0\.48× \| 3\.00× \|/);
-  assert.match(text, /PyTorch 1\.13 CPU fp32, 2 threads: 290 ms per layer/);
+  assert.match(text, /PyTorch 1\.13 CPU fp32, 2 threads, BLAS \/usr\/lib\/x86_64-linux-gnu\/openblas-pthread\/libblas\.so\.3: 290 ms per layer/);
 });
 
 test('PASS / SHORT: llvmpipe at half PyTorch\'s speed passes, under it is short; attention at 40% of each adapter\'s ceiling', () => {
@@ -52,6 +52,12 @@ test('PASS / SHORT: llvmpipe at half PyTorch\'s speed passes, under it is short;
   assert.is(noTorch.adapters[0].speed_vs_pytorch, null);
   assert.match(formatBenchJson(noTorch).join('\n'), /PyTorch: not run \(no torch\)/);
   assert.is(verdicts({ adapters: buildBenchJson([fig('swiftshader')], peers()).adapters })[0].status, 'n/a');
+  // PyTorch on Debian's reference BLAS (libblas3 without OpenBLAS) is ~100× slow: no fair peer, so n/a, not a pass.
+  const reference = buildBenchJson([fig('llvmpipe', { layer_ms: 10 })], peers({ pytorch_blas: '/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0' }));
+  assert.is(reference.goals[0].status, 'n/a');
+  assert.match(reference.goals[0].goal, /reference BLAS: no fair peer/);
+  assert.is(buildBenchJson([fig('llvmpipe', { layer_ms: 10 })], peers({ pytorch_blas: null })).goals[0].status, 'PASS');
+  assert.ok(!isReferenceBlas('/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3') && isReferenceBlas('/usr/lib/x86_64-linux-gnu/blas/libblas.so.3'));
   // A layer that did not run gives no ratio and no residues/s, and the JSON still has its shape.
   const failed = buildBenchJson([fig('llvmpipe', { layer_ms: null })], peers());
   assert.ok(failed.adapters[0].speed_vs_pytorch === null && failed.adapters[0].residues_per_s === null);
