@@ -121,6 +121,8 @@ test('attention gemm: score chunks hold whole (sequence, head) pairs while they 
   assert.equal(gemmChunks(4096, 32, 32 * 2 ** 20), { rows: 2048, pairs: 1 });
   assert.equal(gemmChunks(100, 2, 1), { rows: 1, pairs: 1 });
   assert.equal(gemmChunks(100000, 1, 2 ** 40, 65535), { rows: 65535, pairs: 1 });
+  // Pairs run at workgroup z of the batched matmul: no more per chunk than a dispatch dimension allows.
+  assert.equal(gemmChunks(8, 100000, 2 ** 40, 65535), { rows: 8, pairs: 65535 });
 });
 
 test('attention flash: d_kv not a multiple of 4 runs as the loop family with the same tq and tk; sg shrinks to what divides d_kv/4', () => {
