@@ -91,12 +91,14 @@ export const DEFAULT_MATMUL_TILE: MatmulTile = { family: 'k4', tm: 8, tn: 8, wgX
 export const LLVMPIPE_FALLBACK_TILE: MatmulTile = { family: 'k4', tm: 4, tn: 4, wgX: 8, wgY: 8 };
 
 /**
- * llvmpipe's default: the sg family with 8 rows × 3 columns per invocation and 32 invocations
- * along N compiles in about 2.4 s (no shader cache) and ran the f16 ProtT5-XL shapes 2-3× as
- * fast as k4 4×4 in interleaved runs at M = 128 (measured with bench/matmul-lab.ts; why, in
- * shaders/matmul_sg.wgsl).
+ * llvmpipe's default: the sg family with 16 rows × 4 columns per invocation and 16 invocations
+ * along N compiles in about 0.8 s (no shader cache) and ran the f16 ProtT5-XL shapes 1.1-1.5×
+ * as fast as the 8×3 tile it replaced, at M = 64, 162 and 256 in interleaved runs (bench/matmul-lab.ts;
+ * 20-30 GFLOP/s against a 60-72 ceiling, Intel Xeon, 2 cores). Why sg, in shaders/matmul_sg.wgsl;
+ * why the larger tile: each W value a lane loads (a bounds-checked scalar load per lane and
+ * 32-bit word in llvmpipe, the dearest thing in the loop) serves tm rows.
  */
-export const LLVMPIPE_MATMUL_TILE: MatmulTile = { family: 'sg', tm: 8, tn: 3, wgX: 32, wgY: 1 };
+export const LLVMPIPE_MATMUL_TILE: MatmulTile = { family: 'sg', tm: 16, tn: 4, wgX: 16, wgY: 1 };
 
 /** The matmul variant to use untuned on a device of this kind. */
 export function defaultMatmulTile(kind: AdapterKind | undefined): MatmulTile {
@@ -256,15 +258,16 @@ export async function matmul(rt: Runtime, a: MatmulArgs): Promise<void> {
  * small k4 tiles are for real GPUs; k1 is what runs when K % 4 != 0. The tuner runs 64 rows:
  * a 32-row tile in 2 rows of invocations keeps them all busy there (in 4, half would idle).
  * The sg tiles come first: where a device has subgroups of 8 or more (llvmpipe, GPUs) they are
- * llvmpipe's fastest (16×3 a little ahead of the 8×3 default at M = 128, which wastes fewer
- * rows on short batches); elsewhere the tuner skips them as unmet.
+ * llvmpipe's fastest. There the tiles with 16 rows per invocation ran the f16 ProtT5-XL shapes
+ * 1.1-1.6× as fast as 8×3 (16×6 and 16×8 a little ahead of 16×4 on the wide shapes; 32×4, 16×2 and 8×4 no
+ * better than those, so left out); 8×3 stays for short batches, where it wastes fewer rows.
+ * Elsewhere the tuner skips them as unmet.
  */
 export const MATMUL_CANDIDATES: readonly MatmulTile[] = [
-  { family: 'sg', tm: 16, tn: 3, wgX: 32, wgY: 1 },
-  { family: 'sg', tm: 8, tn: 3, wgX: 32, wgY: 1 },
   { family: 'sg', tm: 16, tn: 4, wgX: 16, wgY: 1 },
-  { family: 'sg', tm: 8, tn: 4, wgX: 32, wgY: 1 },
-  { family: 'sg', tm: 16, tn: 2, wgX: 64, wgY: 1 },
+  { family: 'sg', tm: 16, tn: 6, wgX: 16, wgY: 1 },
+  { family: 'sg', tm: 16, tn: 8, wgX: 16, wgY: 1 },
+  { family: 'sg', tm: 8, tn: 3, wgX: 32, wgY: 1 },
   { family: 'k8dot', tm: 32, tn: 16, wgX: 8, wgY: 2 },
   { family: 'k4dot', tm: 32, tn: 16, wgX: 8, wgY: 2 },
   { family: 'k4dot', tm: 16, tn: 16, wgX: 4, wgY: 8 },
