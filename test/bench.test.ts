@@ -46,6 +46,13 @@ test('PASS / SHORT: llvmpipe at half PyTorch\'s speed passes, under it is short;
   const short = at(2 * 290 + 1, 15.9);
   assert.equal(short.map((g) => g.status), ['SHORT', 'SHORT']);
   assert.match(short[1].goal, /attention ≥ 40% of the ceiling on llvmpipe \(L = 512\)/);
+  // The speed goal's bound: PyTorch's 290 ms over the layer's FLOPs at llvmpipe's 40 GFLOP/s ceiling; attention has none.
+  const bound = 290 / (xlLayerFlops(162) / 40 / 1e6);
+  assert.ok(Math.abs(short[0].at_ceiling! - bound) < 1e-12 && short[1].at_ceiling === null, JSON.stringify(short));
+  const unreachable = formatBenchJson(buildBenchJson([fig('llvmpipe', { ceiling_gflops: 10 })], peers())).join('\n');
+  assert.match(unreachable, /\| ours on llvmpipe ≥ 1\/2 of PyTorch CPU's layer speed \| 0\.48 \| 0\.5 \| SHORT \| 0\.\d\d \|/);
+  assert.match(unreachable, /out of reach there/);
+  assert.not.match(formatBenchJson(buildBenchJson([fig('llvmpipe', { ceiling_gflops: 1e6 })], peers())).join('\n'), /out of reach there/);
   // No PyTorch (not installed) or no llvmpipe: the speed goal is n/a, not a pass.
   const noTorch = buildBenchJson([fig('llvmpipe')], peers({ pytorch_layer_ms: null, pytorch_unavailable: 'no torch' }));
   assert.is(noTorch.goals[0].status, 'n/a');
