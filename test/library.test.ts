@@ -51,6 +51,9 @@ test('onProgress names every phase: upload per tensor, tuning per shape and cand
     assert.ok(tuning.some((p) => p.variant !== null), 'each candidate is reported');
     const compiled = events.flatMap((p) => (p.phase === 'compiling' && p.pipeline !== null ? [p.pipeline] : []));
     assert.ok(compiled.length > 0, 'the warm-up compiles pipelines');
+    // The last report closes the phase with its total (the first dispatches, where llvmpipe compiles, come before it).
+    assert.equal(events.at(-1), { phase: 'compiling', pipeline: null, loaded: compiled.length, total: compiled.length });
+    assert.ok(events.slice(0, -1).every((p) => p.phase !== 'compiling' || p.total === null), 'only the last compiling report has a total');
     // The warm-up compiled what embed() needs: the first embed compiles nothing more.
     let more = 0;
     rt.onCompile = () => more++;

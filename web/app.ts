@@ -163,7 +163,7 @@ async function loadModel(): Promise<ProtT5Model> {
           if (p.total) bar.value = p.loaded / p.total;
           tensors = `choosing kernel variants for this GPU (measured once, then remembered): ${p.op} ${p.loaded + 1}/${p.total ?? '?'}${p.variant ? `, trying ${p.variant}` : ''}…`;
         } else if (p.phase === 'compiling') {
-          tensors = `compiling GPU pipelines (${p.loaded})…`;
+          tensors = p.total === null ? `compiling GPU pipelines (${p.loaded})…` : `${p.total} GPU pipelines compiled`;
         }
         status.textContent = [tensors, download].filter(Boolean).join('; ');
       },

@@ -119,7 +119,8 @@ export interface LoadOptions {
    * Called through every phase of the load, each call naming its phase: 'download' (a hub id
    * in Node: bytes per file; a URL's bytes go to the browser's onDownload), 'upload' (one call per tensor), 'tuning' (kernel variants measured on this
    * adapter, first run only: one call per op and per candidate) and 'compiling' (the warm-up
-   * pass that compiles every GPU pipeline embed() uses: one call per pipeline).
+   * pass that compiles every GPU pipeline embed() uses: one call per pipeline, then a last one
+   * with `total` set when the warm-up batch has run).
    */
   onProgress?: (p: LoadProgress) => void;
   /** Stops the load (download, upload, tuning, warm-up); it rejects with the signal's reason and frees what it made. */
@@ -219,6 +220,7 @@ export class EmbeddingModel {
     } finally {
       rt.onCompile = previous;
     }
+    onProgress?.({ phase: 'compiling', pipeline: null, loaded: compiled, total: compiled });
   }
 
   get runtime(): Runtime {

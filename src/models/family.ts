@@ -85,13 +85,18 @@ export interface TuningPhase {
   total: number | null;
 }
 
-/** The warm-up batch compiling the GPU pipelines: a first call (pipeline null), then one per pipeline compiled. */
+/**
+ * The warm-up batch compiling the GPU pipelines: a first call (pipeline null, total null), one as
+ * each pipeline starts compiling, and a last one when the warm-up batch has run (pipeline null,
+ * total = loaded): drivers that compile at the first dispatch (llvmpipe) do so between the two.
+ */
 export interface CompilingPhase {
   phase: 'compiling';
   pipeline: string | null;
   /** Pipelines compiled so far. */
   loaded: number;
-  total: null;
+  /** null until the warm-up is done; then the number of pipelines it compiled. */
+  total: number | null;
 }
 
 /** A weight tensor holding NaN or ±Inf values: where, and how many of each. */
