@@ -19,8 +19,9 @@
 // (registers); W from an rgba32uint texture (its fetch is a call per load: no faster); W staged
 // in workgroup memory for several subgroup rows (reads there are 4× cheaper, but the barriers and
 // staging made it 1.6× slower); two K steps per iteration; workgroups ordered along M first.
-// llvmpipe also lowers fma to a multiply and an add (gallivm's nir options, lower_ffma32), so
-// its arithmetic peak is a quarter of an AVX-512 FMA core's.
+// llvmpipe also lowers fma to a multiply and an add (gallivm's nir options, lower_ffma32) in
+// 8-lane vectors, so its arithmetic peak is at most half of an AVX-512 FMA core's (a quarter
+// where the core has two FMA units).
 // Needs K % 8 == 0 (the wrapper falls back to k4 otherwise) and subgroups of 8 lanes or more
 // (lanes 0..7 hold a step's x; the requirement is checked against the adapter's
 // subgroupMinSize). x binds as f32 elements and W as 16-byte words; Params and epilogues from
