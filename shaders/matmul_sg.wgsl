@@ -18,7 +18,7 @@
 // from a loop variable or workgroup_id: 2.5× slower); x as vec4 per lane with a K step of 32
 // (registers); W from an rgba32uint texture (its fetch is a call per load: no faster); W staged
 // in workgroup memory for several subgroup rows (reads there are 4× cheaper, but the barriers and
-// staging made it 1.6× slower); two K steps per iteration; workgroups ordered along M first.
+// staging made it 1.7-2.3× slower); two K steps per iteration; workgroups ordered along M first.
 // llvmpipe also lowers fma to a multiply and an add (gallivm's nir options, lower_ffma32) in
 // 8-lane vectors, so its arithmetic peak is at most half of an AVX-512 FMA core's (a quarter
 // where the core has two FMA units).
