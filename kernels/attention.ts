@@ -15,7 +15,7 @@ import type { Tensor } from '../src/gpu/tensor.js';
 import type { Autotuner, TuneProblem, TuneResult } from '../src/gpu/tuner.js';
 import { attentionRef } from './attention.ref.js';
 import { attentionGemm, ATTENTION_GEMM_SOURCES } from './attention-gemm.js';
-import { MATMUL_SOURCES, matmulRequires, matmulVariantName, type MatmulTile } from './matmul.js';
+import { LLVMPIPE_MATMUL_TILE, MATMUL_SOURCES, matmulRequires, matmulVariantName, type MatmulTile } from './matmul.js';
 import { guard, guardDtype } from './guard.js';
 import { fill, packParams, pipelineFor, unroll, variantName, variants, wgslCodes } from './template.js';
 
@@ -68,16 +68,18 @@ export interface AttentionVariant extends Omit<AttentionTile, 'matmul'> {
 export const DEFAULT_ATTENTION_TILE: AttentionTile = { family: 'gemm', tq: 64, tk: 0, matmul: { family: 'k4dot', tm: 16, tn: 16, wgX: 4, wgY: 8 } };
 
 /**
- * llvmpipe (subgroups of 8 or more): the gemm family over sg 16×2 matmuls, its heads batched into
- * two matmul dispatches. At d_kv 128 (4 heads) it ran 2.4× the flash family at L = 512 (34 vs
- * 82 ms, 15.9 vs 6.5 GFLOP/s) and 1.6× at L = 1024 (146 vs 234 ms), and 1.4× at the tuner's 64
- * rows with 32 heads (7.3 vs 10.2 ms); one matmul dispatch per head had lost that shape (27.6
- * vs 17.9 ms). Where the device lacks
- * subgroups of 8 (Chromium's llvmpipe reports 4) the flash tile runs (FLASH_TILE). The unrolled
- * family compiles through LLVM for minutes (143 s at d_kv 128), so it is never tuned there; the
- * flash family compiles in 2–10 s.
+ * llvmpipe (subgroups of 8 or more): the gemm family over the sg matmul tile llvmpipe's matmuls
+ * use untuned (16×4, 16 invocations along N), its heads batched into two matmul dispatches. At
+ * d_kv 128 over 32 heads it ran 1.2-1.6× the 16×2 tile (64 invocations) it replaced, at the
+ * tuner's 64 rows (4.7 and 7.4 vs 7.6 and 9.6 ms) and at L = 512 (263 and 238 vs 297 and 322 ms),
+ * interleaved (bench/attention-variants.ts); at 4 heads and L = 1024 the two were even. The gemm
+ * family over 16×2 had run 2.4× the flash family at L = 512 (4 heads: 34 vs 82 ms) and 1.6× at
+ * L = 1024, and 1.4× at 64 rows with 32 heads; one matmul dispatch per head had lost that shape
+ * (27.6 vs 17.9 ms). Where the device lacks subgroups of 8 (Chromium's llvmpipe reports 4) the
+ * flash tile runs (FLASH_TILE). The unrolled family compiles through LLVM for minutes (143 s at
+ * d_kv 128), so it is never tuned there; the flash family compiles in 2–10 s.
  */
-export const LLVMPIPE_ATTENTION_TILE: AttentionTile = { family: 'gemm', tq: 64, tk: 0, matmul: { family: 'sg', tm: 16, tn: 2, wgX: 64, wgY: 1 } };
+export const LLVMPIPE_ATTENTION_TILE: AttentionTile = { family: 'gemm', tq: 64, tk: 0, matmul: LLVMPIPE_MATMUL_TILE };
 
 /** The flash tile that runs where a kind's default cannot (and in XLNet's mode, which the gemm family does not run). */
 export const FLASH_TILE: AttentionTile = { family: 'flash', tq: 32, tk: 16 };
