@@ -125,12 +125,14 @@ export function verdicts(json: Pick<BenchJson, 'adapters'>, peers?: Pick<Peers, 
   const llvmpipe = json.adapters.find((a) => a.kind === 'llvmpipe');
   const v = llvmpipe?.speed_vs_pytorch ?? null;
   const unfair = isReferenceBlas(peers?.pytorch_blas ?? null);
+  // The layer's ms at llvmpipe's ceiling: its FLOPs over the measured peak.
+  const floorMs = llvmpipe && peers && llvmpipe.ceiling_gflops > 0 ? xlLayerFlops(peers.layer_tokens) / llvmpipe.ceiling_gflops / 1e6 : null;
   out.push({
     goal: `ours on llvmpipe ≥ 1/2 of PyTorch CPU's layer speed${unfair ? ' (PyTorch on the reference BLAS: no fair peer)' : ''}`,
     value: v,
     target: GOALS.llvmpipeVsPytorch,
     status: unfair ? 'n/a' : status(v, GOALS.llvmpipeVsPytorch),
-    at_ceiling: llvmpipe && peers ? ratio(peers.pytorch_layer_ms, llvmpipe.ceiling_gflops > 0 ? xlLayerFlops(peers.layer_tokens) / llvmpipe.ceiling_gflops / 1e6 : null) : null,
+    at_ceiling: ratio(peers?.pytorch_layer_ms ?? null, floorMs),
   });
   for (const a of json.adapters) {
     out.push({ goal: `attention ≥ ${GOALS.attentionPctCeiling}% of the ceiling on ${a.kind} (L = ${a.attention.L})`, value: a.attention.pct_ceiling, target: GOALS.attentionPctCeiling, status: status(a.attention.pct_ceiling, GOALS.attentionPctCeiling), at_ceiling: null });
