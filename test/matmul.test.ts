@@ -146,7 +146,7 @@ async function rejects(fn: () => Promise<unknown>, re: RegExp): Promise<void> {
   try {
     await fn();
   } catch (e) {
-    assert.match((e as Error).message, re);
+    assert.match((e as Error).message, re, `"${(e as Error).message}" should match ${re}`);
     return;
   }
   assert.unreachable(`should throw ${re}`);
