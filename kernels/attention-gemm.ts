@@ -14,8 +14,8 @@
 // the copies take four buffers of q's size. Reading Q and K in place and writing O in place
 // (matmul row strides and a two-level batch, with 1 / sum as a row-scale epilogue) was measured
 // on 2026-12-03 at L 512, 32 heads: no faster on llvmpipe 25.0.7 (245-280 ms either way), 5-15%
-// slower on SwiftShader: the 16 KiB row stride of [L, H · DK] costs the matmuls what the copies
-// cost, so the copies stay.
+// slower on SwiftShader. In a probe the in-place Q·Kᵀ (rows 16 KiB apart in [L, H · DK]) ran up
+// to 7% slower than on the copies, about what the copies cost, so the copies stay.
 import headsSource from '../shaders/attention_heads.wgsl';
 import softmaxSource from '../shaders/attention_softmax.wgsl';
 import type { Runtime } from '../src/gpu/runtime.js';
