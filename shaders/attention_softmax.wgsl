@@ -8,11 +8,14 @@
 // family does not run SCORE_BIAS_XLNET. One invocation per row, no barriers (on CPU drivers a
 // workgroup per row costs more in barriers and dispatch than the row's arithmetic): a pass for
 // the max, then one writing E (one exp per score; an online max and sum took two, and a third
-// pass writing P one more).
+// pass writing P one more). Each invocation reads and writes its row four scores at a time
+// (vec4): at L 512, 32 heads, that took the softmax from 36 to 22 ms on llvmpipe 25.0.7 and
+// from 186 to 92 ms on SwiftShader against one score at a time (fewer loop steps, loads and
+// lane-mask blends per score). Lp is a multiple of 8, so every row starts on a vec4.
 //
-// s: [pairs of the buffer, rows, Lp] f32 over (sequence, head) pairs g = b * H + h, row
-// r = (g - g0) * rows + (query - i0), n rows written; bias: [H, 2R+1] f32 (none: any buffer,
-// never read); inv: [B·H·L] f32.
+// s: [pairs of the buffer, rows, Lp] f32, bound as vec4s, over (sequence, head) pairs
+// g = b * H + h, row r = (g - g0) * rows + (query - i0), n rows written; bias: [H, 2R+1] f32
+// (none: any buffer, never read); inv: [B·H·L] f32.
 
 struct Params {
   H: u32,       // heads per sequence
@@ -27,7 +30,7 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> s: array<f32>;
+@group(0) @binding(1) var<storage, read_write> s: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read> lengths: array<u32>;
 @group(0) @binding(4) var<storage, read_write> inv: array<f32>;
@@ -37,11 +40,12 @@ override SCORE_BIAS: u32;
 
 const NEG: f32 = -3.0e38;
 
-fn score(base: u32, j: u32, i: u32, bias_row: u32) -> f32 {
-  var v = s[base + j] * p.scale;
+fn score4(b4: u32, j4: u32, i: u32, bias_row: u32) -> vec4<f32> {
+  var v = s[b4 + j4] * p.scale;
   if (SCORE_BIAS == SCORE_BIAS_RELATIVE) {
-    let rel = clamp(i32(j) - i32(i), -i32(p.R), i32(p.R)) + i32(p.R);
-    v += bias[bias_row + u32(rel)];
+    let d = vec4<i32>(i32(j4 * 4u) - i32(i)) + vec4<i32>(0, 1, 2, 3);
+    let rel = vec4<u32>(clamp(d, vec4<i32>(-i32(p.R)), vec4<i32>(i32(p.R))) + vec4<i32>(i32(p.R)));
+    v += vec4<f32>(bias[bias_row + rel.x], bias[bias_row + rel.y], bias[bias_row + rel.z], bias[bias_row + rel.w]);
   }
   return v;
 }
@@ -54,25 +58,27 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
   let i = p.i0 + r % p.rows;
   let g = p.g0 + r / p.rows;
-  let base = r * p.Lp;
+  let b4 = r * (p.Lp / 4u);
   let bias_row = (g % p.H) * (2u * p.R + 1u);
   let len = min(lengths[g / p.H], p.Lp);
-  // The row's max, then its unnormalised weights e_j = exp(v_j - max) written in place and
-  // summed: one exp per score. 1 / sum goes to inv[g * L + i]; the merge copy applies it to the
-  // row of P · V (so no third pass over the row here).
-  var m = NEG;
-  for (var j = 0u; j < len; j++) {
-    m = max(m, score(base, j, i, bias_row));
+  let n4 = (len + 3u) / 4u;
+  let lane = vec4<u32>(0u, 1u, 2u, 3u);
+  var m4 = vec4<f32>(NEG);
+  for (var j4 = 0u; j4 < n4; j4++) {
+    let ok = lane + vec4<u32>(j4 * 4u) < vec4<u32>(len);
+    m4 = max(m4, select(vec4<f32>(NEG), score4(b4, j4, i, bias_row), ok));
   }
-  var l = 0.0;
-  for (var j = 0u; j < p.Lp; j++) {
-    var e = 0.0;
-    if (j < len) {
-      e = exp(score(base, j, i, bias_row) - m);
+  let m = max(max(m4.x, m4.y), max(m4.z, m4.w));
+  var l4 = vec4<f32>(0.0);
+  for (var j4 = 0u; j4 < p.Lp / 4u; j4++) {
+    var e = vec4<f32>(0.0);
+    if (j4 < n4) {
+      let ok = lane + vec4<u32>(j4 * 4u) < vec4<u32>(len);
+      e = select(vec4<f32>(0.0), exp(score4(b4, j4, i, bias_row) - vec4<f32>(m)), ok);
     }
-    l += e;
-    s[base + j] = e;
+    l4 += e;
+    s[b4 + j4] = e;
   }
-  // No key (a sequence of length 0): weights and output 0.
+  let l = (l4.x + l4.y) + (l4.z + l4.w);
   inv[g * p.L + i] = select(0.0, 1.0 / l, l > 0.0);
 }
