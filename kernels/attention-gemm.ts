@@ -1,8 +1,8 @@
 // The gemm attention family: attention as the two matmuls it is, around a softmax, so it runs
 // at the speed of the tuned matmul (the fused families are bound by one lane's loads on CPU
-// drivers). Every (sequence, head) pair g = b · H + h is copied into contiguous rows (Q, K) and
-// columns (Vᵀ) (shaders/attention_heads.wgsl); then, for a chunk of pairs and query rows at a
-// time,
+// drivers). Every (sequence, head) pair g = b · H + h is copied into contiguous rows (Q, K;
+// shaders/attention_heads.wgsl) and columns (Vᵀ; shaders/attention_columns.wgsl); then, for a
+// chunk of pairs and query rows at a time,
 //   S_g = Q_g · K_gᵀ (one batched matmul for the chunk's pairs), E = exp(scale · S + bias −
 //   row max, masked) in place with each row's 1 / sum aside (shaders/attention_softmax.wgsl),
 //   O_g = E_g · V_g (a batched matmul with W = V_gᵀ);
@@ -16,6 +16,7 @@
 // on 2026-12-03 at L 512, 32 heads: no faster on llvmpipe 25.0.7 (245-280 ms either way), 5-15%
 // slower on SwiftShader. In a probe the in-place Q·Kᵀ (rows 16 KiB apart in [L, H · DK]) ran up
 // to 7% slower than on the copies, about what the copies cost, so the copies stay.
+import columnsSource from '../shaders/attention_columns.wgsl';
 import headsSource from '../shaders/attention_heads.wgsl';
 import softmaxSource from '../shaders/attention_softmax.wgsl';
 import type { Runtime } from '../src/gpu/runtime.js';
@@ -23,18 +24,24 @@ import type { Tensor } from '../src/gpu/tensor.js';
 import { defaultMatmulTileOn, matmul, type MatmulTile } from './matmul.js';
 import { fill, grid1d, packParams, pipelineFor, variants, wgslCodes } from './template.js';
 
-/** Values of attention_heads.wgsl's layout parameter (LAYOUT_ROWS, ... in WGSL). */
-const HEADS_LAYOUT = { rows: 0, columns: 1, merge: 2 } as const;
+/** Values of attention_heads.wgsl's layout parameter (LAYOUT_ROWS, LAYOUT_MERGE in WGSL). */
+const HEADS_LAYOUT = { rows: 0, merge: 1 } as const;
 const HEADS_WG = 64;
 
 /** Every WGSL text of the family besides the matmul's (the tuner's cache key hashes them). */
-export const ATTENTION_GEMM_SOURCES: readonly string[] = [headsSource, softmaxSource];
+export const ATTENTION_GEMM_SOURCES: readonly string[] = [headsSource, columnsSource, softmaxSource];
 
 /** The score buffer's default cap: 32 MiB (an L × L chunk up to L = 2896 in one piece). */
 export const GEMM_SCRATCH_BYTES = 32 * 2 ** 20;
 
-const headsVariant = variants('attention_heads', (v: { wg: number }) => ({
-  code: fill(headsSource, { WG: v.wg, LAYOUTS: wgslCodes('LAYOUT', HEADS_LAYOUT) }),
+/** `vec`: elements per load and store (4 where the head size allows). */
+const headsVariant = variants('attention_heads', (v: { wg: number; vec: 1 | 4 }) => ({
+  code: fill(headsSource, { WG: v.wg, W: v.vec, T: v.vec === 4 ? 'vec4<f32>' : 'f32', LAYOUTS: wgslCodes('LAYOUT', HEADS_LAYOUT) }),
+  requires: { workgroupSize: [v.wg] },
+}));
+
+const columnsVariant = variants('attention_columns', (v: { wg: number }) => ({
+  code: fill(columnsSource, { WG: v.wg }),
   requires: { workgroupSize: [v.wg] },
 }));
 
@@ -92,7 +99,8 @@ export async function attentionGemm(rt: Runtime, a: GemmAttentionArgs): Promise<
   const budget = Math.min(a.scratchBytes ?? GEMM_SCRATCH_BYTES, rt.maxBufferBytes);
   const maxDim = rt.limits.maxComputeWorkgroupsPerDimension;
   const chunk = gemmChunks(L, G, budget, maxDim);
-  const layout = await pipelineFor(rt, headsVariant({ wg: HEADS_WG }), a.q);
+  const layout = await pipelineFor(rt, headsVariant({ wg: HEADS_WG, vec: DK % 4 === 0 ? 4 : 1 }), a.q);
+  const columns = await pipelineFor(rt, columnsVariant({ wg: HEADS_WG }), a.v);
   const softmax = await pipelineFor(rt, softmaxVariant({ wg: a.wg, scoreBias: a.scoreBias, biases: a.scoreBiases }), a.q);
   const qh = rt.empty([G * L, DK], 'f32', 'attn_q_heads');
   const kh = rt.empty([G * Lp, DK], 'f32', 'attn_k_heads');
@@ -105,7 +113,7 @@ export async function attentionGemm(rt: Runtime, a: GemmAttentionArgs): Promise<
   try {
     copy('rows', L, G * L, a.q, qh);
     copy('rows', Lp, G * Lp, a.k, kh);
-    copy('columns', Lp, G * DK, a.v, vt);
+    rt.dispatch(columns, packParams(columnsSource, { L, Lp, H, DK, n: G * DK }), [a.v.buffer, vt.buffer], grid1d(Math.ceil((G * DK) / HEADS_WG), maxDim));
     for (let g0 = 0; g0 < G; g0 += chunk.pairs) {
       const count = Math.min(chunk.pairs, G - g0);
       for (let i0 = 0; i0 < L; i0 += chunk.rows) {
