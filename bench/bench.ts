@@ -7,7 +7,7 @@
 // XL-shaped layer beside tfjs on the same adapter, compared with PyTorch's output (--reference).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { attention, tuneAttention, type AttentionTile } from '../kernels/attention.js';
+import { attention, ATTENTION_TUNE_TOKENS, tuneAttention, type AttentionTile } from '../kernels/attention.js';
 import { MATMUL_CANDIDATES, matmulVariantName, tuneMatmul } from '../kernels/matmul.js';
 import { fill, grid1d, packParams } from '../kernels/template.js';
 import { Autotuner, MemoryTuneStore } from '../src/gpu/tuner.js';
@@ -239,7 +239,7 @@ async function runOneAdapter(options: BenchOptions): Promise<void> {
     const L = quick ? 256 : 512, H = quick ? 4 : 32, DK = 128, R = 128;
     log(`## attention, L = ${L}, ${H} heads of d_kv ${DK}\n`);
     const res = await tuneAttention(tuner, DK, H);
-    log('| variant | ms (L=64 check size) | ok |');
+    log(`| variant | ms (the tuner's L = ${ATTENTION_TUNE_TOKENS}) | ok |`);
     log('| --- | --- | --- |');
     for (const t of res.timings) log(`| ${t.variant} | ${t.ok ? t.ms.toFixed(2) : '—'} | ${t.ok ? 'yes' : t.error?.startsWith('needs ') ? `not run: ${t.error}` : 'failed check'} |`);
     const shape = [1, L, H * DK];

@@ -70,9 +70,9 @@ export const DEFAULT_ATTENTION_TILE: AttentionTile = { family: 'gemm', tq: 64, t
 /**
  * llvmpipe (subgroups of 8 or more): the gemm family over the sg matmul tile llvmpipe's matmuls
  * use untuned (16×4, 16 invocations along N), its heads batched into two matmul dispatches. At
- * d_kv 128 over 32 heads it ran 1.2-1.6× the 16×2 tile (64 invocations) it replaced, at the
- * tuner's 64 rows (4.7 and 7.4 vs 7.6 and 9.6 ms) and at L = 512 (263 and 238 vs 297 and 322 ms),
- * interleaved (bench/attention-variants.ts); at 4 heads and L = 1024 the two were even. The gemm
+ * d_kv 128 over 32 heads it ran 1.2-1.6× the 16×2 tile (64 invocations) it replaced, at 64
+ * rows (the tuner's size then: 4.7 and 7.4 vs 7.6 and 9.6 ms) and at L = 512 (263 and 238 vs
+ * 297 and 322 ms), interleaved (bench/attention-variants.ts); at 4 heads and L = 1024 the two were even. The gemm
  * family over 16×2 had run 2.4× the flash family at L = 512 (4 heads: 34 vs 82 ms) and 1.6× at
  * L = 1024, and 1.4× at 64 rows with 32 heads; one matmul dispatch per head had lost that shape
  * (27.6 vs 17.9 ms). Where the device lacks subgroups of 8 (Chromium's llvmpipe reports 4) the
@@ -247,11 +247,29 @@ export function attentionCandidatesFor(kind: AdapterKind | undefined): readonly 
 }
 
 /**
- * The tuning problem for `heads` heads of size `dk`: each candidate (as it runs at this dk, see
- * attentionTileFor) is checked and timed on one sequence of `rows` tokens, 5 of them padding,
- * against attentionRef.
+ * Tokens of the sequence the attention tuner times on (at least the tuner's rows): about a
+ * typical protein (UniProt's median length is near 300). At the tuner's 64 rows launches and
+ * the machine's noise ranked the candidates, not their arithmetic: on llvmpipe 25.0.7, d_kv 128
+ * over 32 heads, two tuner runs timed the sg 16×4 tile at 8.5 and 13.9 ms and k4dot 16×16 at
+ * 12.5 and 12.5, and sg 16×8 once ahead of 16×4 (12.2 against 13.9), where at L = 512 k4dot
+ * takes 508 ms to sg 16×4's 254 and 16×8 319 (2026-12-03).
  */
-export function attentionProblem(rt: Runtime, dk: number, heads: number, rows = 64, candidates: readonly AttentionTile[] = attentionCandidatesFor(rt.adapter.kind)): TuneProblem<AttentionTile> {
+export const ATTENTION_TUNE_TOKENS = 256;
+
+/**
+ * The tuning problem for `heads` heads of size `dk`: each candidate (as it runs at this dk, see
+ * attentionTileFor) is checked on one sequence of `rows` tokens, 5 of them padding, against
+ * attentionRef, and timed on one of `tokens` tokens, 5 of them padding. The size rule reads the
+ * FLOPs at `rows` tokens, as the matmul's does.
+ */
+export function attentionProblem(
+  rt: Runtime,
+  dk: number,
+  heads: number,
+  rows = 64,
+  candidates: readonly AttentionTile[] = attentionCandidatesFor(rt.adapter.kind),
+  tokens = Math.max(rows, ATTENTION_TUNE_TOKENS),
+): TuneProblem<AttentionTile> {
   return {
     op: 'attention',
     shape: `${dk}|${heads}`,
@@ -266,25 +284,34 @@ export function attentionProblem(rt: Runtime, dk: number, heads: number, rows = 
     // relative; a masking, bias or index error is O(1).
     tolerance: { max: 1e-4, reason: 'f32 scores and online softmax vs float64; a masking or index error is O(1)' },
     prepare: () => {
-      const L = rows, H = heads, R = 8, n = L * H * dk;
-      // Scale 0.3 on q and k keeps the softmax neither uniform nor one-hot.
-      const qv = randomArray(n, 3, 0.3), kv = randomArray(n, 4, 0.3), vv = randomArray(n, 5), bv = randomArray(H * (2 * R + 1), 6);
-      const lens = [Math.max(1, L - 5)];
-      const want = attentionRef(qv, kv, vv, bv, lens, 1, L, H, dk, R);
-      const shape = [1, L, H * dk];
-      const q = rt.upload(qv, shape, 'f32', 'tune_q'), k = rt.upload(kv, shape, 'f32', 'tune_k'), v = rt.upload(vv, shape, 'f32', 'tune_v');
-      const bias = rt.upload(bv, [H, 2 * R + 1], 'f32', 'tune_bias'), lengths = rt.upload(Uint32Array.from(lens), [1], 'u32', 'tune_len');
-      const out = rt.empty(shape, 'f32', 'tune_out');
-      const run = (tile: AttentionTile) => attention(rt, { q, k, v, bias, lengths, out, heads: H, tile });
+      const H = heads, R = 8;
+      // One sequence of L tokens, 5 of them padding. Scale 0.3 on q and k keeps the softmax
+      // neither uniform nor one-hot.
+      const sequence = (L: number, seed: number, name: string) => {
+        const n = L * H * dk, shape = [1, L, H * dk];
+        const values = { q: randomArray(n, seed, 0.3), k: randomArray(n, seed + 1, 0.3), v: randomArray(n, seed + 2), bias: randomArray(H * (2 * R + 1), seed + 3), lens: [Math.max(1, L - 5)] };
+        const tensors = {
+          q: rt.upload(values.q, shape, 'f32', `${name}_q`),
+          k: rt.upload(values.k, shape, 'f32', `${name}_k`),
+          v: rt.upload(values.v, shape, 'f32', `${name}_v`),
+          bias: rt.upload(values.bias, [H, 2 * R + 1], 'f32', `${name}_bias`),
+          lengths: rt.upload(Uint32Array.from(values.lens), [1], 'u32', `${name}_len`),
+          out: rt.empty(shape, 'f32', `${name}_out`),
+        };
+        return { values, tensors, run: (tile: AttentionTile) => attention(rt, { ...tensors, heads: H, tile }) };
+      };
+      const checked = sequence(rows, 3, 'tune_check');
+      const timed = tokens === rows ? checked : sequence(tokens, 13, 'tune_time');
+      const c = checked.values;
       return {
-        want,
+        want: attentionRef(c.q, c.k, c.v, c.bias, c.lens, 1, rows, H, dk, R),
         check: async (tile) => {
-          await run(tile);
-          return rt.read(out);
+          await checked.run(tile);
+          return rt.read(checked.tensors.out);
         },
-        run,
+        run: timed.run,
         release: () => {
-          for (const t of [q, k, v, bias, lengths, out]) t.release();
+          for (const s of new Set([checked, timed])) for (const t of Object.values(s.tensors)) t.release();
         },
       };
     },

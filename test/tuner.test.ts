@@ -10,13 +10,14 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ATTENTION_CANDIDATES, attentionCandidatesFor, attentionProblem, attentionRequires, defaultAttentionTile, DEFAULT_ATTENTION_TILE, FLASH_TILE, LLVMPIPE_ATTENTION_TILE, tuneAttention, untunedAttentionTile } from '../kernels/attention.js';
+import { ATTENTION_CANDIDATES, ATTENTION_TUNE_TOKENS, attentionCandidatesFor, attentionProblem, attentionRequires, defaultAttentionTile, DEFAULT_ATTENTION_TILE, FLASH_TILE, LLVMPIPE_ATTENTION_TILE, tuneAttention, untunedAttentionTile } from '../kernels/attention.js';
 import { DEFAULT_MATMUL_TILE, defaultMatmulTile, LLVMPIPE_MATMUL_TILE, MATMUL_CANDIDATES, matmulCandidatesFor, matmulProblem, matmulRequires, matmulTileFor, matmulVariantName, tuneMatmul, type MatmulTile } from '../kernels/matmul.js';
 import { DeviceError, DeviceLostError, IOError, OutOfMemoryError } from '../src/errors.js';
 import { LocalStorageTuneStore } from '../src/gpu/browser-tune-store.js';
 import { FileTuneStore } from '../src/gpu/node-tune-store.js';
 import { createNodeRuntime } from '../src/gpu/node-gpu.js';
 import { unmet } from '../src/gpu/requires.js';
+import { relFrobenius } from '../src/gpu/numeric.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import { Autotuner, MemoryTuneStore, RECHECK_FACTOR, TUNE_MIN_FLOPS, cachedChoices, resetChoices, tuneKey, type TuneDevice, type TuneProblem } from '../src/gpu/tuner.js';
 import { runtime } from './gpu.js';
@@ -615,6 +616,27 @@ test('attention tuning checks and times both families', async () => {
   ]);
   assert.equal(res.timings.map((t) => family(t.variant)), ['unrolled', 'loop']);
   assert.ok(res.timings.every((t) => t.ok), JSON.stringify(res.timings));
+});
+
+test("attention tuning checks at the tuner's rows and times a typical protein's length; the size rule reads the rows", async () => {
+  const rt = await runtime();
+  const p = attentionProblem(rt, 32, 2, 24);
+  assert.is(p.flops, 4 * 24 * 24 * 32 * 2);
+  rt.pool.trim(); // every buffer prepare() takes is allocated, and recorded
+  const before = rt.pool.allocations.length;
+  const session = await p.prepare();
+  try {
+    const bytes = (label: string) => rt.pool.allocations.slice(before).find((a) => a.label === label)?.bytes ?? 0;
+    assert.ok(bytes('tune_check_q') >= 24 * 2 * 32 * 4 && bytes('tune_check_q') < 2 * 24 * 2 * 32 * 4, `check q: ${bytes('tune_check_q')} bytes`);
+    assert.ok(bytes('tune_time_q') >= ATTENTION_TUNE_TOKENS * 2 * 32 * 4, `timed q: ${bytes('tune_time_q')} bytes`);
+    assert.is(session.want.length, 24 * 2 * 32);
+    const tile = { family: 'loop', tq: 16, tk: 8 } as const;
+    assert.ok(relFrobenius(await session.check(tile), session.want) < 1e-4);
+    await session.run(tile);
+    await rt.sync();
+  } finally {
+    session.release();
+  }
 });
 
 // ---- stores -----------------------------------------------------------------------------------
