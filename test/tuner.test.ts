@@ -581,19 +581,25 @@ test('the matmul problem checks each candidate as it runs at this K, against the
   assert.is(p.shape, 'f16|64|30');
 });
 
-test('llvmpipe: defaults and candidates that compile in seconds (no 32×16 matmul tiles, no unrolled attention); every other device: all', () => {
+test('llvmpipe: defaults and candidates that compile in seconds (no 32×16 matmul tiles, no unrolled attention); SwiftShader: no unrolled attention; GPUs: all', () => {
   assert.equal(defaultMatmulTile('llvmpipe'), LLVMPIPE_MATMUL_TILE);
   assert.equal(defaultAttentionTile('llvmpipe'), LLVMPIPE_ATTENTION_TILE);
   for (const kind of ['swiftshader', 'hardware', undefined] as const) {
     assert.equal(defaultMatmulTile(kind), DEFAULT_MATMUL_TILE);
     assert.equal(defaultAttentionTile(kind), DEFAULT_ATTENTION_TILE);
     assert.equal(matmulCandidatesFor(kind), MATMUL_CANDIDATES);
-    assert.equal(attentionCandidatesFor(kind), ATTENTION_CANDIDATES);
   }
+  for (const kind of ['hardware', undefined] as const) assert.equal(attentionCandidatesFor(kind), ATTENTION_CANDIDATES);
+  const has = (list: readonly object[], c: object) => list.some((x) => JSON.stringify(x) === JSON.stringify(c));
   const mm = matmulCandidatesFor('llvmpipe');
-  assert.ok(mm.length >= 4 && mm.every((c) => c.tm * c.tn <= 128) && mm.some((c) => JSON.stringify(c) === JSON.stringify(LLVMPIPE_MATMUL_TILE)), JSON.stringify(mm));
+  assert.ok(mm.length >= 4 && mm.every((c) => c.tm * c.tn <= 128) && has(mm, LLVMPIPE_MATMUL_TILE), JSON.stringify(mm));
   const at = attentionCandidatesFor('llvmpipe');
-  assert.ok(at.length >= 1 && at.every((c) => c.family !== 'unrolled') && at.some((c) => JSON.stringify(c) === JSON.stringify(LLVMPIPE_ATTENTION_TILE)), JSON.stringify(at));
+  assert.ok(at.every((c) => c.family !== 'unrolled' && (!c.matmul || c.matmul.tm * c.matmul.tn <= 256)) && has(at, LLVMPIPE_ATTENTION_TILE), JSON.stringify(at));
+  const ss = attentionCandidatesFor('swiftshader');
+  assert.ok(ss.every((c) => c.family !== 'unrolled') && has(ss, DEFAULT_ATTENTION_TILE) && ss.some((c) => c.matmul?.family === 'k8dot'), JSON.stringify(ss));
+  // Nothing else is left out: every candidate but the unrolled ones (and llvmpipe's big tiles).
+  assert.is(ss.length, ATTENTION_CANDIDATES.filter((c) => c.family !== 'unrolled').length);
+  assert.is(at.length, ss.length - 1);
 });
 
 test("untuned attention: the kind's default where the device runs it; else flash, with sg 4 where it has subgroups of 4", () => {
