@@ -11,7 +11,11 @@
 // pass writing P one more). Each invocation reads and writes its row four scores at a time
 // (vec4): at L 512, 32 heads, that took the softmax from 36 to 22 ms on llvmpipe 25.0.7 and
 // from 186 to 92 ms on SwiftShader against one score at a time (fewer loop steps, loads and
-// lane-mask blends per score). Lp is a multiple of 8, so every row starts on a vec4.
+// lane-mask blends per score). Lp is a multiple of 8, so every row starts on a vec4. T5's bias
+// is one table column for every key more than R before or after the query, so only the 2R + 1
+// keys between read the table per key (four loads per vec4): at L 512 (R 128) that took the
+// softmax from 23-27 to 20 ms on llvmpipe 25.0.7 and from 92-97 to 65-68 ms on SwiftShader,
+// and at L 1024, 8 heads, from 22 to 18 ms on llvmpipe (2026-12-03).
 //
 // s: [pairs of the buffer, rows, Lp] f32, bound as vec4s, over (sequence, head) pairs
 // g = b * H + h, row r = (g - g0) * rows + (query - i0), n rows written; bias: [H, 2R+1] f32
@@ -40,14 +44,17 @@ override SCORE_BIAS: u32;
 
 const NEG: f32 = -3.0e38;
 
-fn score4(b4: u32, j4: u32, i: u32, bias_row: u32) -> vec4<f32> {
-  var v = s[b4 + j4] * p.scale;
-  if (SCORE_BIAS == SCORE_BIAS_RELATIVE) {
-    let d = vec4<i32>(i32(j4 * 4u) - i32(i)) + vec4<i32>(0, 1, 2, 3);
-    let rel = vec4<u32>(clamp(d, vec4<i32>(-i32(p.R)), vec4<i32>(i32(p.R))) + vec4<i32>(i32(p.R)));
-    v += vec4<f32>(bias[bias_row + rel.x], bias[bias_row + rel.y], bias[bias_row + rel.z], bias[bias_row + rel.w]);
-  }
-  return v;
+// Scores j4 * 4 .. j4 * 4 + 3 of the row at b4 with the bias `b` added (keys past len: NEG).
+fn plain4(b4: u32, j4: u32, len: u32, b: vec4<f32>) -> vec4<f32> {
+  let ok = vec4<u32>(j4 * 4u) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(len);
+  return select(vec4<f32>(NEG), s[b4 + j4] * p.scale + b, ok);
+}
+
+// T5's bias for keys j4 * 4 .. j4 * 4 + 3 of query i: bias[h, clamp(j - i, -R, R) + R].
+fn window4(j4: u32, i: u32, bias_row: u32) -> vec4<f32> {
+  let d = vec4<i32>(i32(j4 * 4u) - i32(i)) + vec4<i32>(0, 1, 2, 3);
+  let rel = vec4<u32>(clamp(d, vec4<i32>(-i32(p.R)), vec4<i32>(i32(p.R))) + vec4<i32>(i32(p.R)));
+  return vec4<f32>(bias[bias_row + rel.x], bias[bias_row + rel.y], bias[bias_row + rel.z], bias[bias_row + rel.w]);
 }
 
 @compute @workgroup_size({{WG}})
@@ -62,23 +69,51 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let bias_row = (g % p.H) * (2u * p.R + 1u);
   let len = min(lengths[g / p.H], p.Lp);
   let n4 = (len + 3u) / 4u;
-  let lane = vec4<u32>(0u, 1u, 2u, 3u);
-  var m4 = vec4<f32>(NEG);
-  for (var j4 = 0u; j4 < n4; j4++) {
-    let ok = lane + vec4<u32>(j4 * 4u) < vec4<u32>(len);
-    m4 = max(m4, select(vec4<f32>(NEG), score4(b4, j4, i, bias_row), ok));
+  // The row in three runs of vec4s: [0, a) wholly more than R keys before i, whose T5 bias is
+  // the table's first column; [a, z) the window, read from the table per key; [z, n4) wholly
+  // more than R after, the last column. Without a bias every key is in the first run.
+  var a = n4;
+  var z = n4;
+  var lo = vec4<f32>(0.0);
+  var hi = vec4<f32>(0.0);
+  if (SCORE_BIAS == SCORE_BIAS_RELATIVE) {
+    a = min(select(0u, (i - p.R) / 4u, i > p.R), n4);
+    z = min(max((i + p.R) / 4u + 1u, a), n4);
+    lo = vec4<f32>(bias[bias_row]);
+    hi = vec4<f32>(bias[bias_row + 2u * p.R]);
   }
-  let m = max(max(m4.x, m4.y), max(m4.z, m4.w));
+  var m4 = vec4<f32>(NEG);
+  for (var j4 = 0u; j4 < a; j4++) {
+    m4 = max(m4, plain4(b4, j4, len, lo));
+  }
+  for (var j4 = a; j4 < z; j4++) {
+    m4 = max(m4, plain4(b4, j4, len, window4(j4, i, bias_row)));
+  }
+  for (var j4 = z; j4 < n4; j4++) {
+    m4 = max(m4, plain4(b4, j4, len, hi));
+  }
+  let m = vec4<f32>(max(max(m4.x, m4.y), max(m4.z, m4.w)));
+  // exp(NEG - m) is 0: the masked keys weigh nothing.
   var l4 = vec4<f32>(0.0);
-  for (var j4 = 0u; j4 < p.Lp / 4u; j4++) {
-    var e = vec4<f32>(0.0);
-    if (j4 < n4) {
-      let ok = lane + vec4<u32>(j4 * 4u) < vec4<u32>(len);
-      e = select(vec4<f32>(0.0), exp(score4(b4, j4, i, bias_row) - vec4<f32>(m)), ok);
-    }
+  for (var j4 = 0u; j4 < a; j4++) {
+    let e = exp(plain4(b4, j4, len, lo) - m);
     l4 += e;
     s[b4 + j4] = e;
   }
+  for (var j4 = a; j4 < z; j4++) {
+    let e = exp(plain4(b4, j4, len, window4(j4, i, bias_row)) - m);
+    l4 += e;
+    s[b4 + j4] = e;
+  }
+  for (var j4 = z; j4 < n4; j4++) {
+    let e = exp(plain4(b4, j4, len, hi) - m);
+    l4 += e;
+    s[b4 + j4] = e;
+  }
+  for (var j4 = n4; j4 < p.Lp / 4u; j4++) {
+    s[b4 + j4] = vec4<f32>(0.0);
+  }
   let l = (l4.x + l4.y) + (l4.z + l4.w);
+  // No key (a sequence of length 0): weights and output 0.
   inv[g * p.L + i] = select(0.0, 1.0 / l, l > 0.0);
 }
