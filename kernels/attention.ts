@@ -72,10 +72,10 @@ export const DEFAULT_ATTENTION_TILE: AttentionTile = { family: 'gemm', tq: 64, t
  * use untuned (16×4, 16 invocations along N), its heads batched into two matmul dispatches. At
  * d_kv 128 over 32 heads it ran 1.2-1.6× the 16×2 tile (64 invocations) it replaced, at 64
  * rows (the tuner's size then: 4.7 and 7.4 vs 7.6 and 9.6 ms) and at L = 512 (263 and 238 vs
- * 297 and 322 ms), interleaved (bench/attention-variants.ts); at 4 heads and L = 1024 the two were even. The gemm
- * family over 16×2 had run 2.4× the flash family at L = 512 (4 heads: 34 vs 82 ms) and 1.6× at
- * L = 1024, and 1.4× at 64 rows with 32 heads; one matmul dispatch per head had lost that shape
- * (27.6 vs 17.9 ms). Where the device lacks subgroups of 8 (Chromium's llvmpipe reports 4) the
+ * 297 and 322 ms), interleaved (bench/attention-variants.ts); at 4 heads and L = 1024 the two
+ * were even. The gemm family over 16×2 had run 2.4× the flash family at L = 512 (4 heads: 34
+ * vs 82 ms) and 1.6× at L = 1024, and 1.4× at 64 rows with 32 heads; one matmul dispatch per
+ * head had lost that shape (27.6 vs 17.9 ms). Where the device lacks subgroups of 8 (Chromium's llvmpipe reports 4) the
  * flash tile runs (FLASH_TILE). The unrolled family compiles through LLVM for minutes (143 s at
  * d_kv 128), so it is never tuned there; the flash family compiles in 2–10 s.
  */
