@@ -11,11 +11,12 @@
 // dispatches than in arithmetic at short L). Keys are padded to Lp (a multiple of 8, which the sg
 // and k8dot matmuls need of the second matmul's K) with zeros, and masked. The score chunk is an
 // L × L matrix per pair at most, capped at `scratchBytes` (query rows are split past it), so
-// memory is O(L · scratch), not O(B · H · L²); the copies take four buffers of q's size. Reading Q and K in place and writing O in place
-// (matmul row strides and a two-level batch, with 1 / sum as a row-scale epilogue) was measured
-// on 2026-12-03 at L 512, 32 heads: no faster on llvmpipe 25.0.7 (245-280 ms either way), 5-15%
-// slower on SwiftShader. In a probe the in-place Q·Kᵀ (rows 16 KiB apart in [L, H · DK]) ran up
-// to 7% slower than on the copies, about what the copies cost, so the copies stay.
+// memory is O(L · scratch), not O(B · H · L²); the copies take four buffers of q's size.
+// Reading Q and K in place and writing O in place (matmul row strides and a two-level batch,
+// with 1 / sum as a row-scale epilogue) was measured on 2026-12-03 at L 512, 32 heads: no
+// faster on llvmpipe 25.0.7 (245-280 ms either way), 5-15% slower on SwiftShader. In a probe
+// the in-place Q·Kᵀ (rows 16 KiB apart in [L, H · DK]) ran up to 7% slower than on the copies,
+// about what the copies cost, so the copies stay.
 import columnsSource from '../shaders/attention_columns.wgsl';
 import headsSource from '../shaders/attention_heads.wgsl';
 import softmaxSource from '../shaders/attention_softmax.wgsl';
