@@ -271,17 +271,11 @@ export const ATTENTION_TUNE_TOKENS = 256;
 /**
  * The tuning problem for `heads` heads of size `dk`: each candidate (as it runs at this dk, see
  * attentionTileFor) is checked on one sequence of `rows` tokens, 5 of them padding, against
- * attentionRef, and timed on one of `tokens` tokens, 5 of them padding. The size rule reads the
- * FLOPs at `rows` tokens, as the matmul's does.
+ * attentionRef, and timed on one of ATTENTION_TUNE_TOKENS tokens (or `rows`, if more), 5 of
+ * them padding. The size rule reads the FLOPs at `rows` tokens, as the matmul's does.
  */
-export function attentionProblem(
-  rt: Runtime,
-  dk: number,
-  heads: number,
-  rows = 64,
-  candidates: readonly AttentionTile[] = attentionCandidatesFor(rt.adapter.kind),
-  tokens = Math.max(rows, ATTENTION_TUNE_TOKENS),
-): TuneProblem<AttentionTile> {
+export function attentionProblem(rt: Runtime, dk: number, heads: number, rows = 64, candidates: readonly AttentionTile[] = attentionCandidatesFor(rt.adapter.kind)): TuneProblem<AttentionTile> {
+  const tokens = Math.max(rows, ATTENTION_TUNE_TOKENS);
   return {
     op: 'attention',
     shape: `${dk}|${heads}`,
