@@ -57,6 +57,26 @@ fn window4(j4: u32, i: u32, bias_row: u32) -> vec4<f32> {
   return vec4<f32>(bias[bias_row + rel.x], bias[bias_row + rel.y], bias[bias_row + rel.z], bias[bias_row + rel.w]);
 }
 
+// The max of m4 and the scores of vec4s [j0, j1) with the bias b.
+fn run_max(b4: u32, j0: u32, j1: u32, len: u32, b: vec4<f32>, m4: vec4<f32>) -> vec4<f32> {
+  var m = m4;
+  for (var j4 = j0; j4 < j1; j4++) {
+    m = max(m, plain4(b4, j4, len, b));
+  }
+  return m;
+}
+
+// Writes exp(score + b - m) over vec4s [j0, j1) in place; returns their sum.
+fn run_exp(b4: u32, j0: u32, j1: u32, len: u32, b: vec4<f32>, m: vec4<f32>) -> vec4<f32> {
+  var l = vec4<f32>(0.0);
+  for (var j4 = j0; j4 < j1; j4++) {
+    let e = exp(plain4(b4, j4, len, b) - m);
+    l += e;
+    s[b4 + j4] = e;
+  }
+  return l;
+}
+
 @compute @workgroup_size({{WG}})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let r = gid.x + gid.y * nwg.x * {{WG}}u;
@@ -82,31 +102,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     lo = vec4<f32>(bias[bias_row]);
     hi = vec4<f32>(bias[bias_row + 2u * p.R]);
   }
-  var m4 = vec4<f32>(NEG);
-  for (var j4 = 0u; j4 < a; j4++) {
-    m4 = max(m4, plain4(b4, j4, len, lo));
-  }
+  var m4 = run_max(b4, 0u, a, len, lo, vec4<f32>(NEG));
   for (var j4 = a; j4 < z; j4++) {
     m4 = max(m4, plain4(b4, j4, len, window4(j4, i, bias_row)));
   }
-  for (var j4 = z; j4 < n4; j4++) {
-    m4 = max(m4, plain4(b4, j4, len, hi));
-  }
+  m4 = run_max(b4, z, n4, len, hi, m4);
   let m = vec4<f32>(max(max(m4.x, m4.y), max(m4.z, m4.w)));
   // exp(NEG - m) is 0: the masked keys weigh nothing.
-  var l4 = vec4<f32>(0.0);
-  for (var j4 = 0u; j4 < a; j4++) {
-    let e = exp(plain4(b4, j4, len, lo) - m);
-    l4 += e;
-    s[b4 + j4] = e;
-  }
+  var l4 = run_exp(b4, 0u, a, len, lo, m) + run_exp(b4, z, n4, len, hi, m);
   for (var j4 = a; j4 < z; j4++) {
     let e = exp(plain4(b4, j4, len, window4(j4, i, bias_row)) - m);
-    l4 += e;
-    s[b4 + j4] = e;
-  }
-  for (var j4 = z; j4 < n4; j4++) {
-    let e = exp(plain4(b4, j4, len, hi) - m);
     l4 += e;
     s[b4 + j4] = e;
   }
