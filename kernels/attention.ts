@@ -15,7 +15,7 @@ import type { Tensor } from '../src/gpu/tensor.js';
 import type { Autotuner, TuneProblem, TuneResult } from '../src/gpu/tuner.js';
 import { attentionRef } from './attention.ref.js';
 import { attentionGemm, ATTENTION_GEMM_SOURCES } from './attention-gemm.js';
-import { LLVMPIPE_MATMUL_TILE, MATMUL_SOURCES, matmulRequires, matmulVariantName, type MatmulTile } from './matmul.js';
+import { LLVMPIPE_MATMUL_TILE, LLVMPIPE_SG4_TILE, MATMUL_SOURCES, matmulRequires, matmulVariantName, type MatmulTile } from './matmul.js';
 import { guard, guardDtype } from './guard.js';
 import { fill, packParams, pipelineFor, unroll, variantName, variants, wgslCodes } from './template.js';
 
@@ -81,6 +81,9 @@ export const DEFAULT_ATTENTION_TILE: AttentionTile = { family: 'gemm', tq: 64, t
  */
 export const LLVMPIPE_ATTENTION_TILE: AttentionTile = { family: 'gemm', tq: 64, tk: 0, matmul: LLVMPIPE_MATMUL_TILE };
 
+/** llvmpipe's gemm tile where its subgroups are 4 lanes (see untunedAttentionTile). */
+export const LLVMPIPE_SG4_ATTENTION_TILE: AttentionTile = { family: 'gemm', tq: 64, tk: 0, matmul: LLVMPIPE_SG4_TILE };
+
 /** The flash tile that runs where a kind's default cannot (and in XLNet's mode, which the gemm family does not run). */
 export const FLASH_TILE: AttentionTile = { family: 'flash', tq: 32, tk: 16 };
 
@@ -88,13 +91,18 @@ export const FLASH_TILE: AttentionTile = { family: 'flash', tq: 32, tk: 16 };
 export const QUICKEST_COMPILE_ATTENTION_TILE: AttentionTile = { family: 'loop', tq: 32, tk: 16 };
 
 /**
- * The tile to run untuned: the kind's default where the device can run it, else the flash
- * tile; flash with its subgroup broadcast over 4 lanes where the device has subgroups of at
- * least 4 (llvmpipe: about twice the flops per CPU-second of the tile without it).
+ * The tile to run untuned: the kind's default where the device can run it; on an llvmpipe with
+ * subgroups of 4 only (Chromium's), the gemm family over LLVMPIPE_SG4_TILE (L = 512, 32 heads of
+ * d_kv 128, on Node's llvmpipe: 300 ms against flash with sg 4's 655 and the default's 275);
+ * else the flash tile, with its subgroup broadcast over 4 lanes where the device has subgroups
+ * of at least 4 (llvmpipe: about twice the flops per CPU-second of the tile without it).
  */
 export function untunedAttentionTile(rt: Pick<Runtime, 'adapter' | 'limits'>): AttentionTile {
   const t = defaultAttentionTile(rt.adapter.kind);
-  return t.family === 'flash' || unmet(attentionRequires(0, t), rt) !== null ? flashTile(rt) : t;
+  const runs = (c: AttentionTile) => c.family !== 'flash' && unmet(attentionRequires(0, c), rt) === null;
+  if (runs(t)) return t;
+  if (rt.adapter.kind === 'llvmpipe' && runs(LLVMPIPE_SG4_ATTENTION_TILE)) return LLVMPIPE_SG4_ATTENTION_TILE;
+  return flashTile(rt);
 }
 
 /** FLASH_TILE, with its subgroup broadcast over 4 lanes where the device has subgroups of at least 4; gemm's stand-in in XLNet's mode. */
@@ -230,10 +238,14 @@ export async function attention(rt: Runtime, a: AttentionArgs): Promise<void> {
  */
 export const ATTENTION_CANDIDATES: readonly AttentionTile[] = [
   LLVMPIPE_ATTENTION_TILE,
+  LLVMPIPE_SG4_ATTENTION_TILE,
   DEFAULT_ATTENTION_TILE,
-  // SwiftShader's best at 256 tokens, 32 heads of d_kv 128: 290-293 ms against k4dot 16×16's
-  // 330-342 (and 1123 against 1328 at L = 512); it compiles in about 8 s there, so it is not
-  // the untuned default.
+  // SwiftShader's best: sg4 32×16 (subgroups of 4) ran L = 512, 32 heads of d_kv 128, in
+  // 890-930 ms against k8dot 32×16's 970-1060 (Q·Kᵀ 400 against 460 ms, P·V 340 against 420;
+  // 8 invocations along N: with 16, P·V's 128 columns would leave half of them idle); k8dot
+  // 32×16 is its best where subgroups are missing (290-293 ms at 256 tokens against k4dot
+  // 16×16's 330-342). Each compiles in about 8 s there, so neither is the untuned default.
+  { family: 'gemm', tq: 64, tk: 0, matmul: { family: 'sg4', tm: 32, tn: 16, wgX: 8, wgY: 1 } },
   { family: 'gemm', tq: 64, tk: 0, matmul: { family: 'k8dot', tm: 32, tn: 16, wgX: 8, wgY: 2 } },
   { family: 'flash', tq: 64, tk: 8, sg: 8 },
   { family: 'flash', tq: 32, tk: 16, sg: 4 },

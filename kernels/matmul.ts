@@ -41,9 +41,11 @@ export interface MatmulTile {
    * 'smem': any shape, x and W tiles staged in workgroup memory (for real GPUs).
    * 'sg': K % 8 == 0, subgroups of 8 or more lanes; one row of invocations (wgY 1) along N
    * shares tm rows of x, each x value loaded by one lane and passed to the others by
-   * subgroupBroadcast (for SIMD-lane devices: llvmpipe).
+   * subgroupBroadcast (for SIMD-lane devices: llvmpipe). 'sg4': sg for subgroups of 4 lanes
+   * (SwiftShader's): a step's 8 values of a row in two loads by 4 lanes. Both need wgX a
+   * multiple of their lanes.
    */
-  family: 'k1' | 'k4' | 'k4dot' | 'k8dot' | 'smem' | 'sg';
+  family: 'k1' | 'k4' | 'k4dot' | 'k8dot' | 'smem' | 'sg' | 'sg4';
   /** Rows and columns of y per invocation (registers), invocations per workgroup in x (columns) and y (rows). */
   tm: number;
   tn: number;
@@ -59,7 +61,10 @@ export interface MatmulVariant extends MatmulTile {
   epilogue: Epilogue;
 }
 
-const SOURCES: Record<MatmulTile['family'], string> = { k1: source, k4: sourceK4, k4dot: sourceK4dot, k8dot: sourceK8dot, smem: sourceSmem, sg: sourceSg };
+const SOURCES: Record<MatmulTile['family'], string> = { k1: source, k4: sourceK4, k4dot: sourceK4dot, k8dot: sourceK8dot, smem: sourceSmem, sg: sourceSg, sg4: sourceSg };
+
+/** Lanes that share a K step's x in the subgroup families (shaders/matmul_sg.wgsl's LANES). */
+const SUBGROUP_LANES: Partial<Record<MatmulTile['family'], 4 | 8>> = { sg: 8, sg4: 4 };
 
 /** Every WGSL text a matmul variant can use (the tuner's cache key hashes them). */
 export const MATMUL_SOURCES: readonly string[] = [MATMUL_IO, W_DTYPES, LOAD_W, LOAD_W4, ...Object.values(SOURCES)];
@@ -69,10 +74,11 @@ export function matmulWorkgroupBytes(t: MatmulTile): number {
   return t.family === 'smem' ? (t.wgY * t.tm + t.wgX * t.tn) * (t.kt ?? 0) * 4 : 0;
 }
 
-/** What a tile needs of the device: its workgroup geometry and memory; sg also subgroups of at least 8 lanes. */
+/** What a tile needs of the device: its workgroup geometry and memory; sg and sg4 also subgroups of at least 8 and 4 lanes. */
 export function matmulRequires(t: MatmulTile): Requirements {
   const base = { workgroupSize: [t.wgX, t.wgY], workgroupBytes: matmulWorkgroupBytes(t) };
-  return t.family === 'sg' ? { ...base, features: ['subgroups'], subgroupMinSize: 8 } : base;
+  const lanes = SUBGROUP_LANES[t.family];
+  return lanes ? { ...base, features: ['subgroups'], subgroupMinSize: lanes } : base;
 }
 
 /**
@@ -100,26 +106,37 @@ export const LLVMPIPE_FALLBACK_TILE: MatmulTile = { family: 'k4', tm: 4, tn: 4, 
  */
 export const LLVMPIPE_MATMUL_TILE: MatmulTile = { family: 'sg', tm: 16, tn: 4, wgX: 16, wgY: 1 };
 
+/**
+ * llvmpipe's tile where its subgroups are 4 lanes (Chromium's llvmpipe; the sg family needs 8):
+ * sg4 with sg's default geometry. On Node's llvmpipe 25.0.7 (subgroups of 8, 2026-12-03) it
+ * ran f16 128×4096×1024 and 128×1024×4096 at 16-21 GFLOP/s against k4 4×4's 7.6-8.7 and sg
+ * 16×4's 22-26, and compiles in about a second.
+ */
+export const LLVMPIPE_SG4_TILE: MatmulTile = { family: 'sg4', tm: 16, tn: 4, wgX: 16, wgY: 1 };
+
 /** The matmul variant to use untuned on a device of this kind. */
 export function defaultMatmulTile(kind: AdapterKind | undefined): MatmulTile {
   return kind === 'llvmpipe' ? LLVMPIPE_MATMUL_TILE : DEFAULT_MATMUL_TILE;
 }
 
-/** The untuned tile for this runtime: its kind's default, or k4 4×4 where that default needs what the device lacks (an llvmpipe without subgroups of 8). */
+/**
+ * The untuned tile for this runtime: its kind's default where the device runs it; else (an
+ * llvmpipe without subgroups of 8) LLVMPIPE_SG4_TILE with subgroups of 4, k4 4×4 without.
+ */
 export function defaultMatmulTileOn(rt: Pick<Runtime, 'adapter' | 'limits'>): MatmulTile {
-  const t = defaultMatmulTile(rt.adapter.kind);
-  return unmet(matmulRequires(t), rt) === null ? t : LLVMPIPE_FALLBACK_TILE;
+  for (const t of [defaultMatmulTile(rt.adapter.kind), LLVMPIPE_SG4_TILE]) if (unmet(matmulRequires(t), rt) === null) return t;
+  return LLVMPIPE_FALLBACK_TILE;
 }
 
 /**
- * The tile to use when the chosen one cannot run this shape: k8dot needs K % 8 == 0 and falls
- * back to k4dot; k4 and k4dot need K % 4 == 0 and fall back to k1 with the same geometry,
+ * The tile to use when the chosen one cannot run this shape: k8dot and sg4 need K % 8 == 0 and
+ * fall back to k4dot with the same geometry; sg falls back to LLVMPIPE_FALLBACK_TILE; k4 and k4dot need K % 4 == 0 and fall back to k1 with the same geometry,
  * capped at 8×8 per invocation for the dot families (whose large tiles would make k1 variants
  * that take many seconds to compile and spill on every k).
  */
 export function matmulTileFor(K: number, tile: MatmulTile): MatmulTile {
   if (tile.family === 'sg' && K % 8 !== 0) tile = LLVMPIPE_FALLBACK_TILE;
-  if (tile.family === 'k8dot' && K % 8 !== 0) tile = { ...tile, family: 'k4dot' };
+  if ((tile.family === 'k8dot' || tile.family === 'sg4') && K % 8 !== 0) tile = { ...tile, family: 'k4dot' };
   if (K % 4 === 0) return tile;
   if (tile.family === 'k4') return { ...tile, family: 'k1' };
   if (tile.family === 'k4dot') return { ...tile, family: 'k1', tm: Math.min(tile.tm, 8), tn: Math.min(tile.tn, 8) };
@@ -154,9 +171,13 @@ export function matmulWgsl(t: MatmulTile): string {
       filled = fill(sourceSmem, { LOAD_W, ...dims, KT: t.kt! });
       break;
     case 'sg':
-      if (t.wgY !== 1) throw new KernelArgumentError(`matmul: the sg family runs one row of invocations (wgY 1), got wgY ${t.wgY}`, { op: 'matmul' });
-      filled = fill(sourceSg, { W_DTYPES, ...dims });
+    case 'sg4': {
+      const lanes = SUBGROUP_LANES[t.family]!;
+      if (t.wgY !== 1) throw new KernelArgumentError(`matmul: the ${t.family} family runs one row of invocations (wgY 1), got wgY ${t.wgY}`, { op: 'matmul' });
+      if (t.wgX % lanes !== 0) throw new KernelArgumentError(`matmul: the ${t.family} family needs wgX a multiple of its ${lanes} lanes, got wgX ${t.wgX}`, { op: 'matmul' });
+      filled = fill(sourceSg, { W_DTYPES, ...dims, LANES: lanes, HIGH_LANE: lanes - 4, X_HIGH: lanes === 8 ? 'xv{i}' : 'x[xr{i} + k + 4u]' });
       break;
+    }
   }
   return unroll(filled, { TM: t.tm, TN: t.tn });
 }
@@ -261,13 +282,19 @@ export async function matmul(rt: Runtime, a: MatmulArgs): Promise<void> {
  * llvmpipe's fastest. There the tiles with 16 rows per invocation ran the f16 ProtT5-XL shapes
  * 1.1-1.6× as fast as 8×3 (16×6 and 16×8 a little ahead of 16×4 on the wide shapes; 32×4, 16×2 and 8×4 no
  * better than those, so left out); 8×3 stays for short batches, where it wastes fewer rows.
- * Elsewhere the tuner skips them as unmet.
+ * Elsewhere the tuner skips them as unmet. sg4 16×4 (LLVMPIPE_SG4_TILE) is for an llvmpipe with
+ * subgroups of 4 (Chromium's), where sg cannot run. sg4 32×16 is for SwiftShader (subgroups of 4): it ran
+ * the f16 ProtT5-XL shapes at 5.4-6.2 GFLOP/s against k8dot 32×16's 4.4-4.9 in the same runs,
+ * f32 weights at 4.7-5.9 against 5.1-5.6 (2026-12-03; 32×32 was faster still at f32, 6.1-6.4,
+ * but took 33 s to compile); it compiles in about 7.5 s there.
  */
 export const MATMUL_CANDIDATES: readonly MatmulTile[] = [
   { family: 'sg', tm: 16, tn: 4, wgX: 16, wgY: 1 },
   { family: 'sg', tm: 16, tn: 6, wgX: 16, wgY: 1 },
   { family: 'sg', tm: 16, tn: 8, wgX: 16, wgY: 1 },
   { family: 'sg', tm: 8, tn: 3, wgX: 32, wgY: 1 },
+  LLVMPIPE_SG4_TILE,
+  { family: 'sg4', tm: 32, tn: 16, wgX: 8, wgY: 1 },
   { family: 'k8dot', tm: 32, tn: 16, wgX: 8, wgY: 2 },
   { family: 'k4dot', tm: 32, tn: 16, wgX: 8, wgY: 2 },
   { family: 'k4dot', tm: 16, tn: 16, wgX: 4, wgY: 8 },

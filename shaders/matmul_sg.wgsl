@@ -22,12 +22,23 @@
 // llvmpipe also lowers fma to a multiply and an add (gallivm's nir options, lower_ffma32) in
 // 8-lane vectors, so its arithmetic peak is at most half of an AVX-512 FMA core's (a quarter
 // where the core has two FMA units).
-// Needs K % 8 == 0 (the wrapper falls back to k4 otherwise) and subgroups of 8 lanes or more
-// (lanes 0..7 hold a step's x; the requirement is checked against the adapter's
-// subgroupMinSize). x binds as f32 elements and W as 16-byte words; Params and epilogues from
-// matmul_io.wgsl; lines ending in `//@for` are unrolled by kernels/template.ts.
+// The sg4 family is this shader with LANES 4, for SwiftShader, whose subgroups are 4 lanes: it
+// runs a workgroup as 4-lane SIMD too, and the dot families' x loads, at one address for the 4
+// lanes, are a 4-lane gather each. Here each row's 8 values of a step take two loads (k0 + l and
+// k0 + 4 + l), a fourth of those gathers. Measured on SwiftShader (2 cores of an Intel Xeon,
+// 2026-12-03): 128×4096×1024 f16 at 5.8 GFLOP/s with 32×16 per invocation against k8dot 32×16's
+// 4.4 (ceiling 12.6); attention's Q·Kᵀ and P·V at L 512, 32 heads of 128, 400 and 340 ms
+// against 460 and 420.
+// Needs K % 8 == 0 (the wrapper falls back otherwise), subgroups of LANES lanes or more (lanes
+// 0..LANES-1 hold a step's x; checked against the adapter's subgroupMinSize) and WG_X a multiple
+// of LANES (so every subgroup has LANES lanes). x binds as f32 elements and W as 16-byte words;
+// Params and epilogues from matmul_io.wgsl; lines ending in `//@for` are unrolled by
+// kernels/template.ts.
 //   {{TM}}, {{TN}}: rows and columns of y per invocation.
 //   {{WG_X}}: invocations per workgroup (along N); {{WG_Y}} must be 1.
+//   {{LANES}}: lanes that share a step's x, 8 (sg) or 4 (sg4). {{X_HIGH}}: where a row's values
+//   k0 + 4..7 are, xv{i} itself (8 lanes) or a second load (4); {{HIGH_LANE}} the lane that holds
+//   k0 + 4 there (LANES - 4).
 enable subgroups;
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -60,13 +71,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   set_batch(wid.z);
   let m0 = wid.y * {{TM}}u;
   let n0 = (wid.x * {{WG_X}}u + lid.x) * {{TN}}u;
-  let lane = sl & 7u;
+  let lane = sl % {{LANES}}u;
   // Row starts in elements, clamped so loads stay in bounds; store() drops the clamped duplicates.
   let xr{i} = x_base + min(m0 + {i}u, p.M - 1u) * p.K + lane;  //@for i<TM
   let wr{j} = w_base + min(n0 + {j}u, p.N - 1u) * p.K;  //@for j<TN
   var acc{i}_{j} = 0.0;  //@for i<TM j<TN
   for (var k = 0u; k < p.K; k += 8u) {
     let xv{i} = x[xr{i} + k];  //@for i<TM
+    let xh{i} = {{X_HIGH}};  //@for i<TM
     var b{j}: vec4<f32>;  //@for j<TN
     var d{j}: vec4<f32>;  //@for j<TN
     load_w8(wr{j} + k, &b{j}, &d{j});  //@for j<TN
@@ -74,10 +86,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let a{i}_1 = subgroupBroadcast(xv{i}, 1u);  //@for i<TM
     let a{i}_2 = subgroupBroadcast(xv{i}, 2u);  //@for i<TM
     let a{i}_3 = subgroupBroadcast(xv{i}, 3u);  //@for i<TM
-    let a{i}_4 = subgroupBroadcast(xv{i}, 4u);  //@for i<TM
-    let a{i}_5 = subgroupBroadcast(xv{i}, 5u);  //@for i<TM
-    let a{i}_6 = subgroupBroadcast(xv{i}, 6u);  //@for i<TM
-    let a{i}_7 = subgroupBroadcast(xv{i}, 7u);  //@for i<TM
+    let a{i}_4 = subgroupBroadcast(xh{i}, {{HIGH_LANE}}u + 0u);  //@for i<TM
+    let a{i}_5 = subgroupBroadcast(xh{i}, {{HIGH_LANE}}u + 1u);  //@for i<TM
+    let a{i}_6 = subgroupBroadcast(xh{i}, {{HIGH_LANE}}u + 2u);  //@for i<TM
+    let a{i}_7 = subgroupBroadcast(xh{i}, {{HIGH_LANE}}u + 3u);  //@for i<TM
     acc{i}_{j} = fma(a{i}_7, d{j}.w, fma(a{i}_6, d{j}.z, fma(a{i}_5, d{j}.y, fma(a{i}_4, d{j}.x, fma(a{i}_3, b{j}.w, fma(a{i}_2, b{j}.z, fma(a{i}_1, b{j}.y, fma(a{i}_0, b{j}.x, acc{i}_{j}))))))));  //@for i<TM j<TN
   }
   store(m0 + {i}u, n0 + {j}u, acc{i}_{j});  //@for i<TM j<TN

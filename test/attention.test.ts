@@ -92,15 +92,17 @@ for (const [B, L, H, DK, tq, tk, sg, scaled] of [
 
 // The gemm family (S = Q·Kᵀ, softmax, P·V by the matmul kernels): odd L (keys padded to a
 // multiple of 8), padded batches, both score modes, head sizes the matmul runs in its vector and
-// scalar families (d_kv 18), the device's default matmul tile and k4 4×4, and score buffers
-// capped so small that the query rows split into chunks (10 rows) or the (sequence, head) pairs
-// do (2 of the 6 at a time, so one chunk spans both sequences).
+// scalar families (d_kv 18), the device's default matmul tile, k4 4×4 and sg4 (subgroups of 4:
+// both CPU drivers), and score buffers capped so small that the query rows split into chunks
+// (10 rows) or the (sequence, head) pairs do (2 of the 6 at a time, so one chunk spans both
+// sequences).
 const bytesPerRow = (L: number) => Math.ceil(L / 8) * 8 * 4;
 for (const [B, L, H, DK, scaled, scratch, matmul] of [
   [3, 37, 2, 16, false, 0, undefined], [2, 70, 2, 32, true, 10 * bytesPerRow(70), undefined], [2, 45, 3, 64, false, 2 * 45 * bytesPerRow(45), undefined],
   [1, 1, 1, 128, false, 0, undefined], [2, 33, 2, 18, true, 0, undefined], [2, 51, 2, 128, true, 7 * bytesPerRow(51), { family: 'k4', tm: 4, tn: 4, wgX: 8, wgY: 8 }],
+  [2, 45, 2, 64, false, 0, { family: 'sg4', tm: 4, tn: 3, wgX: 4, wgY: 1 }],
 ] as Array<[number, number, number, number, boolean, number, MatmulTile | undefined]>) {
-  test(`attention gemm${matmul ? ' (k4 4×4)' : ''}, B=${B} L=${L} H=${H} DK=${DK}, ${scaled ? 'scaled, no bias' : 'relative bias'}${scratch ? `, scores capped at ${scratch} bytes` : ''}, padded batch`, async () => {
+  test(`attention gemm${matmul ? ` (${matmul.family} ${matmul.tm}×${matmul.tn})` : ''}, B=${B} L=${L} H=${H} DK=${DK}, ${scaled ? 'scaled, no bias' : 'relative bias'}${scratch ? `, scores capped at ${scratch} bytes` : ''}, padded batch`, async () => {
     const rt = await runtime();
     const r = rng(L * 17 + DK);
     const lengths = Array.from({ length: B }, (_, b) => (b === 0 ? L : 1 + Math.floor(r() * L)));

@@ -2,7 +2,7 @@
 // test-on: every-cpu-adapter
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BIAS_EPILOGUES, EPILOGUE_CODE, LLVMPIPE_FALLBACK_TILE, LLVMPIPE_MATMUL_TILE, MATMUL_CANDIDATES, defaultMatmulTileOn, matmulCandidatesFor, matmul, matmulRequires, matmulTileFor, matmulVariantName, matmulWgsl, type Epilogue, type MatmulTile } from '../kernels/matmul.js';
+import { BIAS_EPILOGUES, EPILOGUE_CODE, LLVMPIPE_FALLBACK_TILE, LLVMPIPE_MATMUL_TILE, LLVMPIPE_SG4_TILE, MATMUL_CANDIDATES, defaultMatmulTileOn, matmulCandidatesFor, matmul, matmulRequires, matmulTileFor, matmulVariantName, matmulWgsl, type Epilogue, type MatmulTile } from '../kernels/matmul.js';
 import { unmet } from '../src/gpu/requires.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import { W_DTYPE_CODE } from '../kernels/template.js';
@@ -28,8 +28,8 @@ let seed = 1;
 
 /**
  * Whether this runtime can run the tile: the sg family needs subgroups of 8 or more lanes
- * (llvmpipe has them; where a driver lacks them, the file's other pass still runs them). The
- * default (no tile) always runs.
+ * (llvmpipe has them; where a driver lacks them, the file's other pass still runs them), sg4
+ * of 4 (both CPU drivers). The default (no tile) always runs.
  */
 function runs(rt: Runtime, tile?: MatmulTile): boolean {
   return tile === undefined || unmet(matmulRequires(tile), rt) === null;
@@ -85,6 +85,11 @@ const FAMILY_TILES: Array<{ tile: MatmulTile; shapes: Array<[number, number, num
   // sg (K % 8 == 0): rows past a tm block, columns past a workgroup's 8·3 and one lane's 3.
   {
     tile: { family: 'sg', tm: 4, tn: 3, wgX: 8, wgY: 1 },
+    shapes: [[1, 1, 8], [3, 17, 64], [65, 200, 40], [9, 131, 24]],
+  },
+  // sg4 (4 lanes, two loads per row and step; runs on both CPU drivers): past a workgroup's 4·3 columns.
+  {
+    tile: { family: 'sg4', tm: 4, tn: 3, wgX: 4, wgY: 1 },
     shapes: [[1, 1, 8], [3, 17, 64], [65, 200, 40], [9, 131, 24]],
   },
 ];
@@ -180,6 +185,7 @@ const TILES: MatmulTile[] = [
   { family: 'smem', tm: 1, tn: 1, wgX: 8, wgY: 8, kt: 4 },
   { family: 'smem', tm: 8, tn: 4, wgX: 4, wgY: 8, kt: 32 },
   { family: 'sg', tm: 3, tn: 5, wgX: 16, wgY: 1 },
+  { family: 'sg4', tm: 3, tn: 5, wgX: 8, wgY: 1 },
 ];
 for (const tile of TILES) {
   // K = 40 so that the k4 and k8 families run (41 would fall back to k1, 36 k8dot to k4dot).
@@ -236,6 +242,7 @@ const BATCH_TILES: MatmulTile[] = [
   { family: 'k8dot', tm: 4, tn: 4, wgX: 8, wgY: 8 },
   { family: 'smem', tm: 4, tn: 4, wgX: 16, wgY: 16, kt: 16 },
   LLVMPIPE_MATMUL_TILE,
+  LLVMPIPE_SG4_TILE,
 ];
 for (const tile of BATCH_TILES) {
   for (const dtype of ['f32', 'f16'] as TensorDType[]) {
@@ -380,7 +387,7 @@ test('K % 8 != 0 sends k8dot to k4dot; an odd K sends k4 and k4dot tiles to k1 (
   assert.is(matmulTileFor(29, smem), smem);
 });
 
-test('sg: K % 8 != 0 runs k4 4×4 (k1 for an odd K); it needs subgroups of 8, and the untuned llvmpipe tile falls back where they are missing', () => {
+test('sg: K % 8 != 0 runs k4 4×4 (k1 for an odd K); it needs subgroups of 8, and the untuned llvmpipe tile falls back to sg4 with 4, k4 4×4 without', () => {
   const sg: MatmulTile = { family: 'sg', tm: 8, tn: 2, wgX: 64, wgY: 1 };
   assert.is(matmulTileFor(40, sg), sg);
   assert.equal(matmulTileFor(36, sg), LLVMPIPE_FALLBACK_TILE);
@@ -391,8 +398,31 @@ test('sg: K % 8 != 0 runs k4 4×4 (k1 for an odd K); it needs subgroups of 8, an
   assert.match(unmet(matmulRequires(sg), caps(['subgroups'], 4)) ?? '', /subgroups of at least 8 lanes; the device's smallest is 4/);
   assert.match(unmet(matmulRequires(sg), caps([], 8)) ?? '', /subgroups/);
   assert.equal(defaultMatmulTileOn(caps(['subgroups'], 8) as unknown as Runtime), LLVMPIPE_MATMUL_TILE);
-  assert.equal(defaultMatmulTileOn(caps(['subgroups'], 4) as unknown as Runtime), LLVMPIPE_FALLBACK_TILE);
+  assert.equal(defaultMatmulTileOn(caps(['subgroups'], 4) as unknown as Runtime), LLVMPIPE_SG4_TILE);
+  assert.equal(defaultMatmulTileOn(caps(['subgroups'], 2) as unknown as Runtime), LLVMPIPE_FALLBACK_TILE);
+  assert.equal(defaultMatmulTileOn(caps([], 8) as unknown as Runtime), LLVMPIPE_FALLBACK_TILE);
   assert.throws(() => matmulWgsl({ ...sg, wgY: 2 }), /wgY 1/);
+  assert.throws(() => matmulWgsl({ ...sg, wgX: 12 }), /wgX a multiple of its 8 lanes, got wgX 12/);
+});
+
+test('sg4: K % 8 != 0 runs k4dot with its geometry (k1 for an odd K); it needs subgroups of 4 and wgX a multiple of 4', () => {
+  const sg4: MatmulTile = { family: 'sg4', tm: 32, tn: 16, wgX: 8, wgY: 1 };
+  assert.is(matmulTileFor(40, sg4), sg4);
+  assert.equal(matmulTileFor(36, sg4), { ...sg4, family: 'k4dot' });
+  assert.equal(matmulTileFor(35, sg4), { ...sg4, family: 'k1', tm: 8, tn: 8 });
+  const limits = { maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupStorageSize: 16384, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupSizeY: 256, maxComputeWorkgroupSizeZ: 64 };
+  const caps = (features: string[], subgroupMinSize?: number) => ({ limits, adapter: { kind: 'swiftshader' as const, features, subgroupMinSize } });
+  assert.is(unmet(matmulRequires(sg4), caps(['subgroups'], 4)), null);
+  assert.match(unmet(matmulRequires(sg4), caps(['subgroups'], 2)) ?? '', /subgroups of at least 4 lanes; the device's smallest is 2/);
+  assert.match(unmet(matmulRequires(sg4), caps([], 4)) ?? '', /subgroups/);
+  assert.throws(() => matmulWgsl({ ...sg4, wgX: 6 }), /wgX a multiple of its 4 lanes, got wgX 6/);
+  assert.throws(() => matmulWgsl({ ...sg4, wgY: 2 }), /sg4 family runs one row of invocations/);
+  // The two forms differ only in where a row's k0 + 4..7 come from: the same load (8 lanes) or a second one (4).
+  const body = (t: MatmulTile) => matmulWgsl(t).replace(/\/\/.*$/gm, '');
+  assert.match(body(sg4), /let xh0 = x\[xr0 \+ k \+ 4u\];/);
+  assert.match(body(sg4), /subgroupBroadcast\(xh0, 0u \+ 3u\)/);
+  assert.match(body({ ...sg4, family: 'sg' }), /let xh0 = xv0;/);
+  assert.match(body({ ...sg4, family: 'sg' }), /subgroupBroadcast\(xh0, 4u \+ 3u\)/);
 });
 
 test('generated smem WGSL: tile sizes filled in, name built from them', () => {
@@ -420,8 +450,8 @@ test('variant names: every field of the variant, kt only where the family reads 
 });
 
 test('epilogue and weight dtype codes are declared in the WGSL from the TS tables, and compared by name', () => {
-  for (const family of ['k1', 'k4', 'k4dot', 'k8dot', 'smem', 'sg'] as const) {
-    const src = matmulWgsl({ family, tm: 2, tn: 2, wgX: 8, wgY: family === 'sg' ? 1 : 8, kt: 8 });
+  for (const family of ['k1', 'k4', 'k4dot', 'k8dot', 'smem', 'sg', 'sg4'] as const) {
+    const src = matmulWgsl({ family, tm: 2, tn: 2, wgX: 8, wgY: family.startsWith('sg') ? 1 : 8, kt: 8 });
     for (const [e, code] of Object.entries(EPILOGUE_CODE)) assert.ok(src.includes(`const EPILOGUE_${e.toUpperCase()} = ${code}u;`), `${family}: EPILOGUE_${e}`);
     for (const [d, code] of Object.entries(W_DTYPE_CODE)) assert.ok(src.includes(`const W_${d.toUpperCase()} = ${code}u;`), `${family}: W_${d}`);
     const body = src.replace(/\/\/.*$/gm, '');

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ATTENTION_CANDIDATES, ATTENTION_TUNE_TOKENS, attentionCandidatesFor, attentionProblem, attentionRequires, defaultAttentionTile, DEFAULT_ATTENTION_TILE, FLASH_TILE, LLVMPIPE_ATTENTION_TILE, tuneAttention, untunedAttentionTile } from '../kernels/attention.js';
+import { ATTENTION_CANDIDATES, ATTENTION_TUNE_TOKENS, attentionCandidatesFor, attentionProblem, attentionRequires, defaultAttentionTile, DEFAULT_ATTENTION_TILE, FLASH_TILE, LLVMPIPE_ATTENTION_TILE, LLVMPIPE_SG4_ATTENTION_TILE, tuneAttention, untunedAttentionTile } from '../kernels/attention.js';
 import { DEFAULT_MATMUL_TILE, defaultMatmulTile, LLVMPIPE_MATMUL_TILE, MATMUL_CANDIDATES, matmulCandidatesFor, matmulProblem, matmulRequires, matmulTileFor, matmulVariantName, tuneMatmul, type MatmulTile } from '../kernels/matmul.js';
 import { DeviceError, DeviceLostError, IOError, OutOfMemoryError } from '../src/errors.js';
 import { LocalStorageTuneStore } from '../src/gpu/browser-tune-store.js';
@@ -140,13 +140,13 @@ test('the default candidates all run within the limits the runtime asks for, on 
     // Without subgroups only the sg tiles (matmul sg, flash with sg, gemm over sg matmuls) are out, each saying why.
     for (const c of MATMUL_CANDIDATES) {
       const why = unmet(matmulRequires(c), fakeDevice(limits));
-      if (c.family === 'sg') assert.match(why ?? '', /subgroups/, JSON.stringify(c));
+      if (c.family === 'sg' || c.family === 'sg4') assert.match(why ?? '', /subgroups/, JSON.stringify(c));
       else assert.is(why, null, JSON.stringify(c));
     }
     for (const dk of [32, 64, 128]) for (const c of ATTENTION_CANDIDATES) {
       assert.is(unmet(attentionRequires(dk, c), sg8), null, `dk ${dk} ${JSON.stringify(c)}`);
       const why = unmet(attentionRequires(dk, c), fakeDevice(limits));
-      if ((c.family === 'flash' && c.sg) || c.matmul?.family === 'sg') assert.match(why ?? '', /subgroups/, `dk ${dk} ${JSON.stringify(c)}`);
+      if ((c.family === 'flash' && c.sg) || c.matmul?.family === 'sg' || c.matmul?.family === 'sg4') assert.match(why ?? '', /subgroups/, `dk ${dk} ${JSON.stringify(c)}`);
       else assert.is(why, null, `dk ${dk} ${JSON.stringify(c)}`);
     }
   }
@@ -596,18 +596,22 @@ test('llvmpipe: defaults and candidates that compile in seconds (no 32×16 matmu
   const at = attentionCandidatesFor('llvmpipe');
   assert.ok(at.every((c) => c.family !== 'unrolled' && (!c.matmul || c.matmul.tm * c.matmul.tn <= 256)) && has(at, LLVMPIPE_ATTENTION_TILE), JSON.stringify(at));
   const ss = attentionCandidatesFor('swiftshader');
-  assert.ok(ss.every((c) => c.family !== 'unrolled') && has(ss, DEFAULT_ATTENTION_TILE) && ss.some((c) => c.matmul?.family === 'k8dot'), JSON.stringify(ss));
+  assert.ok(ss.every((c) => c.family !== 'unrolled') && has(ss, DEFAULT_ATTENTION_TILE) && ss.some((c) => c.matmul?.family === 'k8dot') && ss.some((c) => c.matmul?.family === 'sg4'), JSON.stringify(ss));
   // Nothing else is left out: every candidate but the unrolled ones (and llvmpipe's big tiles).
   assert.is(ss.length, ATTENTION_CANDIDATES.filter((c) => c.family !== 'unrolled').length);
-  assert.is(at.length, ss.length - 1);
+  // llvmpipe leaves out just the gemm tiles over 16×16 (SwiftShader's k8dot and sg4 32×16).
+  assert.is(at.length, ss.length - ss.filter((c) => c.matmul && c.matmul.tm * c.matmul.tn > 256).length);
+  assert.is(ss.filter((c) => c.matmul && c.matmul.tm * c.matmul.tn > 256).length, 2);
 });
 
-test("untuned attention: the kind's default where the device runs it; else flash, with sg 4 where it has subgroups of 4", () => {
+test("untuned attention: the kind's default where the device runs it; llvmpipe with subgroups of 4 gemm over sg4; else flash, with sg 4 where it has subgroups of 4", () => {
   const on = (kind: string, features: string[], subgroupMinSize?: number) =>
     untunedAttentionTile({ adapter: { kind, features, subgroupMinSize }, limits: GPU } as unknown as Pick<Runtime, 'adapter' | 'limits'>);
   assert.equal(on('llvmpipe', ['subgroups'], 8), LLVMPIPE_ATTENTION_TILE);
-  // Chromium's llvmpipe: subgroups of 4 (the sg matmuls need 8).
-  assert.equal(on('llvmpipe', ['subgroups'], 4), { ...FLASH_TILE, sg: 4 });
+  // Chromium's llvmpipe: subgroups of 4 (the sg matmuls need 8, sg4 4).
+  assert.equal(on('llvmpipe', ['subgroups'], 4), LLVMPIPE_SG4_ATTENTION_TILE);
+  assert.equal(LLVMPIPE_SG4_ATTENTION_TILE.matmul?.family, 'sg4');
+  assert.equal(on('llvmpipe', ['subgroups'], 2), FLASH_TILE);
   assert.equal(on('llvmpipe', []), FLASH_TILE);
   // SwiftShader's and GPUs' default needs no subgroups.
   assert.equal(on('swiftshader', []), DEFAULT_ATTENTION_TILE);
