@@ -272,21 +272,24 @@ export async function matmul(rt: Runtime, a: MatmulArgs): Promise<void> {
 
 /**
  * Timed in this order; a candidate whose first run is 3× the best so far is not timed
- * further, so the likely winners on SwiftShader come first: the dot families with 32×16
- * outputs per invocation ran f16 ProtT5-XL shapes at 5.7-6.1 GFLOP/s there (k8dot runs as
- * k4dot when K % 8 != 0). 32×32 tiles were no faster in the same runs but take 20-30 s each
- * to compile (per dtype × epilogue, in every process), so they are left out. smem and the
- * small k4 tiles are for real GPUs; k1 is what runs when K % 4 != 0. The tuner runs 64 rows:
- * a 32-row tile in 2 rows of invocations keeps them all busy there (in 4, half would idle).
- * The sg tiles come first: where a device has subgroups of 8 or more (llvmpipe, GPUs) they are
- * llvmpipe's fastest. There the tiles with 16 rows per invocation ran the f16 ProtT5-XL shapes
- * 1.1-1.6× as fast as 8×3 (16×6 and 16×8 a little ahead of 16×4 on the wide shapes; 32×4, 16×2 and 8×4 no
- * better than those, so left out); 8×3 stays for short batches, where it wastes fewer rows.
- * Elsewhere the tuner skips them as unmet. sg4 16×4 (LLVMPIPE_SG4_TILE) is for an llvmpipe with
- * subgroups of 4 (Chromium's), where sg cannot run. sg4 32×16 is for SwiftShader (subgroups of 4): it ran
- * the f16 ProtT5-XL shapes at 5.4-6.2 GFLOP/s against k8dot 32×16's 4.4-4.9 in the same runs,
- * f32 weights at 4.7-5.9 against 5.1-5.6 (2026-12-03; 32×32 was faster still at f32, 6.1-6.4,
- * but took 33 s to compile); it compiles in about 7.5 s there.
+ * further, so each device's likely winners come early:
+ * - sg (subgroups of 8 or more: llvmpipe, GPUs; elsewhere the tuner skips them as unmet):
+ *   llvmpipe's fastest. The tiles with 16 rows per invocation ran the f16 ProtT5-XL shapes
+ *   1.1-1.6× as fast as 8×3 there (16×6 and 16×8 a little ahead of 16×4 on the wide shapes;
+ *   32×4, 16×2 and 8×4 no better than those, so left out); 8×3 stays for short batches, where
+ *   it wastes fewer rows.
+ * - sg4 16×4 (LLVMPIPE_SG4_TILE): for an llvmpipe with subgroups of 4 (Chromium's), where sg
+ *   cannot run.
+ * - sg4 32×16: SwiftShader's (subgroups of 4). It ran the f16 ProtT5-XL shapes at 5.4-6.2
+ *   GFLOP/s against k8dot 32×16's 4.4-4.9 in the same runs, f32 weights at 4.7-5.9 against
+ *   5.1-5.6 (2026-12-03, Intel Xeon; 32×32 was faster still at f32, 6.1-6.4, but took 33 s to
+ *   compile); it compiles in about 7.5 s there.
+ * - The dot families with 32×16 outputs per invocation: SwiftShader's best without subgroups
+ *   (f16 ProtT5-XL shapes at 5.7-6.1 GFLOP/s on an AMD EPYC; k8dot runs as k4dot when
+ *   K % 8 != 0). 32×32 tiles were no faster in the same runs but take 20-30 s each to compile
+ *   (per dtype × epilogue, in every process), so they are left out. The tuner runs 64 rows: a
+ *   32-row tile in 2 rows of invocations keeps them all busy there (in 4, half would idle).
+ * - smem and the small k4 tiles are for real GPUs; k1 is what runs when K % 4 != 0.
  */
 export const MATMUL_CANDIDATES: readonly MatmulTile[] = [
   { family: 'sg', tm: 16, tn: 4, wgX: 16, wgY: 1 },
