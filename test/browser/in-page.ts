@@ -13,7 +13,8 @@ import {
 import { expectClose, randomArray, rng } from '../numeric.js';
 import { runHead, type HeadInput } from '../head-run.js';
 import { attention } from '../../kernels/attention.js';
-import { matmul, type Epilogue } from '../../kernels/matmul.js';
+import { LLVMPIPE_SG4_TILE, matmul, matmulRequires, type Epilogue, type MatmulTile } from '../../kernels/matmul.js';
+import { unmet } from '../../src/gpu/requires.js';
 import { embedding } from '../../kernels/embedding.js';
 import { meanpool } from '../../kernels/meanpool.js';
 import { rmsnorm } from '../../kernels/rmsnorm.js';
@@ -93,6 +94,40 @@ for (const dtype of ['f32', 'f16', 'bf16'] as TensorDType[]) {
     });
   });
 }
+
+// The sg4 family (subgroups of 4: the tuner's choice on SwiftShader, llvmpipe's untuned tile
+// where its subgroups are 4) in the page: Chromium's adapter has to report subgroups of at least
+// 4 for the tuner to time it, so a device without them fails here, saying why.
+const SG4_TILES: MatmulTile[] = [{ family: 'sg4', tm: 4, tn: 3, wgX: 4, wgY: 1 }, LLVMPIPE_SG4_TILE];
+check('matmul sg4 (4-lane subgroup broadcasts) f16 and f32, and the gemm attention over it', async () => {
+  const rt = await runtime();
+  const why = unmet(matmulRequires(SG4_TILES[0]), rt);
+  if (why !== null) throw new Error(`sg4 cannot run on this adapter: ${why}`);
+  let worst = 0;
+  for (const tile of SG4_TILES) {
+    for (const [dtype, [M, N, K]] of [['f16', [33, 70, 40]], ['f32', [17, 131, 64]]] as Array<[TensorDType, [number, number, number]]>) {
+      const xv = randomArray(M * K, (seed += 3)), w = asWeights(randomArray(N * K, seed + 1), dtype), y0 = randomArray(M * N, seed + 2);
+      const x = rt.upload(xv, [M, K], 'f32', 'x'), wt = rt.upload(w.bytes, [N, K], dtype, 'w'), y = rt.upload(y0, [M, N], 'f32', 'y');
+      try {
+        await matmul(rt, { x, w: wt, y, epilogue: 'add', tile });
+        worst = Math.max(worst, expectClose(`matmul ${JSON.stringify(tile)} ${dtype}`, await rt.read(y), matmulRef(xv, w.values, M, N, K, 'add', y0), MATMUL_TOL));
+      } finally {
+        for (const t of [x, wt, y]) t.release();
+      }
+    }
+  }
+  const [B, L, H, DK, R] = [2, 45, 2, 64, 16], lengths = [45, 30], n = B * L * H * DK, shape = [B, L, H * DK];
+  const qv = randomArray(n, 501, 0.5), kv = randomArray(n, 502, 0.5), vv = randomArray(n, 503), bv = randomArray(H * (2 * R + 1), 504, 2);
+  const q = rt.upload(qv, shape, 'f32', 'q'), k = rt.upload(kv, shape, 'f32', 'k'), v = rt.upload(vv, shape, 'f32', 'v');
+  const bias = rt.upload(bv, [H, 2 * R + 1], 'f32', 'bias'), len = rt.upload(Uint32Array.from(lengths), [B], 'u32', 'lengths'), out = rt.empty(shape, 'f32', 'out');
+  try {
+    await attention(rt, { q, k, v, bias, lengths: len, out, heads: H, tile: { family: 'gemm', tq: 64, tk: 0, matmul: SG4_TILES[0] } });
+    worst = Math.max(worst, expectClose('attention gemm over sg4', await rt.read(out), attentionRef(qv, kv, vv, bv, lengths, B, L, H, DK, R), ATTENTION_TOL));
+  } finally {
+    for (const t of [q, k, v, bias, len, out]) t.release();
+  }
+  return { worst, note: `subgroupMinSize ${rt.adapter.subgroupMinSize}` };
+});
 
 check('rmsnorm bf16 rows=7 D=65', async () => {
   const rt = await runtime();
