@@ -28,7 +28,7 @@ const fileDtype: DType = dtype === 'f16' ? 'F16' : 'F32';
 const shapes = o.shapes!.split(',').map((s) => s.split('x').map(Number) as [number, number]);
 const rt = await createNodeRuntime({ quietDrivers: true });
 const ceil0 = await ceilings(rt);
-console.log(`adapter ${rt.adapter.kind}; M = ${M}, ${dtype} weights; ceilings before: ${ceil0.gflops1.toFixed(1)} / ${ceil0.gflops4.toFixed(1)} GFLOP/s`);
+console.log(`adapter ${rt.adapter.kind}; M = ${M}, ${dtype} weights; ceilings before: ${ceil0.gflops1.toFixed(1)} / ${ceil0.gflops4.toFixed(1)} / ${ceil0.gflops16.toFixed(1)} GFLOP/s`);
 console.log('| variant | first call s | check max rel | N×K | ms | GFLOP/s |');
 console.log('| --- | --- | --- | --- | --- | --- |');
 const compiled: Array<{ tile0: MatmulTile; compileS: number; err: number }> = [];
@@ -73,5 +73,5 @@ for (const [N, K] of shapes) {
   for (const t of [x, w, y]) t.release();
 }
 const ceil1 = await ceilings(rt);
-console.log(`ceilings after: ${ceil1.gflops1.toFixed(1)} / ${ceil1.gflops4.toFixed(1)} GFLOP/s`);
+console.log(`ceilings after: ${ceil1.gflops1.toFixed(1)} / ${ceil1.gflops4.toFixed(1)} / ${ceil1.gflops16.toFixed(1)} GFLOP/s`);
 process.exit(0);

@@ -1,8 +1,9 @@
 // Arithmetic ceiling: 16 independent vec4 FMA chains, no memory traffic in the loop.
 // 16 chains × 4 lanes × 2 flops × DEPTH × iters per invocation. DEPTH 1 is one fma per
 // variable update; on SwiftShader an update costs more than the fma in it, so DEPTH 4
-// (four nested fma per update, as the dot-chain matmul kernels do) comes ~1.6× closer to
-// the arithmetic units' real ceiling.
+// (four nested fma per update) comes ~1.7× and DEPTH 16 ~2.1× closer to the arithmetic
+// units' real ceiling (its matmuls chain eight); llvmpipe peaks at DEPTH 4. The bench runs
+// 1, 4 and 16 and takes the highest.
 struct Params {
   iters: u32,  // loop trips
   seed: f32,   // keeps the compiler from folding the chains
