@@ -130,9 +130,10 @@ export function defaultMatmulTileOn(rt: Pick<Runtime, 'adapter' | 'limits'>): Ma
 
 /**
  * The tile to use when the chosen one cannot run this shape: k8dot and sg4 need K % 8 == 0 and
- * fall back to k4dot with the same geometry; sg falls back to LLVMPIPE_FALLBACK_TILE; k4 and k4dot need K % 4 == 0 and fall back to k1 with the same geometry,
- * capped at 8×8 per invocation for the dot families (whose large tiles would make k1 variants
- * that take many seconds to compile and spill on every k).
+ * fall back to k4dot with the same geometry, sg to LLVMPIPE_FALLBACK_TILE; k4 and k4dot need
+ * K % 4 == 0 and fall back to k1 with the same geometry, capped at 8×8 per invocation for the
+ * dot families (whose large tiles would make k1 variants that take many seconds to compile and
+ * spill on every k).
  */
 export function matmulTileFor(K: number, tile: MatmulTile): MatmulTile {
   if (tile.family === 'sg' && K % 8 !== 0) tile = LLVMPIPE_FALLBACK_TILE;

@@ -27,7 +27,7 @@
 // lanes, are a 4-lane gather each. Here each row's 8 values of a step take two loads (k0 + l and
 // k0 + 4 + l), a fourth of those gathers. Measured on SwiftShader (2 cores of an Intel Xeon,
 // 2026-12-03): 128×4096×1024 f16 at 5.8 GFLOP/s with 32×16 per invocation against k8dot 32×16's
-// 4.4 (ceiling 12.6); attention's Q·Kᵀ and P·V at L 512, 32 heads of 128, 400 and 340 ms
+// 4.4 (ceiling 12.6 at four nested fma); attention's Q·Kᵀ and P·V at L 512, 32 heads of 128, 400 and 340 ms
 // against 460 and 420.
 // Needs K % 8 == 0 (the wrapper falls back otherwise), subgroups of LANES lanes or more (lanes
 // 0..LANES-1 hold a step's x; checked against the adapter's subgroupMinSize) and WG_X a multiple
