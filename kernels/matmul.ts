@@ -82,11 +82,19 @@ export function matmulRequires(t: MatmulTile): Requirements {
 }
 
 /**
- * Used without an autotuner: quick to compile and good on SwiftShader. The tuned k8dot tiles
- * run large shapes ~2.5× faster there but take 5-25 s each to compile, which small models and
- * the tests would pay on every dtype × epilogue.
+ * Used without an autotuner where nothing better is known to run (GPUs, and SwiftShader
+ * without subgroups): quick to compile. The tuned tiles run large shapes ~2.5× faster on
+ * SwiftShader but take 5-25 s each to compile, which small models and the tests would pay on
+ * every dtype × epilogue.
  */
 export const DEFAULT_MATMUL_TILE: MatmulTile = { family: 'k4', tm: 8, tn: 8, wgX: 8, wgY: 8 };
+
+/**
+ * SwiftShader's untuned tile where it has subgroups of 4 (Node's and Chromium's do): sg4 16×8
+ * compiled in 0.9 s there and ran f16 128×4096×1024 at 3.5 GFLOP/s against k4 8×8's 1.95
+ * (0.3 s); sg4 32×8 and 16×16 ran at 3.8-4.4 but took 2.5 s (2026-12-03).
+ */
+export const SWIFTSHADER_MATMUL_TILE: MatmulTile = { family: 'sg4', tm: 16, tn: 8, wgX: 8, wgY: 1 };
 
 /**
  * llvmpipe compiles large unrolled tiles through LLVM slowly (measured at 64×1024×1024 f16, fresh
@@ -114,18 +122,26 @@ export const LLVMPIPE_MATMUL_TILE: MatmulTile = { family: 'sg', tm: 16, tn: 4, w
  */
 export const LLVMPIPE_SG4_TILE: MatmulTile = { family: 'sg4', tm: 16, tn: 4, wgX: 16, wgY: 1 };
 
-/** The matmul variant to use untuned on a device of this kind. */
+/** The matmul variant to use untuned on a device of this kind (where the device has what it needs). */
 export function defaultMatmulTile(kind: AdapterKind | undefined): MatmulTile {
-  return kind === 'llvmpipe' ? LLVMPIPE_MATMUL_TILE : DEFAULT_MATMUL_TILE;
+  return untunedMatmulTiles(kind)[0];
+}
+
+/** A kind's untuned tiles, best first; the last needs nothing of the device. */
+function untunedMatmulTiles(kind: AdapterKind | undefined): readonly MatmulTile[] {
+  if (kind === 'llvmpipe') return [LLVMPIPE_MATMUL_TILE, LLVMPIPE_SG4_TILE, LLVMPIPE_FALLBACK_TILE];
+  if (kind === 'swiftshader') return [SWIFTSHADER_MATMUL_TILE, DEFAULT_MATMUL_TILE];
+  return [DEFAULT_MATMUL_TILE];
 }
 
 /**
- * The untuned tile for this runtime: its kind's default where the device runs it; else (an
- * llvmpipe without subgroups of 8) LLVMPIPE_SG4_TILE with subgroups of 4, k4 4×4 without.
+ * The untuned tile for this runtime: the first of its kind's untuned tiles the device runs.
+ * llvmpipe: sg 16×4 with subgroups of 8, LLVMPIPE_SG4_TILE with 4 (Chromium's), k4 4×4
+ * without; SwiftShader: sg4 16×8 with subgroups of 4, k4 8×8 without; others k4 8×8.
  */
 export function defaultMatmulTileOn(rt: Pick<Runtime, 'adapter' | 'limits'>): MatmulTile {
-  for (const t of [defaultMatmulTile(rt.adapter.kind), LLVMPIPE_SG4_TILE]) if (unmet(matmulRequires(t), rt) === null) return t;
-  return LLVMPIPE_FALLBACK_TILE;
+  const tiles = untunedMatmulTiles(rt.adapter.kind);
+  return tiles.find((t) => unmet(matmulRequires(t), rt) === null) ?? tiles[tiles.length - 1];
 }
 
 /**

@@ -2,7 +2,7 @@
 // test-on: every-cpu-adapter
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BIAS_EPILOGUES, EPILOGUE_CODE, LLVMPIPE_FALLBACK_TILE, LLVMPIPE_MATMUL_TILE, LLVMPIPE_SG4_TILE, MATMUL_CANDIDATES, defaultMatmulTileOn, matmulCandidatesFor, matmul, matmulRequires, matmulTileFor, matmulVariantName, matmulWgsl, type Epilogue, type MatmulTile } from '../kernels/matmul.js';
+import { BIAS_EPILOGUES, DEFAULT_MATMUL_TILE, EPILOGUE_CODE, LLVMPIPE_FALLBACK_TILE, SWIFTSHADER_MATMUL_TILE, LLVMPIPE_MATMUL_TILE, LLVMPIPE_SG4_TILE, MATMUL_CANDIDATES, defaultMatmulTileOn, matmulCandidatesFor, matmul, matmulRequires, matmulTileFor, matmulVariantName, matmulWgsl, type Epilogue, type MatmulTile } from '../kernels/matmul.js';
 import { unmet } from '../src/gpu/requires.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import { W_DTYPE_CODE } from '../kernels/template.js';
@@ -401,6 +401,11 @@ test('sg: K % 8 != 0 runs k4 4×4 (k1 for an odd K); it needs subgroups of 8, an
   assert.equal(defaultMatmulTileOn(caps(['subgroups'], 4) as unknown as Runtime), LLVMPIPE_SG4_TILE);
   assert.equal(defaultMatmulTileOn(caps(['subgroups'], 2) as unknown as Runtime), LLVMPIPE_FALLBACK_TILE);
   assert.equal(defaultMatmulTileOn(caps([], 8) as unknown as Runtime), LLVMPIPE_FALLBACK_TILE);
+  // SwiftShader: sg4 16×8 with subgroups of 4, k4 8×8 without; a GPU: k4 8×8.
+  const on = (kind: string, features: string[], subgroupMinSize?: number) => defaultMatmulTileOn({ limits, adapter: { kind, features, subgroupMinSize } } as unknown as Runtime);
+  assert.equal(on('swiftshader', ['subgroups'], 4), SWIFTSHADER_MATMUL_TILE);
+  assert.equal(on('swiftshader', []), DEFAULT_MATMUL_TILE);
+  assert.equal(on('hardware', ['subgroups'], 32), DEFAULT_MATMUL_TILE);
   assert.throws(() => matmulWgsl({ ...sg, wgY: 2 }), /wgY 1/);
   assert.throws(() => matmulWgsl({ ...sg, wgX: 12 }), /wgX a multiple of its 8 lanes, got wgX 12/);
 });

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ATTENTION_CANDIDATES, ATTENTION_TUNE_TOKENS, attentionCandidatesFor, attentionProblem, attentionRequires, defaultAttentionTile, DEFAULT_ATTENTION_TILE, FLASH_TILE, LLVMPIPE_ATTENTION_TILE, LLVMPIPE_SG4_ATTENTION_TILE, tuneAttention, untunedAttentionTile } from '../kernels/attention.js';
-import { DEFAULT_MATMUL_TILE, defaultMatmulTile, LLVMPIPE_MATMUL_TILE, MATMUL_CANDIDATES, matmulCandidatesFor, matmulProblem, matmulRequires, matmulTileFor, matmulVariantName, tuneMatmul, type MatmulTile } from '../kernels/matmul.js';
+import { DEFAULT_MATMUL_TILE, defaultMatmulTile, LLVMPIPE_MATMUL_TILE, SWIFTSHADER_MATMUL_TILE, MATMUL_CANDIDATES, matmulCandidatesFor, matmulProblem, matmulRequires, matmulTileFor, matmulVariantName, tuneMatmul, type MatmulTile } from '../kernels/matmul.js';
 import { DeviceError, DeviceLostError, IOError, OutOfMemoryError } from '../src/errors.js';
 import { LocalStorageTuneStore } from '../src/gpu/browser-tune-store.js';
 import { FileTuneStore } from '../src/gpu/node-tune-store.js';
@@ -584,8 +584,9 @@ test('the matmul problem checks each candidate as it runs at this K, against the
 test('llvmpipe: defaults and candidates that compile in seconds (no 32×16 matmul tiles, no unrolled attention); SwiftShader: no unrolled attention; GPUs: all', () => {
   assert.equal(defaultMatmulTile('llvmpipe'), LLVMPIPE_MATMUL_TILE);
   assert.equal(defaultAttentionTile('llvmpipe'), LLVMPIPE_ATTENTION_TILE);
+  assert.equal(defaultMatmulTile('swiftshader'), SWIFTSHADER_MATMUL_TILE);
+  for (const kind of ['hardware', undefined] as const) assert.equal(defaultMatmulTile(kind), DEFAULT_MATMUL_TILE);
   for (const kind of ['swiftshader', 'hardware', undefined] as const) {
-    assert.equal(defaultMatmulTile(kind), DEFAULT_MATMUL_TILE);
     assert.equal(defaultAttentionTile(kind), DEFAULT_ATTENTION_TILE);
     assert.equal(matmulCandidatesFor(kind), MATMUL_CANDIDATES);
   }
