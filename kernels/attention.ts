@@ -98,11 +98,8 @@ export const QUICKEST_COMPILE_ATTENTION_TILE: AttentionTile = { family: 'loop', 
  * of at least 4 (llvmpipe: about twice the flops per CPU-second of the tile without it).
  */
 export function untunedAttentionTile(rt: Pick<Runtime, 'adapter' | 'limits'>): AttentionTile {
-  const t = defaultAttentionTile(rt.adapter.kind);
-  const runs = (c: AttentionTile) => c.family !== 'flash' && unmet(attentionRequires(0, c), rt) === null;
-  if (runs(t)) return t;
-  if (rt.adapter.kind === 'llvmpipe' && runs(LLVMPIPE_SG4_ATTENTION_TILE)) return LLVMPIPE_SG4_ATTENTION_TILE;
-  return flashTile(rt);
+  const tiles = rt.adapter.kind === 'llvmpipe' ? [LLVMPIPE_ATTENTION_TILE, LLVMPIPE_SG4_ATTENTION_TILE] : [defaultAttentionTile(rt.adapter.kind)];
+  return tiles.find((c) => c.family !== 'flash' && unmet(attentionRequires(0, c), rt) === null) ?? flashTile(rt);
 }
 
 /** FLASH_TILE, with its subgroup broadcast over 4 lanes where the device has subgroups of at least 4; gemm's stand-in in XLNet's mode. */
