@@ -66,8 +66,8 @@ const SOURCES: Record<MatmulTile['family'], string> = { k1: source, k4: sourceK4
 /** Lanes that share a K step's x in the subgroup families (shaders/matmul_sg.wgsl's LANES). */
 const SUBGROUP_LANES: Partial<Record<MatmulTile['family'], 4 | 8>> = { sg: 8, sg4: 4 };
 
-/** Every WGSL text a matmul variant can use (the tuner's cache key hashes them). */
-export const MATMUL_SOURCES: readonly string[] = [MATMUL_IO, W_DTYPES, LOAD_W, LOAD_W4, ...Object.values(SOURCES)];
+/** Every WGSL text a matmul variant can use, each once (the tuner's cache key hashes them). */
+export const MATMUL_SOURCES: readonly string[] = [MATMUL_IO, W_DTYPES, LOAD_W, LOAD_W4, ...new Set(Object.values(SOURCES))];
 
 /** Bytes of workgroup memory a tile needs (the smem family's two staged tiles; 0 for the others). */
 export function matmulWorkgroupBytes(t: MatmulTile): number {
