@@ -294,7 +294,11 @@ export async function matmul(rt: Runtime, a: MatmulArgs): Promise<void> {
  *   llvmpipe's fastest. The tiles with 16 rows per invocation ran the f16 ProtT5-XL shapes
  *   1.1-1.6× as fast as 8×3 there (16×6 and 16×8 a little ahead of 16×4 on the wide shapes;
  *   32×4, 16×2 and 8×4 no better than those, so left out); 8×3 stays for short batches, where
- *   it wastes fewer rows.
+ *   it wastes fewer rows. 32×8 (each W word serves twice the rows of the 16-row tiles) is for
+ *   AVX2 cores, where Mesa 25.0's per-lane loads cost most: on 2 cores of an AMD EPYC (Zen 3,
+ *   2026-12-04) it ran the f32 XL shapes at M 162 at medians of 4.4-7.1 GFLOP/s against the
+ *   16-row tiles' best 3.9-6.4 (level to 18% ahead), and f16 at M 128 level to 45% ahead; it
+ *   takes 12-16 s to compile there with Mesa's shader cache cold (about 1 s warm).
  * - sg4 16×4 (LLVMPIPE_SG4_TILE): for an llvmpipe with subgroups of 4 (Chromium's), where sg
  *   cannot run.
  * - sg4 32×16: SwiftShader's (subgroups of 4). It ran the f16 ProtT5-XL shapes at 5.4-6.2
@@ -312,6 +316,7 @@ export const MATMUL_CANDIDATES: readonly MatmulTile[] = [
   { family: 'sg', tm: 16, tn: 4, wgX: 16, wgY: 1 },
   { family: 'sg', tm: 16, tn: 6, wgX: 16, wgY: 1 },
   { family: 'sg', tm: 16, tn: 8, wgX: 16, wgY: 1 },
+  { family: 'sg', tm: 32, tn: 8, wgX: 16, wgY: 1 },
   { family: 'sg', tm: 8, tn: 3, wgX: 32, wgY: 1 },
   LLVMPIPE_SG4_TILE,
   { family: 'sg4', tm: 32, tn: 16, wgX: 8, wgY: 1 },
@@ -332,9 +337,14 @@ const FILE_DTYPE: Partial<Record<TensorDType, DType>> = { f32: 'F32', f16: 'F16'
  * runs at this K, see matmulTileFor) is checked on an odd 7×13 slice with the real K against
  * matmulRef, then timed on `rows` × N × K.
  */
-/** The candidates worth timing on a device of this kind (llvmpipe: those that compile in seconds; see LLVMPIPE_MATMUL_TILE). */
+/**
+ * The candidates worth timing on a device of this kind. llvmpipe: those that compile within
+ * seconds, tiles of up to 128 outputs per invocation and the sg family's up to 256 (sg 32×8:
+ * 12-16 s cold; the dot families' 16×16 and 32×16 take 24-75 s, see LLVMPIPE_FALLBACK_TILE;
+ * sg4 32×16 is SwiftShader's). Other devices: all.
+ */
 export function matmulCandidatesFor(kind: AdapterKind | undefined): readonly MatmulTile[] {
-  return kind === 'llvmpipe' ? MATMUL_CANDIDATES.filter((c) => c.tm * c.tn <= 128) : MATMUL_CANDIDATES;
+  return kind === 'llvmpipe' ? MATMUL_CANDIDATES.filter((c) => c.tm * c.tn <= (c.family === 'sg' ? 256 : 128)) : MATMUL_CANDIDATES;
 }
 
 export function matmulProblem(rt: Runtime, N: number, K: number, dtype: TensorDType, rows = 64, candidates: readonly MatmulTile[] = matmulCandidatesFor(rt.adapter.kind)): TuneProblem<MatmulTile> {
