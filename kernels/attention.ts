@@ -260,13 +260,16 @@ export const ATTENTION_CANDIDATES: readonly AttentionTile[] = [
 /**
  * The candidates worth timing on a device of this kind. llvmpipe: no unrolled family and no
  * matmul tile over 16×16 (LLVM compiles them for minutes; see LLVMPIPE_ATTENTION_TILE and
- * LLVMPIPE_FALLBACK_TILE). SwiftShader: no unrolled family, which ran at a fifth of the gemm
- * family's speed at 256 tokens (1599 against 330 ms, 32 heads of d_kv 128) after compiling for
- * about 4 s each. Other devices: all.
+ * LLVMPIPE_FALLBACK_TILE). SwiftShader: the gemm family only. The unrolled family ran at a
+ * fifth of its speed at 256 tokens (1599 against 330 ms, 32 heads of d_kv 128) after compiling
+ * for about 4 s each; the flash and loop tiles at a half to a sixth (Intel Xeon, 2026-12-03:
+ * 660-1727 ms against the best gemm's 267) and a third to a tenth (AMD EPYC, 2026-12-04: 1276-3644
+ * against 366), and timing them took the tuner's pass over a minute on the AMD (69-76 s).
+ * XLNet's mode, which the gemm family does not run, takes FLASH_TILE untuned. Other devices: all.
  */
 export function attentionCandidatesFor(kind: AdapterKind | undefined): readonly AttentionTile[] {
   if (kind === 'llvmpipe') return ATTENTION_CANDIDATES.filter((c) => c.family !== 'unrolled' && (c.matmul ? c.matmul.tm * c.matmul.tn <= 256 : true));
-  if (kind === 'swiftshader') return ATTENTION_CANDIDATES.filter((c) => c.family !== 'unrolled');
+  if (kind === 'swiftshader') return ATTENTION_CANDIDATES.filter((c) => c.family === 'gemm');
   return ATTENTION_CANDIDATES;
 }
 
